@@ -1,0 +1,4 @@
+from stp_ext.cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""The `databricks-stp` command group.
+
+Commands are loaded lazily from the table below, so `--help` and the offline
+commands import neither databricks-sdk nor the modules of other commands.
+Every failure is turned into one ``Error:`` line (plus a next step) and an
+exit status in ``StpGroup.main``: the one place that maps exceptions to exit
+codes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import traceback
+from typing import Any
+
+import click
+
+from stp_ext import __version__
+from stp_ext.cli.options import GlobalOptions, common_options
+from stp_ext.errors import ExitCode, StpError
+from stp_ext.logs import configure_logging, redact
+
+# name -> "module:attribute"; the order is the order of `--help`.
+COMMANDS: dict[str, str] = {
+    "create": "stp_ext.cli.partners:create",
+    "get": "stp_ext.cli.partners:get",
+    "update": "stp_ext.cli.partners:update",
+    "delete": "stp_ext.cli.partners:delete",
+    "validate": "stp_ext.cli.validate:validate",
+    "schema": "stp_ext.cli.validate:schema",
+    "emulator": "stp_ext.cli.servers:emulator",
+}
+
+
+def _version_message() -> str:
+    # Read the SDK's version from package metadata: importing it costs a second.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        sdk = version("databricks-sdk")
+    except PackageNotFoundError:
+        sdk = "not installed"
+    python = ".".join(str(part) for part in sys.version_info[:3])
+    return f"databricks-stp {__version__} (databricks-sdk {sdk}, Python {python})"
+
+
+class StpGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        return getattr(importlib.import_module(module_name), attribute)
+
+    def main(  # type: ignore[override]
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        configure_logging(debug=False)
+        options = GlobalOptions()
+        try:
+            result = super().main(
+                args, prog_name or "databricks-stp", complete_var, standalone_mode=False, obj=options, **extra
+            )
+            code = result if isinstance(result, int) else ExitCode.OK
+        except StpError as e:
+            _report(options, e.message, e.hint, e)
+            code = e.exit_code
+        except click.UsageError as e:
+            command = e.ctx.command_path if e.ctx else "databricks-stp"
+            _report(options, e.format_message(), f"Run '{command} --help' for usage and examples.", e)
+            code = ExitCode.USAGE
+        except click.ClickException as e:
+            _report(options, e.format_message(), None, e)
+            code = e.exit_code
+        except (click.Abort, KeyboardInterrupt) as e:
+            _report(options, "interrupted", None, e)
+            code = ExitCode.INTERRUPTED
+        except Exception as e:  # the last line of defence: one line, never a raw traceback
+            _report(
+                options,
+                f"unexpected {type(e).__name__}: {e}",
+                "Rerun with --debug for details, and report it if it persists.",
+                e,
+            )
+            code = ExitCode.FAILURE
+        if standalone_mode:
+            sys.exit(int(code))
+        return int(code)
+
+
+def _report(options: GlobalOptions, message: str, hint: str | None, error: BaseException) -> None:
+    from stp_ext.render import Renderer
+
+    if options.debug:
+        sys.stderr.write(redact("".join(traceback.format_exception(type(error), error, error.__traceback__))))
+    Renderer().error(redact(message), redact(hint) if hint else None)
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    click.echo(_version_message())
+    ctx.exit(0)
+
+
+@click.group(
+    cls=StpGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="Examples:\n\n\b\n"
+    "  databricks-stp validate -f partner.json\n"
+    "  databricks-stp create -f partner.json -p my-workspace --basic-user u --basic-password-stdin\n"
+    "  databricks-stp get -o json\n"
+    "  databricks-stp demo",
+)
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the versions of databricks-stp, databricks-sdk and Python.",
+)
+@common_options
+def cli() -> None:
+    """Manage and self-test a Databricks Partner Connect self-testing partner.
+
+    A self-testing partner is a Partner Connect tile that only your workspace
+    sees. Create it from a config file, store the credential Databricks sends
+    to your connect endpoint, and test your endpoints the way Databricks calls
+    them.
+    """
+
+
+def main() -> None:
+    cli.main(prog_name="databricks-stp")

@@ -1,0 +1,137 @@
+"""Credential options shared by `create`, `secret put`, `connect-test` and `sample-partner`.
+
+A secret value is never accepted as a command-line argument (it would land in
+shell history and `ps`): it comes from stdin when a flag asks for it, or from
+a hidden prompt on a terminal.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import click
+
+from stp_ext import auth_header
+from stp_ext.auth_header import AuthHeader
+from stp_ext.errors import InputError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def credential_options(f: F) -> F:
+    decorators = [
+        click.option(
+            "--auth-header-stdin",
+            is_flag=True,
+            help="Read the exact Authorization header value from stdin (one trailing newline is dropped).",
+        ),
+        click.option(
+            "--basic-user",
+            metavar="USER",
+            help="Store Basic auth for USER; the password comes from --basic-password-stdin or a prompt.",
+        ),
+        click.option(
+            "--basic-password-stdin",
+            is_flag=True,
+            help="Read the Basic auth password from stdin (with --basic-user).",
+        ),
+        click.option(
+            "--no-auth-header",
+            is_flag=True,
+            help="The partner expects no Authorization header (an empty value is stored).",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        f = decorator(f)
+    return f
+
+
+@dataclass
+class CredentialInput:
+    auth_header_stdin: bool = False
+    basic_user: str | None = None
+    basic_password_stdin: bool = False
+    no_auth_header: bool = False
+
+    @classmethod
+    def from_kwargs(cls, kwargs: dict[str, Any]) -> CredentialInput:
+        """Pop the credential options out of a command's keyword arguments."""
+        return cls(
+            auth_header_stdin=kwargs.pop("auth_header_stdin", False),
+            basic_user=kwargs.pop("basic_user", None),
+            basic_password_stdin=kwargs.pop("basic_password_stdin", False),
+            no_auth_header=kwargs.pop("no_auth_header", False),
+        )
+
+    @property
+    def given(self) -> bool:
+        return bool(self.auth_header_stdin or self.basic_user or self.basic_password_stdin or self.no_auth_header)
+
+    def check(self) -> None:
+        """Reject contradictory options before anything is read or sent."""
+        chosen = [
+            name
+            for name, on in (
+                ("--auth-header-stdin", self.auth_header_stdin),
+                ("--basic-user", bool(self.basic_user)),
+                ("--no-auth-header", self.no_auth_header),
+            )
+            if on
+        ]
+        if len(chosen) > 1:
+            raise InputError(f"{' and '.join(chosen)} cannot be used together", hint="Choose one credential.")
+        if self.basic_password_stdin and not self.basic_user:
+            raise InputError("--basic-password-stdin needs --basic-user USER")
+
+    def read(self, *, prompt: bool, warn: Callable[[str], None]) -> AuthHeader | None:
+        """The credential the options describe, or None when none was given and we may not prompt.
+
+        ``prompt``: ask on a terminal (hidden input) when no option was given.
+        """
+        self.check()
+        if self.no_auth_header:
+            return auth_header.none()
+        if self.auth_header_stdin:
+            text = _read_stdin("the Authorization header value")
+            header, warnings = auth_header.from_text(text)
+            for message in warnings:
+                warn(message)
+            return header
+        if self.basic_user:
+            if self.basic_password_stdin:
+                password, _ = auth_header.from_text(_read_stdin("the password"))
+                return auth_header.basic(self.basic_user, password.value)
+            if not _stdin_is_terminal():
+                raise InputError(
+                    "no password for --basic-user",
+                    hint="Pipe it in with --basic-password-stdin, or run on a terminal to be prompted.",
+                )
+            return auth_header.basic(self.basic_user, _hidden_prompt(f"Password for {self.basic_user}"))
+        if prompt and _stdin_is_terminal():
+            value = _hidden_prompt("Authorization header value Databricks should send (hidden)")
+            return auth_header.from_text(value)[0]
+        return None
+
+
+def _stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _read_stdin(what: str) -> str:
+    if _stdin_is_terminal():
+        click.echo(f"Reading {what} from stdin; end with Ctrl-D.", err=True)
+    data = sys.stdin.read()
+    if data == "":
+        raise InputError(f"stdin was empty; expected {what}", hint="Pipe the value in, e.g. from a file.")
+    return data
+
+
+def _hidden_prompt(text: str) -> str:
+    value: str = click.prompt(text, hide_input=True, err=True, default="", show_default=False)
+    return value

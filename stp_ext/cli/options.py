@@ -1,0 +1,160 @@
+"""Shared option bundles, as decorators (the sqlite-utils way).
+
+The common options (-p, -e, -o, --debug) are accepted on the group and after
+any subcommand (`databricks-stp create -f cfg.json -e`), so they are declared
+on both and stored, by callback, in one ``GlobalOptions`` object on the root
+context. A value given after the subcommand wins, being parsed last.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import click
+
+from stp_ext.errors import InputError
+from stp_ext.render import OUTPUT_FORMATS, Renderer
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+OUTPUT_ENV = "DATABRICKS_OUTPUT_FORMAT"
+
+
+@dataclass
+class GlobalOptions:
+    profile: str | None = None
+    use_env: bool = False
+    output_flag: str | None = None
+    debug: bool = False
+
+    @property
+    def output(self) -> str:
+        if self.output_flag:
+            return self.output_flag
+        from_env = os.environ.get(OUTPUT_ENV, "").strip().lower()
+        if not from_env:
+            return "text"
+        if from_env not in OUTPUT_FORMATS:
+            raise InputError(
+                f"{OUTPUT_ENV}={from_env!r} is not an output format",
+                hint="Set it to 'text' or 'json', or pass -o text|json.",
+            )
+        return from_env
+
+
+def global_options(ctx: click.Context) -> GlobalOptions:
+    root = ctx.find_root()
+    if not isinstance(root.obj, GlobalOptions):
+        root.obj = GlobalOptions()
+    return root.obj
+
+
+def _store(attribute: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+        if value is None or value is False:
+            return  # not given here; keep what an earlier position set
+        opts = global_options(ctx)
+        setattr(opts, attribute, value)
+        if attribute == "debug":
+            from stp_ext.logs import configure_logging
+
+            configure_logging(debug=True)
+
+    return callback
+
+
+def common_options(f: F) -> F:
+    """-p/--profile, -e/--env, -o/--output, --debug: on the group and on every command."""
+    decorators = [
+        click.option(
+            "-p",
+            "--profile",
+            metavar="NAME",
+            expose_value=False,
+            callback=_store("profile"),
+            help="Profile in the config file (DATABRICKS_CONFIG_FILE, else ~/.databrickscfg). "
+            "Wins over DATABRICKS_* variables.",
+        ),
+        click.option(
+            "-e",
+            "--env",
+            "use_env",
+            is_flag=True,
+            default=None,
+            expose_value=False,
+            callback=_store("use_env"),
+            help="Use only DATABRICKS_HOST and DATABRICKS_TOKEN from the environment. Wins over --profile.",
+        ),
+        click.option(
+            "-o",
+            "--output",
+            type=click.Choice(OUTPUT_FORMATS, case_sensitive=False),
+            default=None,
+            expose_value=False,
+            callback=_store("output_flag"),
+            help=f"Output format; default text, or {OUTPUT_ENV}.",
+        ),
+        click.option(
+            "--debug",
+            is_flag=True,
+            default=None,
+            expose_value=False,
+            callback=_store("debug"),
+            help="Log HTTP traffic and internals on stderr (secrets redacted); show tracebacks.",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        f = decorator(f)
+    return f
+
+
+@dataclass
+class CommandEnv:
+    """What a command body needs: the resolved options and the renderer."""
+
+    options: GlobalOptions
+    renderer: Renderer
+
+    def workspace(self) -> Any:
+        """Build the workspace client; imports databricks-sdk, so only on demand."""
+        from stp_ext.workspace import connect
+
+        with self.renderer.status("Connecting to the workspace…"):
+            return connect(
+                profile=self.options.profile, use_env=self.options.use_env, debug=self.options.debug
+            )
+
+
+def command_env() -> CommandEnv:
+    ctx = click.get_current_context()
+    opts = global_options(ctx)
+    return CommandEnv(options=opts, renderer=Renderer(output=opts.output, debug=opts.debug))
+
+
+def config_file_option(required: bool = True) -> Callable[[F], F]:
+    return click.option(
+        "-f",
+        "--file",
+        "config_path",
+        metavar="FILE",
+        required=required,
+        help="Partner config file (JSON with a top-level \"partner\" object); '-' reads stdin.",
+    )
+
+
+def yes_option(f: F) -> F:
+    return click.option(
+        "-y", "--yes", is_flag=True, help="Do not ask for confirmation (only asked on a terminal)."
+    )(f)
+
+
+def partner_id_option(f: F) -> F:
+    return click.option(
+        "--id",
+        "partner_id",
+        metavar="ID",
+        help="The partner id; skips looking up the active partner.",
+    )(f)
