@@ -35,7 +35,7 @@ def _install_lazy_package() -> None:
     # the submodule instead of running the whole __init__.
     state = {"loaded": False, "bootstrapping": True}
 
-    def __getattr__(name: str) -> Any:  # noqa: N807 - PEP 562 requires this name
+    def __getattr__(name: str) -> Any:
         if name.startswith("__") or state["loaded"] or state["bootstrapping"]:
             raise AttributeError(name)
         state["loaded"] = True
@@ -46,7 +46,7 @@ def _install_lazy_package() -> None:
     package.__getattr__ = __getattr__  # type: ignore[attr-defined]
     sys.modules[_PACKAGE] = package
     # A normal import also binds the submodule on its parent (`databricks.sdk`).
-    setattr(sys.modules["databricks"], "sdk", package)
+    sys.modules["databricks"].sdk = package
     try:
         importlib.import_module(f"{_PACKAGE}.core")
         state["bootstrapping"] = False

@@ -68,7 +68,7 @@ class CredentialInput:
 
     @property
     def given(self) -> bool:
-        return bool(self.auth_header_stdin or self.basic_user or self.basic_password_stdin or self.no_auth_header)
+        return any((self.auth_header_stdin, self.basic_user, self.basic_password_stdin, self.no_auth_header))
 
     def check(self) -> None:
         """Reject contradictory options before anything is read or sent."""
