@@ -31,6 +31,12 @@ def _console(stream: Any) -> Console:
     return Console(file=stream, soft_wrap=False, highlight=False)
 
 
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
 @dataclass
 class Column:
     header: str
@@ -115,6 +121,16 @@ class Renderer:
 
     def warning(self, message: str) -> None:
         self.err.print(f"[yellow]Warning:[/] {message}", markup=True)
+
+    def findings_on_stderr(self, findings: Sequence[Any]) -> None:
+        """Config findings (objects with severity/field/message/hint) as lines on stderr."""
+        for finding in findings:
+            colour = "red" if finding.severity == "error" else "yellow"
+            hint = f" [dim]({finding.hint})[/]" if finding.hint else ""
+            self.err.print(
+                f"[{colour}]{finding.severity}[/] {_escape(finding.field)}: {_escape(finding.message)}{hint}",
+                markup=True,
+            )
 
     def note(self, message: str) -> None:
         """A human remark on stderr: never pollutes JSON on stdout."""

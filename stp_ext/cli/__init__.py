@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "get": "stp_ext.cli.partners:get",
     "update": "stp_ext.cli.partners:update",
     "delete": "stp_ext.cli.partners:delete",
+    "secret": "stp_ext.cli.secret:secret",
     "validate": "stp_ext.cli.validate:validate",
     "schema": "stp_ext.cli.validate:schema",
     "emulator": "stp_ext.cli.servers:emulator",

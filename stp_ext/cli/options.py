@@ -9,13 +9,16 @@ context. A value given after the subcommand wins, being parsed last.
 from __future__ import annotations
 
 import os
+import re
+import shlex
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import click
 
-from stp_ext.errors import InputError
+from stp_ext.errors import InputError, StpError
 from stp_ext.render import OUTPUT_FORMATS, Renderer
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -29,6 +32,14 @@ class GlobalOptions:
     use_env: bool = False
     output_flag: str | None = None
     debug: bool = False
+
+    def auth_flags(self) -> str:
+        """The auth options of this run, to print in a command that finishes a job."""
+        if self.use_env:
+            return " -e"
+        if self.profile:
+            return f" -p {shlex.quote(self.profile)}"
+        return ""
 
     @property
     def output(self) -> str:
@@ -123,9 +134,7 @@ class CommandEnv:
         from stp_ext.workspace import connect
 
         with self.renderer.status("Connecting to the workspace…"):
-            return connect(
-                profile=self.options.profile, use_env=self.options.use_env, debug=self.options.debug
-            )
+            return connect(profile=self.options.profile, use_env=self.options.use_env, debug=self.options.debug)
 
 
 def command_env() -> CommandEnv:
@@ -146,9 +155,15 @@ def config_file_option(required: bool = True) -> Callable[[F], F]:
 
 
 def yes_option(f: F) -> F:
-    return click.option(
-        "-y", "--yes", is_flag=True, help="Do not ask for confirmation (only asked on a terminal)."
-    )(f)
+    return click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation (only asked on a terminal).")(f)
+
+
+def _check_partner_id(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    # Ids are 32 hex characters; anything that is not a plain path segment would
+    # change the URL we call, so it is refused before anything is sent.
+    if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,128}", value):
+        raise click.BadParameter("expected the partner id, 32 hex characters (see `databricks-stp get`)")
+    return value
 
 
 def partner_id_option(f: F) -> F:
@@ -156,5 +171,14 @@ def partner_id_option(f: F) -> F:
         "--id",
         "partner_id",
         metavar="ID",
+        callback=_check_partner_id,
         help="The partner id; skips looking up the active partner.",
     )(f)
+
+
+def confirm(question: str, *, yes: bool) -> None:
+    """Ask on a terminal unless --yes; scripts (no terminal) are never blocked on stdin."""
+    if yes or not sys.stdin.isatty():
+        return
+    if not click.confirm(question, default=False, err=True):
+        raise StpError("cancelled; nothing was changed")

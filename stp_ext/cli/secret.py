@@ -1,0 +1,168 @@
+"""`secret put|status|delete`: the endpoint credential Partner Connect sends to the partner."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from stp_ext.cli.config_input import load_valid_config
+from stp_ext.cli.credential_input import CredentialInput, credential_options
+from stp_ext.cli.options import (
+    command_env,
+    common_options,
+    config_file_option,
+    confirm,
+    partner_id_option,
+    yes_option,
+)
+from stp_ext.errors import CheckFailed, InputError
+
+
+def _non_admin_option(f: Any) -> Any:
+    return click.option(
+        "--non-admin/--admin-only",
+        "non_admin",
+        default=None,
+        help="Whether non-admin users use the integration (NON_ADMIN); then `users` needs READ on the scope. "
+        "Default: read from -f FILE, else admin-only.",
+    )(f)
+
+
+def _resolve_non_admin(non_admin: bool | None, config_path: str | None, env: Any) -> bool | None:
+    if non_admin is not None or config_path is None:
+        return non_admin
+    return load_valid_config(config_path, env.renderer).partner.is_non_admin
+
+
+def _partner_id(partner_id: str | None, workspace: Any, env: Any) -> str:
+    if partner_id is not None:
+        return partner_id
+    from stp_ext.partners import PartnerService
+
+    with env.renderer.status("Looking up the active partner…"):
+        return PartnerService(workspace).active().id
+
+
+@click.group()
+@common_options
+def secret() -> None:
+    """Store, check and delete the endpoint credential (scope partner-connect, key = partner id).
+
+    \b
+    Examples:
+      databricks-stp secret put --basic-user svc --basic-password-stdin < pw.txt
+      databricks-stp secret status -f partner.json
+      databricks-stp secret delete --yes
+    """
+
+
+@secret.command("put")
+@partner_id_option
+@credential_options
+@_non_admin_option
+@config_file_option(required=False)
+@common_options
+def put(partner_id: str | None, non_admin: bool | None, config_path: str | None, **kwargs: Any) -> None:
+    """Store the Authorization header Databricks sends to your endpoints.
+
+    The value never comes from the command line: pipe it in with
+    --auth-header-stdin or --basic-password-stdin, or type it at the hidden
+    prompt on a terminal. The scope is created when missing; for NON_ADMIN
+    partners `users` is given READ.
+
+    \b
+    Examples:
+      databricks-stp secret put --basic-user svc --basic-password-stdin < pw.txt
+      printf 'Bearer %s' "$PARTNER_TOKEN" | databricks-stp secret put --id ID --auth-header-stdin --non-admin
+      databricks-stp secret put -f partner.json --no-auth-header -p my-workspace
+    """
+    from stp_ext.credential import CredentialService
+
+    env = command_env()
+    credential = CredentialInput.from_kwargs(kwargs)
+    non_admin = _resolve_non_admin(non_admin, config_path, env)
+    header = credential.read(prompt=True, warn=env.renderer.warning)
+    if header is None:
+        raise InputError(
+            "no credential given and no terminal to prompt on",
+            hint="Use --auth-header-stdin, --basic-user USER --basic-password-stdin, or --no-auth-header.",
+        )
+    workspace = env.workspace()
+    key = _partner_id(partner_id, workspace, env)
+    with env.renderer.status("Storing the endpoint credential…"):
+        result = CredentialService(workspace).put(key, header, non_admin=bool(non_admin))
+    if env.renderer.is_json:
+        env.renderer.json(result.to_dict())
+        return
+    env.renderer.panel("\n".join(result.done), title="Endpoint credential stored")
+
+
+@secret.command("status")
+@partner_id_option
+@_non_admin_option
+@config_file_option(required=False)
+@common_options
+def status(partner_id: str | None, non_admin: bool | None, config_path: str | None) -> None:
+    """Check the credential: scope exists, key present, `users` READ for NON_ADMIN.
+
+    Exit 1 when a check fails. Workspace admins read every scope whatever the
+    ACLs say: test a NON_ADMIN integration as a non-admin user.
+
+    \b
+    Examples:
+      databricks-stp secret status -p my-workspace
+      databricks-stp secret status -f partner.json -o json
+    """
+    from stp_ext.credential import CredentialService
+
+    env = command_env()
+    non_admin = _resolve_non_admin(non_admin, config_path, env)
+    workspace = env.workspace()
+    key = _partner_id(partner_id, workspace, env)
+    with env.renderer.status("Checking the endpoint credential…"):
+        checks = CredentialService(workspace).status(key, non_admin=non_admin)
+    if env.renderer.is_json:
+        env.renderer.json([c.to_dict() for c in checks])
+    else:
+        env.renderer.table(
+            ["Check", "Result", "Detail"],
+            [(c.check, c.ok, c.detail) for c in checks],
+            title=f"Endpoint credential of partner {key}",
+        )
+        env.renderer.note("Note: workspace admins read every secret scope regardless of ACLs.")
+    failed = [c.check for c in checks if not c.ok]
+    if failed:
+        raise CheckFailed(
+            f"{len(failed)} of {len(checks)} checks failed: {', '.join(failed)}",
+            hint=f"Store the credential with: databricks-stp secret put --id {key}"
+            f"{' --non-admin' if non_admin else ''}{env.options.auth_flags()}",
+        )
+
+
+@secret.command("delete")
+@partner_id_option
+@yes_option
+@common_options
+def delete(partner_id: str | None, yes: bool) -> None:
+    """Delete the partner's credential (the scope is left in place).
+
+    \b
+    Examples:
+      databricks-stp secret delete -p my-workspace
+      databricks-stp secret delete --id 0123456789ABCDEF0123456789ABCDEF --yes -o json
+    """
+    from stp_ext.credential import SCOPE, CredentialService
+
+    env = command_env()
+    workspace = env.workspace()
+    key = _partner_id(partner_id, workspace, env)
+    confirm(
+        f"Delete the endpoint credential of partner {key}? The tile stops working until it is stored again.", yes=yes
+    )
+    with env.renderer.status("Deleting the endpoint credential…"):
+        CredentialService(workspace).delete(key)
+    if env.renderer.is_json:
+        env.renderer.json({"scope": SCOPE, "key": key, "deleted": True})
+        return
+    env.renderer.panel(f"partner-connect/{key}", title="Endpoint credential deleted")

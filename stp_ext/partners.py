@@ -1,0 +1,76 @@
+"""The self-testing partner service: the four endpoints of contracts.md section 1."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from stp_ext.errors import NotFoundError, StpError, WorkspaceError
+
+if TYPE_CHECKING:
+    from stp_ext.workspace import Workspace
+
+BASE_PATH = "/api/2.0/partnerhub/self-test-partners"
+
+
+@dataclass(frozen=True)
+class Partner:
+    id: str
+    name: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class NoActivePartner(StpError):
+    def __init__(self) -> None:
+        super().__init__(
+            "no active self-testing partner in this workspace",
+            hint="Create one with: databricks-stp create -f partner.json",
+        )
+
+
+class PartnerService:
+    def __init__(self, workspace: Workspace) -> None:
+        self._ws = workspace
+
+    def list(self) -> list[Partner]:
+        # With no active partner the body is {} (no "partners" key).
+        body = self._ws.do("GET", f"{BASE_PATH}/get")
+        partners = body.get("partners") or []
+        return [Partner(id=str(p.get("id", "")), name=str(p.get("name", ""))) for p in partners]
+
+    def active(self) -> Partner:
+        partners = self.list()
+        if not partners:
+            raise NoActivePartner()
+        return partners[0]
+
+    def create(self, request_body: dict[str, Any]) -> Partner:
+        try:
+            body = self._ws.do("POST", f"{BASE_PATH}/create", body=request_body)
+        except WorkspaceError as e:
+            if "already has an active" in e.message:
+                e.hint = (
+                    "Only one self-testing partner can be active. See it with `databricks-stp get`, then "
+                    "change it with `databricks-stp update -f FILE` or remove it with `databricks-stp delete`."
+                )
+            raise
+        partner_id = body.get("id")
+        if not isinstance(partner_id, str) or not partner_id:
+            raise WorkspaceError(f"the workspace created a partner but answered without its id: {body!r}")
+        return Partner(id=partner_id, name=str(request_body.get("partner", {}).get("name", "")))
+
+    def update(self, partner_id: str, request_body: dict[str, Any]) -> None:
+        try:
+            self._ws.do("PUT", f"{BASE_PATH}/update/{partner_id}", body=request_body)
+        except NotFoundError as e:
+            e.hint = "Run `databricks-stp get` to see the active partner's id, or leave out --id."
+            raise
+
+    def delete(self, partner_id: str) -> None:
+        try:
+            self._ws.do("DELETE", f"{BASE_PATH}/delete/{partner_id}")
+        except NotFoundError as e:
+            e.hint = "Run `databricks-stp get` to see the active partner's id, or leave out --id."
+            raise

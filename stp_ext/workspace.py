@@ -1,0 +1,336 @@
+"""Auth resolution and the one HTTP path to the workspace.
+
+The auth rules live here and nowhere else (spec/cli.md, "Common options"):
+
+* ``--env`` uses only DATABRICKS_HOST and DATABRICKS_TOKEN and ignores the
+  config file; it wins over ``--profile``.
+* ``--profile NAME`` reads that profile from DATABRICKS_CONFIG_FILE (else
+  ~/.databrickscfg) and wins over DATABRICKS_* variables in the environment.
+  databricks-sdk alone would silently mix the two, so the SDK builds the
+  Config with those variables hidden for the duration of the construction.
+* With neither, databricks-sdk's unified auth decides, so every auth type it
+  knows (PAT, OAuth M2M/U2M, the Databricks CLI's login, Azure...) works.
+
+Timeouts are set deliberately: the SDK's default retry budget is 300 s, which
+is how long a mistyped host would hang an interactive command.
+"""
+
+from __future__ import annotations
+
+import configparser
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stp_ext import __version__
+from stp_ext.errors import AuthConfigError, NotFoundError, WorkspaceError
+from stp_ext.logs import redact, register_secret
+from stp_ext.sdk_loader import load_core
+
+HTTP_TIMEOUT_ENV = "DATABRICKS_STP_HTTP_TIMEOUT_SECONDS"
+RETRY_TIMEOUT_ENV = "DATABRICKS_STP_RETRY_TIMEOUT_SECONDS"
+# One request never outlasts the retry budget, so a host that accepts and never
+# answers fails after one attempt (about 10 s), and a refused connection after
+# the SDK's retries within the same budget.
+DEFAULT_HTTP_TIMEOUT = 10.0
+DEFAULT_RETRY_TIMEOUT = 10
+# Host metadata (/.well-known/databricks-config) is a best-effort probe the SDK
+# sends while building the Config; it gets a small budget of its own.
+PROBE_TIMEOUT = 2
+
+DEFAULT_CONFIG_FILE = "~/.databrickscfg"
+
+# Environment variables that identify a workspace or a credential. An explicit
+# profile hides them; --env hides all but DATABRICKS_HOST/DATABRICKS_TOKEN.
+_IDENTITY_ATTRIBUTES = {
+    "host",
+    "account_id",
+    "workspace_id",
+    "auth_type",
+    "profile",
+    "config_file",
+    "azure_environment",
+    "cloud",
+    "discovery_url",
+    "token_audience",
+}
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    http_seconds: float
+    retry_seconds: int
+
+    @classmethod
+    def from_environment(cls) -> Timeouts:
+        return cls(
+            http_seconds=_positive_number(HTTP_TIMEOUT_ENV, DEFAULT_HTTP_TIMEOUT),
+            retry_seconds=int(_positive_number(RETRY_TIMEOUT_ENV, DEFAULT_RETRY_TIMEOUT)),
+        )
+
+
+def _positive_number(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1
+    if value <= 0:
+        raise AuthConfigError(f"{name}={raw!r} is not a positive number of seconds")
+    return value
+
+
+@dataclass(frozen=True)
+class WorkspaceInfo:
+    host: str
+    auth_type: str
+    profile: str | None
+    source: str  # how the workspace was chosen, for messages: "profile 'emu' in ~/.databrickscfg"
+
+
+class Workspace:
+    """A configured databricks-sdk ApiClient, with errors turned into domain errors."""
+
+    def __init__(self, api_client: Any, info: WorkspaceInfo, timeouts: Timeouts) -> None:
+        _prefer_reason_phrase(api_client)
+        self._api = api_client
+        self.info = info
+        self.timeouts = timeouts
+
+    @property
+    def host(self) -> str:
+        return self.info.host
+
+    def do(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: dict[str, Any] | None = None,
+        query: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        core = load_core()
+        import requests
+
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            result = self._api.do(method, path, body=body, query=query, headers=headers)
+        except core.DatabricksError as e:
+            raise self._api_error(e) from None
+        except TimeoutError as e:
+            raise self._unreachable(e.__cause__ or e) from None
+        except requests.RequestException as e:
+            raise self._unreachable(e) from None
+        except ValueError as e:  # a 2xx body that is not JSON
+            raise WorkspaceError(
+                f"{self.host} answered {method} {path} with a body that is not JSON",
+                hint=f"Is {self.host} a Databricks workspace URL? Check the host in {self.info.source}.",
+            ) from e
+        if isinstance(result, dict):
+            return result
+        raise WorkspaceError(f"{self.host} answered {method} {path} with JSON that is not an object")
+
+    def _api_error(self, error: Any) -> WorkspaceError:
+        status = _status_of(error)
+        code = error.error_code if isinstance(error.error_code, str) else None
+        message = redact(str(error)).strip() or f"HTTP {status}"
+        hint = None
+        lowered = message.lower()
+        if "invalid access token" in lowered or status == 401:
+            hint = (
+                f"The token was refused by {self.host}. Check the host and token of {self.info.source}, "
+                "or log in again (databricks auth login)."
+            )
+        elif "admin" in lowered and status == 403:
+            hint = f"Only workspace admins can do this. Use an admin's credentials instead of {self.info.source}."
+        cls = NotFoundError if status == 404 else WorkspaceError
+        return cls(message, hint, status=status, error_code=code)
+
+    def _unreachable(self, cause: BaseException) -> WorkspaceError:
+        reason = _network_reason(cause)
+        return WorkspaceError(
+            f"cannot reach {self.host}: {reason} (gave up after {self.timeouts.retry_seconds} s)",
+            hint=f"Check the host in {self.info.source} and your network. "
+            f"{RETRY_TIMEOUT_ENV} and {HTTP_TIMEOUT_ENV} set how long to wait.",
+        )
+
+
+def _prefer_reason_phrase(api_client: Any) -> None:
+    """Take error messages from the JSON ``message``, else ``x-databricks-reason-phrase``, else the status.
+
+    The SDK would otherwise dig a message out of an HTML page, or print a long
+    "report this bug" text. Error customizers are the SDK's extension point for
+    this; ApiClient has no public way to add one, so this reaches its parser and
+    degrades to the SDK's own messages if that ever moves (a test pins it).
+    """
+    core = load_core()
+    parser = getattr(getattr(api_client, "_api_client", None), "_error_parser", None)
+    customizers = getattr(parser, "_error_customizers", None)
+    if not isinstance(customizers, list):
+        return
+
+    class ReasonPhrase(core._ErrorCustomizer):  # type: ignore[misc,name-defined]
+        def customize_error(self, response: Any, kwargs: dict[str, Any]) -> None:
+            try:
+                payload = response.json()
+            except ValueError:
+                payload = None
+            if isinstance(payload, dict) and isinstance(payload.get("message"), str) and payload["message"]:
+                return
+            kwargs["message"] = (
+                response.headers.get("x-databricks-reason-phrase") or response.reason or f"HTTP {response.status_code}"
+            )
+
+    customizers.append(ReasonPhrase())
+
+
+_STATUS_BY_CLASS = {
+    "BadRequest": 400,
+    "Unauthenticated": 401,
+    "PermissionDenied": 403,
+    "NotFound": 404,
+    "ResourceConflict": 409,
+    "TooManyRequests": 429,
+    "InternalError": 500,
+    "NotImplemented": 501,
+    "TemporarilyUnavailable": 503,
+    "DeadlineExceeded": 504,
+}
+
+
+def _status_of(error: Any) -> int | None:
+    # DatabricksError does not keep the status; its class (chosen by status when
+    # the error_code is unknown) tells it.
+    for cls in type(error).__mro__:
+        if cls.__name__ in _STATUS_BY_CLASS:
+            return _STATUS_BY_CLASS[cls.__name__]
+    return None
+
+
+def _network_reason(cause: BaseException) -> str:
+    text = str(cause)
+    lowered = text.lower()
+    if "refused" in lowered:
+        return "connection refused"
+    if "timed out" in lowered or "timeout" in type(cause).__name__.lower():
+        return "no answer (timed out)"
+    if "name or service not known" in lowered or "nodename nor servname" in lowered or "getaddrinfo" in lowered:
+        return "unknown host name"
+    if "ssl" in lowered or "certificate" in lowered:
+        return "TLS error"
+    if "remotedisconnected" in lowered or "connection aborted" in lowered or "reset" in lowered:
+        return "the connection was closed without an answer"
+    return redact(text)[:200] or type(cause).__name__
+
+
+# -- building the Config ------------------------------------------------------
+
+
+def config_file_path() -> Path:
+    return Path(os.environ.get("DATABRICKS_CONFIG_FILE") or DEFAULT_CONFIG_FILE).expanduser()
+
+
+def _profiles_in(path: Path) -> list[str]:
+    parser = configparser.ConfigParser(default_section="__no_default__", interpolation=None)
+    try:
+        parser.read(path, encoding="utf-8")
+    except (configparser.Error, UnicodeDecodeError) as e:
+        raise AuthConfigError(f"cannot parse the config file {path}: {e}") from None
+    return parser.sections()
+
+
+@contextlib.contextmanager
+def _hidden_environment(names: set[str]) -> Iterator[None]:
+    """Hide environment variables while the SDK reads them (a CLI is single-threaded here)."""
+    saved = {name: os.environ.pop(name) for name in names if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
+def _sdk_env_names(config_cls: Any, keep: set[str] = frozenset()) -> set[str]:  # type: ignore[assignment]
+    names: set[str] = set()
+    for attr in config_cls.attributes():
+        if not attr.env:
+            continue
+        if attr.auth or attr.name in _IDENTITY_ATTRIBUTES:
+            names.add(attr.env)
+            names.update(getattr(attr, "env_aliases", ()) or ())
+    return names - keep
+
+
+def connect(profile: str | None = None, use_env: bool = False, debug: bool = False) -> Workspace:
+    """Resolve auth as spec/cli.md says and return a ready Workspace."""
+    core = load_core()
+    timeouts = Timeouts.from_environment()
+    common: dict[str, Any] = {
+        "product": "databricks-stp",
+        "product_version": __version__,
+        "retry_timeout_seconds": PROBE_TIMEOUT,
+        "http_timeout_seconds": PROBE_TIMEOUT,
+    }
+    if debug:
+        common["debug_truncate_bytes"] = 4096
+    if use_env:
+        host = os.environ.get("DATABRICKS_HOST", "").strip()
+        token = os.environ.get("DATABRICKS_TOKEN", "").strip()
+        for name, value in (("DATABRICKS_HOST", host), ("DATABRICKS_TOKEN", token)):
+            if not value:
+                raise AuthConfigError(
+                    f"--env is set but {name} is empty or not set",
+                    hint="export DATABRICKS_HOST=https://<workspace> and DATABRICKS_TOKEN=<token>, or use -p PROFILE.",
+                )
+        register_secret(token)
+        source = "DATABRICKS_HOST/DATABRICKS_TOKEN (--env)"
+        with _hidden_environment(_sdk_env_names(core.Config)):
+            cfg = _build(core, source, host=host, token=token, auth_type="pat", **common)
+    elif profile:
+        path = config_file_path()
+        if not path.is_file():
+            raise AuthConfigError(
+                f"config file {path} does not exist (needed for --profile {profile})",
+                hint="Create the profile with `databricks configure --profile NAME`, "
+                "point DATABRICKS_CONFIG_FILE at your file, or use --env.",
+            )
+        profiles = _profiles_in(path)
+        if profile not in profiles:
+            known = ", ".join(profiles) if profiles else "none"
+            raise AuthConfigError(
+                f"profile {profile!r} not found in {path}",
+                hint=f"Profiles in that file: {known}.",
+            )
+        source = f"profile {profile!r} in {path}"
+        with _hidden_environment(_sdk_env_names(core.Config)):
+            cfg = _build(core, source, profile=profile, config_file=str(path), **common)
+    else:
+        source = "the default databricks-sdk authentication (environment, then the DEFAULT profile)"
+        cfg = _build(core, source, **common)
+        if cfg.profile:
+            source = f"profile {cfg.profile!r} in {cfg.config_file or config_file_path()}"
+    # The probe is done; give real requests the real budget.
+    cfg.retry_timeout_seconds = timeouts.retry_seconds
+    cfg.http_timeout_seconds = timeouts.http_seconds
+    register_secret(getattr(cfg, "token", None))
+    info = WorkspaceInfo(host=cfg.host, auth_type=cfg.auth_type or "unknown", profile=cfg.profile, source=source)
+    return Workspace(core.ApiClient(cfg), info, timeouts)
+
+
+def _build(core: Any, source: str, **kwargs: Any) -> Any:
+    try:
+        cfg = core.Config(**kwargs)
+    except ValueError as e:
+        raise AuthConfigError(
+            f"cannot authenticate with {source}: {redact(str(e))}",
+            hint="Pass -p PROFILE or -e, or log in with `databricks auth login`.",
+        ) from None
+    if not cfg.host:
+        raise AuthConfigError(f"no workspace host in {source}", hint="Set host in the profile or DATABRICKS_HOST.")
+    return cfg
