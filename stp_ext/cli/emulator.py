@@ -1,0 +1,77 @@
+"""`emulator`: the local workspace emulator in the foreground."""
+
+from __future__ import annotations
+
+import click
+
+from stp_ext.cli.options import command_env, common_options
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (keep it on loopback).")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port.")
+@click.option(
+    "--state",
+    "state_path",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="SQLite file that keeps partners and secrets across restarts (created with mode 0600).",
+)
+@click.option(
+    "--token",
+    envvar="DATABRICKS_STP_EMULATOR_TOKEN",
+    help="The admin token the emulator accepts [env DATABRICKS_STP_EMULATOR_TOKEN].",
+)
+@click.option(
+    "--user-token",
+    envvar="DATABRICKS_STP_EMULATOR_USER_TOKEN",
+    help="The non-admin user token [env DATABRICKS_STP_EMULATOR_USER_TOKEN].",
+)
+@common_options
+def emulator(host: str, port: int, state_path: str | None, token: str | None, user_token: str | None) -> None:
+    """Run the local workspace emulator: self-testing partners, secrets, SCIM Me.
+
+    It speaks the REST endpoints this tool uses, with the real rules (one
+    active partner, admin only, secret ACLs), for tests and CI without a
+    workspace. Stop it with Ctrl-C.
+
+    \b
+    Examples:
+      databricks-stp emulator --port 8765 --state emulator.db
+      databricks-stp emulator --port 0 --token dapi-my-admin-token
+    """
+    from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, DEFAULT_USER_TOKEN, Emulator
+
+    env = command_env()
+    emu = Emulator(
+        host=host,
+        port=port,
+        state_path=state_path,
+        admin_token=token or DEFAULT_ADMIN_TOKEN,
+        user_token=user_token or DEFAULT_USER_TOKEN,
+    ).start()
+    info = {
+        "host": emu.url,
+        "admin_token": emu.admin_token,
+        "user_token": emu.user_token,
+        "state": state_path,
+    }
+    if env.renderer.is_json:
+        env.renderer.json(info)
+    else:
+        env.renderer.panel(
+            f"host:        [cyan]{emu.url}[/]\n"
+            f"admin token: {emu.admin_token}\n"
+            f"user token:  {emu.user_token}  (not an admin)\n"
+            f"state:       {state_path or 'in memory'}\n\n"
+            "Profiles for ~/.databrickscfg (or DATABRICKS_CONFIG_FILE):\n\n"
+            f"[emu]\nhost  = {emu.url}\ntoken = {emu.admin_token}\n\n"
+            f"[emu-user]\nhost  = {emu.url}\ntoken = {emu.user_token}",
+            title="Workspace emulator running (Ctrl-C stops it)",
+        )
+    try:
+        emu.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emu.stop()

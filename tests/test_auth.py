@@ -1,0 +1,160 @@
+"""The auth rules of spec/cli.md, against the emulator, with temporary config files only."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from stp_ext.emulator import DEFAULT_ADMIN_TOKEN
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_profile_from_config_file(workspace, run):
+    result = run("get", "-p", "emu", "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == {"partners": []}
+
+
+@pytest.mark.parametrize("args", [["-p", "emu", "get"], ["get", "-p", "emu"], ["-o", "json", "get", "-p", "emu"]])
+def test_common_options_before_or_after_the_subcommand(workspace, run, args):
+    result = run(*args, "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == {"partners": []}
+
+
+def test_explicit_profile_wins_over_environment(workspace, run, monkeypatch):
+    # The SDK alone would take this host and this token and mix them with the profile.
+    monkeypatch.setenv("DATABRICKS_HOST", f"http://127.0.0.1:{_free_port()}")
+    monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-wrong")
+    monkeypatch.setenv("DATABRICKS_CLIENT_ID", "some-client")
+    result = run("get", "-p", "emu", "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    assert workspace.requests("/api/2.0/partnerhub")
+
+
+def test_env_wins_over_profile(env_auth, run):
+    result = run("get", "-p", "does-not-exist", "-e", "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == {"partners": []}
+
+
+def test_env_ignores_the_config_file(env_auth, run, tmp_path, monkeypatch):
+    bad = tmp_path / "cfg"
+    bad.write_text("[DEFAULT]\nhost = http://127.0.0.1:1\ntoken = nope\ncluster_id = x\n")
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(bad))
+    monkeypatch.setenv("DATABRICKS_CLIENT_ID", "ignored")
+    result = run("-e", "get", "-o", "json")
+    assert result.exit_code == 0, result.stderr
+
+
+@pytest.mark.parametrize("missing", ["DATABRICKS_HOST", "DATABRICKS_TOKEN"])
+def test_env_without_a_variable_names_it(env_auth, run, monkeypatch, missing):
+    monkeypatch.delenv(missing)
+    result = run("get", "-e")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: --env is set but {missing} is empty or not set")
+    assert not env_auth.request_log
+
+
+def test_missing_profile_names_the_file_and_lists_profiles(workspace, run):
+    result = run("get", "-p", "nope")
+    assert result.exit_code == 2
+    first, hint = result.stderr.splitlines()[:2]
+    assert first == f"Error: profile 'nope' not found in {workspace.config_file}"
+    assert "emu" in hint and "emu-user" in hint
+    assert not workspace.requests()
+
+
+def test_missing_config_file_names_the_path(run, tmp_path, monkeypatch):
+    path = tmp_path / "absent.cfg"
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(path))
+    result = run("get", "-p", "emu")
+    assert result.exit_code == 2
+    assert str(path) in result.stderr.splitlines()[0]
+    assert "does not exist" in result.stderr
+
+
+def test_default_auth_uses_environment_like_the_sdk(emulator, run, monkeypatch):
+    monkeypatch.setenv("DATABRICKS_HOST", emulator.url + "/")  # trailing slash fixed like the SDK
+    monkeypatch.setenv("DATABRICKS_TOKEN", DEFAULT_ADMIN_TOKEN)
+    result = run("get", "-o", "json")
+    assert result.exit_code == 0, result.stderr
+
+
+def test_default_auth_uses_config_profile_variable(workspace, run, monkeypatch):
+    monkeypatch.setenv("DATABRICKS_CONFIG_PROFILE", "emu-user")
+    result = run("get")
+    # emu-user is not an admin: proves that profile (not DEFAULT) was used.
+    assert result.exit_code == 1
+    assert "admin" in result.stderr.lower()
+
+
+def test_default_profile_when_nothing_is_set(workspace, run):
+    result = run("get", "-o", "json")
+    assert result.exit_code == 0, result.stderr
+
+
+def test_no_auth_at_all_is_a_clear_error(run, tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(tmp_path / "none"))
+    result = run("get")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: ")
+    assert "Traceback" not in result.stderr
+
+
+def test_sdk_warnings_do_not_reach_the_user(workspace, run):
+    result = run("get", "-p", "emu")
+    assert result.exit_code == 0
+    assert result.stderr == ""
+
+
+def test_unreachable_workspace_fails_fast_with_defaults(run, tmp_path, monkeypatch):
+    """Nothing listens on the port: the SDK's 300 s budget would hang; ours gives up within 15 s."""
+    monkeypatch.delenv("DATABRICKS_STP_RETRY_TIMEOUT_SECONDS")
+    monkeypatch.delenv("DATABRICKS_STP_HTTP_TIMEOUT_SECONDS")
+    monkeypatch.setenv("DATABRICKS_HOST", f"http://127.0.0.1:{_free_port()}")
+    monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-x")
+    started = time.monotonic()
+    result = run("get", "-e")
+    elapsed = time.monotonic() - started
+    assert result.exit_code == 1
+    assert elapsed < 15
+    assert result.stderr.splitlines()[0].startswith("Error: cannot reach http://127.0.0.1:")
+    assert "connection refused" in result.stderr
+
+
+def test_workspace_that_never_answers_times_out(run, monkeypatch):
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)  # accepts connections, never answers
+        monkeypatch.setenv("DATABRICKS_HOST", f"http://127.0.0.1:{listener.getsockname()[1]}")
+        monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-x")
+        started = time.monotonic()
+        result = run("get", "-e")
+        elapsed = time.monotonic() - started
+    assert result.exit_code == 1
+    assert elapsed < 15
+    assert "cannot reach" in result.stderr and "timed out" in result.stderr
+
+
+def test_invalid_timeout_variable(run, monkeypatch, env_auth):
+    monkeypatch.setenv("DATABRICKS_STP_HTTP_TIMEOUT_SECONDS", "soon")
+    result = run("get", "-e")
+    assert result.exit_code == 2
+    assert "DATABRICKS_STP_HTTP_TIMEOUT_SECONDS" in result.stderr
+
+
+def test_config_file_path_follows_variable(tmp_path: Path, monkeypatch):
+    from stp_ext.workspace import config_file_path
+
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(tmp_path / "x.cfg"))
+    assert config_file_path() == tmp_path / "x.cfg"

@@ -1,0 +1,184 @@
+"""The endpoint credential: create with a credential, secret put/status/delete, ACLs, round trips."""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.request
+
+import pytest
+
+from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, DEFAULT_USER_TOKEN
+
+BASIC = "Basic " + base64.b64encode(b"u:p").decode()
+SECRETS = "/api/2.0/secrets"
+
+
+def _get(emulator, path, token=DEFAULT_ADMIN_TOKEN):
+    request = urllib.request.Request(emulator.url + path, headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"{}")
+
+
+def _secret_value(emulator, key, token=DEFAULT_ADMIN_TOKEN):
+    status, body = _get(emulator, f"{SECRETS}/get?scope=partner-connect&key={key}", token)
+    return status, (base64.b64decode(body["value"]).decode() if status == 200 else body)
+
+
+def _create(run, path, *args, input=None):
+    result = run("create", "-f", str(path), "-p", "emu", "-o", "json", *args, input=input)
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_create_with_basic_auth_non_admin(workspace, run, partner_file):
+    path = partner_file(supported_features=["NON_ADMIN"], auth_options=["AUTH_PAT"])
+    workspace.emulator.clear_log()
+    created = _create(run, path, "--basic-user", "u", "--basic-password-stdin", input="p\n")
+    partner_id = created["id"]
+    assert created["secret"] == {"scope": "partner-connect", "key": partner_id, "scope_created": True, "users_read": True}
+    assert _secret_value(workspace.emulator, partner_id) == (200, BASIC)
+    # The round trips: host metadata, create, scope create, put (scope made with users as manager).
+    assert len(workspace.requests()) <= 5
+    assert [p for _, p, _ in workspace.requests()] == [
+        "/.well-known/databricks-config",
+        "/api/2.0/partnerhub/self-test-partners/create",
+        f"{SECRETS}/scopes/create",
+        f"{SECRETS}/put",
+    ]
+    # A non-admin user can read the scope: the ACL Partner Connect relies on.
+    status, value = _secret_value(workspace.emulator, partner_id, DEFAULT_USER_TOKEN)
+    assert (status, value) == (200, BASIC)
+
+    status_result = run("secret", "status", "-f", str(path), "-p", "emu", "-o", "json")
+    assert status_result.exit_code == 0, status_result.stderr
+    checks = json.loads(status_result.stdout)
+    assert [c["ok"] for c in checks] == [True, True, True]
+    assert {c["check"] for c in checks} == {"scope exists", "secret present", "users can READ"}
+
+    deleted = run("delete", "-p", "emu", "-y", "-o", "json")
+    assert json.loads(deleted.stdout) == {"id": partner_id, "deleted": True, "secret_deleted": True}
+    assert _secret_value(workspace.emulator, partner_id)[0] == 404
+    assert json.loads(run("get", "-p", "emu", "-o", "json").stdout) == {"partners": []}
+
+
+def test_non_admin_user_cannot_read_until_acl(workspace, run, partner_file):
+    """An admin-made scope hides a missing ACL from admins; secret put --non-admin repairs it."""
+    partner_id = _create(run, partner_file(), "--auth-header-stdin", input="Bearer abc\n")["id"]
+    assert _secret_value(workspace.emulator, partner_id)[1] == "Bearer abc"  # one trailing newline dropped
+    assert _secret_value(workspace.emulator, partner_id, DEFAULT_USER_TOKEN)[0] == 403
+
+    red = run("secret", "status", "--non-admin", "-p", "emu")
+    assert red.exit_code == 1
+    assert red.stderr.startswith("Error: 1 of 3 checks failed: users can READ")
+    assert "--non-admin" in red.stderr
+
+    workspace.emulator.clear_log()
+    fixed = run("secret", "put", "--id", partner_id, "--non-admin", "--auth-header-stdin", "-p", "emu", input="Bearer abc")
+    assert fixed.exit_code == 0, fixed.stderr
+    paths = [p for _, p, _ in workspace.requests(SECRETS)]
+    assert paths == [f"{SECRETS}/scopes/create", f"{SECRETS}/put", f"{SECRETS}/acls/get", f"{SECRETS}/acls/put"]
+    assert _secret_value(workspace.emulator, partner_id, DEFAULT_USER_TOKEN) == (200, "Bearer abc")
+    assert run("secret", "status", "--non-admin", "-p", "emu").exit_code == 0
+
+
+def test_no_auth_header_stores_empty_value(workspace, run, partner_file):
+    partner_id = _create(run, partner_file(), "--no-auth-header")["id"]
+    assert _secret_value(workspace.emulator, partner_id) == (200, "")
+
+
+def test_create_off_terminal_without_credential_warns_with_next_step(workspace, run, partner_file):
+    result = run("create", "-f", str(partner_file()), "-p", "emu")
+    assert result.exit_code == 0
+    assert "no endpoint credential was stored" in result.stderr
+    assert "databricks-stp secret put --id" in result.stderr
+
+
+def test_secret_put_uses_active_partner_and_file(workspace, run, partner_file):
+    path = partner_file(supported_features=["NON_ADMIN"])
+    partner_id = _create(run, path, "--no-secret")["id"]
+    result = run("secret", "put", "-f", str(path), "--basic-user", "u", "--basic-password-stdin", "-p", "emu", "-o", "json", input="p")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["users_read"] is True
+    assert _secret_value(workspace.emulator, partner_id, DEFAULT_USER_TOKEN) == (200, BASIC)
+
+
+def test_secret_put_is_idempotent(workspace, run, partner_file):
+    partner_id = _create(run, partner_file(), "--no-auth-header")["id"]
+    for value in ("Bearer one", "Bearer two"):
+        result = run("secret", "put", "--id", partner_id, "--auth-header-stdin", "-p", "emu", input=value)
+        assert result.exit_code == 0, result.stderr
+    assert _secret_value(workspace.emulator, partner_id)[1] == "Bearer two"
+
+
+def test_secret_put_without_input_off_terminal(workspace, run):
+    result = run("secret", "put", "--id", "A" * 32, "-p", "emu")
+    assert result.exit_code == 2
+    assert "no credential given" in result.stderr
+    assert workspace.requests() == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--basic-user", "u", "--no-auth-header"],
+        ["--basic-password-stdin"],
+        ["--auth-header-stdin", "--no-auth-header"],
+        ["--basic-user", "a:b", "--basic-password-stdin"],
+    ],
+)
+def test_conflicting_credential_options(workspace, run, partner_file, args):
+    result = run("create", "-f", str(partner_file()), "-p", "emu", *args, input="x")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: ")
+    assert workspace.requests() == []
+
+
+def test_control_characters_warn(workspace, run, partner_file):
+    result = run("create", "-f", str(partner_file()), "-p", "emu", "--auth-header-stdin", input="Bearer a\tb\n\n")
+    assert result.exit_code == 0
+    assert "control characters" in result.stderr
+
+
+def test_secret_status_when_missing(workspace, run, partner_file):
+    _create(run, partner_file(), "--no-secret")
+    result = run("secret", "status", "-p", "emu", "-o", "json")
+    assert result.exit_code == 1
+    checks = {c["check"]: c["ok"] for c in json.loads(result.stdout)}
+    assert checks["scope exists"] is False and checks["secret present"] is False
+    assert result.stderr.startswith("Error: ")
+
+
+def test_secret_delete(workspace, run, partner_file):
+    partner_id = _create(run, partner_file(), "--no-auth-header")["id"]
+    result = run("secret", "delete", "-p", "emu", "-y", "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == {"scope": "partner-connect", "key": partner_id, "deleted": True}
+    again = run("secret", "delete", "-p", "emu", "-y")
+    assert again.exit_code == 1  # nothing to delete: say so
+
+
+def test_delete_keep_secret(workspace, run, partner_file):
+    partner_id = _create(run, partner_file(), "--no-auth-header")["id"]
+    result = run("delete", "--keep-secret", "-p", "emu", "-y", "-o", "json")
+    assert json.loads(result.stdout) == {"id": partner_id, "deleted": True, "secret_deleted": False}
+    assert _secret_value(workspace.emulator, partner_id)[0] == 200
+
+
+def test_delete_round_trips(workspace, run, partner_file):
+    partner_id = _create(run, partner_file(), "--no-auth-header")["id"]
+    workspace.emulator.clear_log()
+    assert run("delete", "--id", partner_id, "-p", "emu", "-y").exit_code == 0
+    assert len(workspace.requests()) == 3  # metadata, delete partner, delete secret
+
+
+def test_secret_value_never_printed(workspace, run, partner_file):
+    value = "Bearer super-secret-value-123"
+    result = run("create", "-f", str(partner_file()), "-p", "emu", "--auth-header-stdin", "--debug", input=value)
+    assert result.exit_code == 0, result.stderr
+    assert "super-secret-value-123" not in result.stdout + result.stderr
+    status = run("secret", "status", "-p", "emu", "--debug")
+    assert "super-secret-value-123" not in status.stdout + status.stderr
