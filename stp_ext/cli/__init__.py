@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "secret": "stp_ext.cli.secret:secret",
     "validate": "stp_ext.cli.validate:validate",
     "schema": "stp_ext.cli.validate:schema",
+    "doctor": "stp_ext.cli.doctor:doctor",
     "emulator": "stp_ext.cli.emulator:emulator",
 }
 

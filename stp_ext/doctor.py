@@ -1,0 +1,173 @@
+"""`doctor`: one checklist for the whole setup, each failed row with its fix.
+
+Checks run in order and keep going after a failure where they can, so one
+run shows every missing piece; rows that cannot run without an earlier one
+(no workspace, no partner) are reported as skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from stp_ext.errors import StpError
+
+if TYPE_CHECKING:
+    from stp_ext.partner_config import ConfigReport
+    from stp_ext.workspace import Workspace
+
+ME_PATH = "/api/2.0/preview/scim/v2/Me"
+
+
+@dataclass
+class DoctorCheck:
+    check: str
+    ok: bool | None  # None: skipped, because an earlier check failed or nothing to check
+    detail: str
+    fix: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class DoctorReport:
+    checks: list[DoctorCheck]
+
+    @property
+    def passed(self) -> bool:
+        return all(c.ok is not False for c in self.checks)
+
+    @property
+    def failed(self) -> list[DoctorCheck]:
+        return [c for c in self.checks if c.ok is False]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"passed": self.passed, "checks": [c.to_dict() for c in self.checks]}
+
+
+def run_doctor(
+    *,
+    connect: Callable[[], Workspace],
+    report: ConfigReport | None,
+    config_path: str | None,
+    auth_flags: str,
+    timeout: float = 10.0,
+) -> DoctorReport:
+    from stp_ext.credential import CredentialService
+    from stp_ext.partners import PartnerService
+
+    checks: list[DoctorCheck] = []
+    add = checks.append
+    config = report.partner if report is not None and report.valid else None
+    file_arg = config_path or "partner.json"
+
+    if report is not None:
+        warnings = len(report.warnings)
+        if report.valid:
+            add(DoctorCheck("config valid", True, f"{report.source}: no errors, {warnings} warning(s)"))
+        else:
+            add(
+                DoctorCheck(
+                    "config valid",
+                    False,
+                    f"{report.source}: {len(report.errors)} error(s)",
+                    f"databricks-stp validate -f {file_arg}",
+                )
+            )
+
+    try:
+        workspace = connect()
+        me = workspace.do("GET", ME_PATH)
+    except StpError as e:
+        add(DoctorCheck("authenticated", False, e.message, e.hint or "Check -p PROFILE or -e."))
+        skipped = "skipped: no workspace"
+        for name in ("partner active", "secret present"):
+            add(DoctorCheck(name, None, skipped))
+        return DoctorReport(checks)
+    groups = {g.get("display") for g in me.get("groups", []) if isinstance(g, dict)}
+    role = "admin" if "admins" in groups else "not an admin"
+    add(
+        DoctorCheck(
+            "authenticated",
+            True,
+            f"{me.get('userName', 'unknown user')} ({role}) on {workspace.host} via {workspace.info.source}",
+        )
+    )
+
+    partner_id: str | None = None
+    try:
+        partners = PartnerService(workspace).list()
+    except StpError as e:
+        add(DoctorCheck("partner active", False, e.message, e.hint))
+        partners = []
+    else:
+        if not partners:
+            add(
+                DoctorCheck(
+                    "partner active",
+                    False,
+                    "no active self-testing partner",
+                    f"databricks-stp create -f {file_arg}{auth_flags}",
+                )
+            )
+        elif config is not None and partners[0].name != config.name:
+            partner_id = partners[0].id
+            add(
+                DoctorCheck(
+                    "partner active",
+                    False,
+                    f"active partner {partner_id} is named {partners[0].name!r}, {file_arg} says {config.name!r}",
+                    f"databricks-stp update -f {file_arg}{auth_flags}",
+                )
+            )
+        else:
+            partner_id = partners[0].id
+            add(DoctorCheck("partner active", True, f"{partners[0].name!r} ({partner_id})"))
+
+    non_admin = config.is_non_admin if config is not None else None
+    if partner_id is None:
+        add(DoctorCheck("secret present", None, "skipped: no active partner"))
+    else:
+        put = f"databricks-stp secret put --id {partner_id}{' --non-admin' if non_admin else ''}{auth_flags}"
+        try:
+            status = CredentialService(workspace).status(partner_id, non_admin=non_admin)
+        except StpError as e:
+            add(DoctorCheck("secret present", False, e.message, e.hint))
+        else:
+            by_name = {c.check: c for c in status}
+            present = by_name["secret present"]
+            add(DoctorCheck("secret present", present.ok, present.detail, None if present.ok else put))
+            if non_admin:
+                read = by_name["users can READ"]
+                add(DoctorCheck("users can READ (NON_ADMIN)", read.ok, read.detail, None if read.ok else put))
+
+    if config is None:
+        add(DoctorCheck("connect endpoint reachable", None, "skipped: give -f FILE to check the connect_url"))
+    else:
+        add(_probe_connect(config.connect_url, timeout))
+    return DoctorReport(checks)
+
+
+def _probe_connect(url: str, timeout: float) -> DoctorCheck:
+    """Any HTTP answer means reachable. The probe carries no credential and no
+    user, so a correct partner refuses it (400/401) and creates nothing."""
+    from stp_ext.connect.http import TransportError, send
+
+    headers = {"User-Agent": "databricks", "Content-Type": "application/json", "Accept-Language": "en-US"}
+    try:
+        response = send("POST", url, body=json.dumps({}).encode(), headers=headers, timeout=timeout)
+    except TransportError as e:
+        return DoctorCheck(
+            "connect endpoint reachable",
+            False,
+            e.message,
+            "Check connect_url in the config and that the endpoint is up and reachable from the internet.",
+        )
+    return DoctorCheck(
+        "connect endpoint reachable",
+        True,
+        f"{url} answered HTTP {response.status} in {response.elapsed_ms:.0f} ms",
+    )
