@@ -1,0 +1,191 @@
+"""Checks for the URL fields and for the `hostnames` string.
+
+Each check returns problems as (severity, message, hint) tuples and knows
+nothing of field paths; `rules` places them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from stp_ext.partner_config.model import ERROR, WARNING
+from stp_ext.partner_config.text import quote
+
+
+@dataclass(frozen=True)
+class Problem:
+    severity: str
+    message: str
+    hint: str | None = None
+    fixed: str | None = None  # for a hostnames entry: the entry as it should be, when we can tell
+
+
+_LABEL = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?$")
+_BAD_HOST_CHARS = re.compile(r"[^A-Za-z0-9_.-]")
+_BRACKETED = re.compile(r"^\[([^\]]*)\](?::(\d*))?$")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_LOOPBACK_NAMES = ("localhost",)
+
+
+def is_loopback(host: str) -> bool:
+    host = host.lower().rstrip(".")
+    if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def url_problems(value: str, example: str) -> list[Problem]:
+    """An absolute http(s) URL with a host; http only for loopback (Databricks requires https)."""
+    problems: list[Problem] = []
+    stripped = value.strip()
+    if stripped != value:
+        problems.append(Problem(ERROR, "has leading or trailing spaces", f"Use {quote(stripped)}."))
+    if any(char.isspace() for char in stripped):
+        problems.append(Problem(ERROR, "contains spaces", "Remove them or encode them as %20."))
+        return problems
+    try:
+        parts = urlsplit(stripped)
+        port_error = False
+        try:
+            _ = parts.port  # reading it is what validates the port
+        except ValueError:
+            port_error = True
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        problems.append(Problem(ERROR, f"{quote(stripped)} is not a valid URL", f"Use an absolute URL like {example}."))
+        return problems
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        problems.append(_not_http(stripped, scheme, example))
+        return problems
+    if not parts.hostname:
+        hint = f"Write it as {scheme}://host/path, e.g. {example}."
+        problems.append(Problem(ERROR, f"{quote(stripped)} has no host", hint))
+        return problems
+    if port_error:
+        problems.append(Problem(ERROR, f"{quote(stripped)} has an invalid port", "A port is a number from 1 to 65535."))
+        return problems
+    if scheme == "http" and not is_loopback(parts.hostname):
+        https = "https" + stripped[len("http") :]
+        problems.append(Problem(WARNING, "uses http: Databricks requires https", f"Use {quote(https)}."))
+    return problems
+
+
+def _not_http(value: str, scheme: str, example: str) -> Problem:
+    after = value.split(":", 1)[1] if ":" in value else ""
+    # `partner.example.com:8443/x` parses as scheme `partner.example.com`: a missing scheme, not a foreign one.
+    looks_like_host_port = bool(scheme) and after[:1].isdigit()
+    if scheme and not looks_like_host_port and _SCHEME.match(value):
+        return Problem(ERROR, f"must be an http(s) URL, not {scheme}:", f"Use an https URL, e.g. {example}.")
+    if value.startswith("/"):
+        return Problem(
+            ERROR,
+            f"{quote(value)} is a relative path, not an absolute URL",
+            f"Give the full URL: {quote('https://partner.example.com' + value)}.",
+        )
+    return Problem(ERROR, f"{quote(value)} is not an absolute URL (no scheme)", f"Use {quote('https://' + value)}.")
+
+
+def host_problem(entry: str) -> Problem | None:
+    """One stripped, non-empty entry of `hostnames`: (severity, message, hint, fixed entry) or None.
+
+    A port is an error: Databricks matches the host of redirect_uri, which has
+    no port, so `host:8443` would never match (inferred from how URL hosts are
+    compared; the contract says bare host names).
+    """
+    q = quote(entry)
+    if "://" in entry:
+        host = _host_of(entry)
+        return Problem(ERROR, f"{q} is a URL, not a hostname", _just(host), host)
+    if any(char.isspace() for char in entry):
+        fixed = ",".join(entry.split())
+        return Problem(ERROR, f"{q} contains spaces", f"Separate hosts with commas only: {quote(fixed)}.", fixed)
+    if "@" in entry:
+        host = entry.rsplit("@", 1)[1]
+        return Problem(ERROR, f"{q} contains user info (@)", _just(host), host)
+    if any(char in entry for char in "/?#"):
+        host = re.split(r"[/?#]", entry, maxsplit=1)[0]
+        return Problem(ERROR, f"{q} has a path; a hostname has none", _just(host), host or None)
+    bracketed = _BRACKETED.match(entry)
+    if bracketed:
+        return _ip6_problem(entry, bracketed.group(1), bracketed.group(2))
+    try:
+        ipaddress.ip_address(entry)
+        return None
+    except ValueError:
+        pass
+    if ":" in entry:
+        host, _, port = entry.rpartition(":")
+        if port.isdigit() and host and ":" not in host:
+            return Problem(ERROR, f"{q} has a port; hostnames are compared without ports", _just(host), host)
+        return Problem(ERROR, f"{q} is not a valid hostname", "Use letters, digits, '-' and '.' only.", None)
+    if entry.startswith("*."):
+        rest = host_problem(entry[2:])
+        if rest is not None:
+            return rest
+        return Problem(
+            WARNING,
+            f"{q} is a wildcard; wildcards in hostnames are not documented",
+            "List each host the redirect_uri may use.",
+            entry,
+        )
+    if not entry.isascii():
+        try:
+            ascii_form = entry.encode("idna").decode("ascii")
+        except UnicodeError:
+            return Problem(ERROR, f"{q} is not a valid hostname", "Use letters, digits, '-' and '.' only.", None)
+        return Problem(ERROR, f"{q} is not ASCII", f"Use the punycode form {quote(ascii_form)}.", ascii_form)
+    return _syntax_problem(entry)
+
+
+def _syntax_problem(entry: str) -> Problem | None:
+    q = quote(entry)
+    bad = sorted(set(_BAD_HOST_CHARS.findall(entry)))
+    if bad:
+        shown = " ".join(quote(char) for char in bad)
+        return Problem(ERROR, f"{q} has characters not allowed in a hostname: {shown}", _LETTERS, None)
+    if len(entry) > 253:
+        return Problem(ERROR, f"{q} is longer than 253 characters", None, None)
+    if entry.endswith("."):
+        fixed = entry.rstrip(".")
+        return Problem(WARNING, f"{q} ends with a dot; a redirect URL's host will not match it", _just(fixed), fixed)
+    labels = entry.split(".")
+    if any(not label for label in labels):
+        return Problem(ERROR, f"{q} has an empty label (two dots in a row, or a leading dot)", None, None)
+    for label in labels:
+        if len(label) > 63:
+            return Problem(ERROR, f"{q} has a label longer than 63 characters", None, None)
+        if not _LABEL.match(label):
+            return Problem(ERROR, f"{q} has a label that starts or ends with '-'", _LETTERS, None)
+    return None
+
+
+def _ip6_problem(entry: str, address: str, port: str | None) -> Problem | None:
+    try:
+        ipaddress.IPv6Address(address)
+    except ValueError:
+        return Problem(ERROR, f"{quote(entry)} is not a valid IPv6 address", None, None)
+    if port is not None:
+        host = f"[{address}]"
+        return Problem(ERROR, f"{quote(entry)} has a port; hostnames are compared without ports", _just(host), host)
+    return None
+
+
+_LETTERS = "Use letters, digits, '-' and '.' only."
+
+
+def _host_of(url: str) -> str | None:
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    return host or None
+
+
+def _just(host: str | None) -> str | None:
+    return f"Write just the host: {quote(host)}." if host else "Write just the host name."
