@@ -60,10 +60,11 @@ def schema() -> None:
     Point your editor at it for completion and checks while you write the
     config; `validate` remains the authority.
     """
-    from stp_ext.partner_config.schema import schema_text
+    from stp_ext.partner_config import partner_json_schema
 
-    command_env()  # resolves -o and DATABRICKS_OUTPUT_FORMAT, so a bad value fails as everywhere else
-    click.echo(schema_text(), nl=False)
+    # JSON in text mode too: the schema has no other useful form. Printed the
+    # way the published stp_ext/partner-config.schema.json is written.
+    command_env().renderer.json(partner_json_schema())
 
 
 def _render_text(report: ConfigReport, renderer: Renderer) -> None:
