@@ -84,7 +84,7 @@ def _render_text(report: ConfigReport, renderer: Renderer) -> None:
             ]
             for f in report.findings
         ]
-        columns = [Column("Severity", no_wrap=True), Column("Field"), Column("Message"), Column("Hint")]
+        columns = [Column("Severity", no_wrap=True), Column("Field", no_wrap=True), Column("Message"), Column("Hint")]
         renderer.table(columns, rows)
     source = escape(report.source)
     if not report.valid:
