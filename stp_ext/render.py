@@ -126,7 +126,7 @@ class Renderer:
         """Config findings (objects with severity/field/message/hint) as lines on stderr."""
         for finding in findings:
             colour = "red" if finding.severity == "error" else "yellow"
-            hint = f" [dim]({finding.hint})[/]" if finding.hint else ""
+            hint = f" [dim]({_escape(finding.hint)})[/]" if finding.hint else ""
             self.err.print(
                 f"[{colour}]{finding.severity}[/] {_escape(finding.field)}: {_escape(finding.message)}{hint}",
                 markup=True,
