@@ -267,8 +267,19 @@ def _sdk_env_names(config_cls: Any, keep: set[str] = frozenset()) -> set[str]:  
     return names - keep
 
 
-def connect(profile: str | None = None, use_env: bool = False, debug: bool = False) -> Workspace:
-    """Resolve auth as spec/cli.md says and return a ready Workspace."""
+def connect(
+    profile: str | None = None,
+    use_env: bool = False,
+    debug: bool = False,
+    *,
+    host: str | None = None,
+    token: str | None = None,
+) -> Workspace:
+    """Resolve auth as spec/cli.md says and return a ready Workspace.
+
+    ``host`` and ``token`` (used by `demo`) name the workspace directly, with
+    the environment and config file ignored as for --env.
+    """
     core = load_core()
     timeouts = Timeouts.from_environment()
     common: dict[str, Any] = {
@@ -279,7 +290,7 @@ def connect(profile: str | None = None, use_env: bool = False, debug: bool = Fal
     }
     if debug:
         common["debug_truncate_bytes"] = 4096
-    if use_env:
+    if use_env and not (host and token):
         host = os.environ.get("DATABRICKS_HOST", "").strip()
         token = os.environ.get("DATABRICKS_TOKEN", "").strip()
         for name, value in (("DATABRICKS_HOST", host), ("DATABRICKS_TOKEN", token)):
@@ -288,8 +299,11 @@ def connect(profile: str | None = None, use_env: bool = False, debug: bool = Fal
                     f"--env is set but {name} is empty or not set",
                     hint="export DATABRICKS_HOST=https://<workspace> and DATABRICKS_TOKEN=<token>, or use -p PROFILE.",
                 )
-        register_secret(token)
         source = "DATABRICKS_HOST/DATABRICKS_TOKEN (--env)"
+    else:
+        source = f"the token given for {host}"
+    if host and token:
+        register_secret(token)
         with _hidden_environment(_sdk_env_names(core.Config)):
             cfg = _build(core, source, host=host, token=token, auth_type="pat", **common)
     elif profile:

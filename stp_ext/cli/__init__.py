@@ -30,8 +30,11 @@ COMMANDS: dict[str, str] = {
     "secret": "stp_ext.cli.secret:secret",
     "validate": "stp_ext.cli.validate:validate",
     "schema": "stp_ext.cli.validate:schema",
+    "connect-test": "stp_ext.cli.connect_test:connect_test",
     "doctor": "stp_ext.cli.doctor:doctor",
     "emulator": "stp_ext.cli.emulator:emulator",
+    "demo": "stp_ext.cli.demo:demo",
+    "sample-partner": "stp_ext.cli.servers:sample_partner",
 }
 
 

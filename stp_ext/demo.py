@@ -1,0 +1,154 @@
+"""`demo`: the whole flow on the embedded defaults, no workspace needed.
+
+It starts a workspace emulator and the sample partner on free ports in this
+process, then walks the steps a partner takes with a real workspace, through
+the same services the commands use: validate, create with a credential, get,
+secret status, connect-test, doctor, delete.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from stp_ext import auth_header
+from stp_ext.errors import StpError
+
+DEMO_USER = "demo-user"
+DEMO_PASSWORD = "demo-password"  # a throwaway credential for a throwaway local partner
+
+
+@dataclass
+class StepResult:
+    step: str
+    ok: bool
+    detail: str
+    elapsed_ms: float
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["elapsed_ms"] = round(self.elapsed_ms, 1)
+        return data
+
+
+def demo_config(partner_url: str) -> dict[str, Any]:
+    """A NON_ADMIN warehouse partner served by the sample partner (so the ACL path runs too)."""
+    return {
+        "partner": {
+            "name": "Demo Partner",
+            "category": "DATA_PREP_AND_TRANSFORM",
+            "connect_url": f"{partner_url}/connect",
+            "sign_up_url": f"{partner_url}/sign-up",
+            "delete_url": f"{partner_url}/delete-connection",
+            "terms_of_service_url": f"{partner_url}/terms",
+            "privacy_policy_url": f"{partner_url}/privacy",
+            "hostnames": "127.0.0.1,localhost",
+            "supported_features": ["UNITY_CATALOG", "NON_ADMIN"],
+            "integration_type": "WAREHOUSE_READ_WRITE",
+            "auth_options": ["AUTH_PAT"],
+        }
+    }
+
+
+class DemoFailed(StpError):
+    def __init__(self, message: str, hint: str | None, results: list[StepResult]) -> None:
+        super().__init__(message, hint)
+        self.results = results
+
+
+def run_demo(on_step: Callable[[StepResult], None]) -> list[StepResult]:
+    """Run every step, reporting each as it finishes; stops at the first failed step (after cleanup)."""
+    from stp_ext.connect.runner import run_connect_test
+    from stp_ext.credential import CredentialService
+    from stp_ext.doctor import run_doctor
+    from stp_ext.emulator import Emulator
+    from stp_ext.partner_config import load_partner_config
+    from stp_ext.partners import PartnerService
+    from stp_ext.sample_partner.server import SamplePartner
+    from stp_ext.workspace import connect
+
+    header = auth_header.basic(DEMO_USER, DEMO_PASSWORD)
+    results: list[StepResult] = []
+
+    @contextmanager
+    def step(name: str) -> Iterator[dict[str, str]]:
+        started = time.perf_counter()
+        outcome = {"detail": ""}
+        try:
+            yield outcome
+        except StpError as e:
+            result = StepResult(name, False, e.message, (time.perf_counter() - started) * 1000)
+            results.append(result)
+            on_step(result)
+            raise DemoFailed(f"demo step {name!r} failed: {e.message}", e.hint, results) from None
+        result = StepResult(name, True, outcome["detail"], (time.perf_counter() - started) * 1000)
+        results.append(result)
+        on_step(result)
+
+    with (
+        tempfile.TemporaryDirectory(prefix="stp-demo-") as tmp,
+        Emulator(port=0) as emu,
+        SamplePartner(port=0, auth_header=header.value) as partner,
+    ):
+        with step("start local workspace and partner") as out:
+            out["detail"] = f"emulator {emu.url}, sample partner {partner.url}"
+        path = Path(tmp) / "partner.json"
+        path.write_text(json.dumps(demo_config(partner.url), indent=2))
+
+        with step("validate") as out:
+            report = load_partner_config(str(path))
+            if not report.valid:
+                raise StpError(f"{len(report.errors)} error(s): {report.errors[0].message}")
+            config = report.partner
+            out["detail"] = f"{path.name}: no errors, {len(report.warnings)} warning(s)"
+
+        workspace = connect(host=emu.url, token=emu.admin_token)
+        partners = PartnerService(workspace)
+        secrets = CredentialService(workspace)
+        created_id: str | None = None
+        try:
+            with step("create with credential") as out:
+                created = partners.create(config.to_request_body())
+                created_id = created.id
+                put = secrets.put(created.id, header, non_admin=config.is_non_admin)
+                out["detail"] = f"partner {created.id}, secret {put.scope}/{put.key}, users can READ"
+
+            with step("get") as out:
+                listed = partners.list()
+                out["detail"] = ", ".join(f"{p.name} ({p.id})" for p in listed)
+
+            with step("secret status") as out:
+                checks = secrets.status(created.id, non_admin=config.is_non_admin)
+                failed = [c.check for c in checks if not c.ok]
+                if failed:
+                    raise StpError(f"failed checks: {', '.join(failed)}")
+                out["detail"] = "; ".join(c.check for c in checks)
+
+            with step("connect-test") as out:
+                connect_report = run_connect_test(config, header.value, timeout=5.0)
+                passed = sum(1 for s in connect_report.scenarios if s.passed)
+                if not connect_report.passed:
+                    names = ", ".join(s.name for s in connect_report.failed)
+                    raise StpError(f"failed scenarios: {names}")
+                out["detail"] = f"{passed}/{len(connect_report.scenarios)} scenarios passed"
+
+            with step("doctor") as out:
+                doctor = run_doctor(
+                    connect=lambda: workspace, report=report, config_path=str(path), auth_flags="", timeout=5.0
+                )
+                if not doctor.passed:
+                    raise StpError(f"failed checks: {', '.join(c.check for c in doctor.failed)}")
+                out["detail"] = f"{len(doctor.checks)} checks passed"
+        finally:
+            if created_id is not None:
+                with step("delete") as out:
+                    partners.delete(created_id)
+                    secret_deleted = secrets.delete(created_id, missing_ok=True)
+                    out["detail"] = f"partner {created_id} and {'its secret' if secret_deleted else 'no secret'}"
+    return results

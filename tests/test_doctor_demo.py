@@ -1,0 +1,142 @@
+"""doctor green and red paths against the emulator and the sample partner; demo end to end."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from stp_ext.sample_partner.server import SamplePartner
+
+HEADER = "Basic " + base64.b64encode(b"u:p").decode()
+
+
+@pytest.fixture
+def partner():
+    with SamplePartner(port=0, auth_header=HEADER) as server:
+        yield server
+
+
+@pytest.fixture
+def setup(workspace, run, partner_file, partner):
+    """A NON_ADMIN partner pointing at the sample partner, created with its credential."""
+    path = partner_file(
+        connect_url=f"{partner.url}/connect",
+        delete_url=f"{partner.url}/delete-connection",
+        hostnames="127.0.0.1",
+        supported_features=["NON_ADMIN"],
+        auth_options=["AUTH_PAT"],
+    )
+    result = run("create", "-f", str(path), "-p", "emu", "--basic-user", "u", "--basic-password-stdin", "-o", "json", input="p")
+    assert result.exit_code == 0, result.stderr
+    return path, json.loads(result.stdout)["id"]
+
+
+def _doctor(run, path, *args):
+    result = run("doctor", "-f", str(path), "-p", "emu", "-o", "json", *args)
+    return result, json.loads(result.stdout)
+
+
+def test_doctor_green(setup, run):
+    path, _ = setup
+    result, report = _doctor(run, path)
+    assert result.exit_code == 0, result.stderr
+    assert report["passed"] is True
+    names = [c["check"] for c in report["checks"]]
+    assert names == [
+        "config valid",
+        "authenticated",
+        "partner active",
+        "secret present",
+        "users can READ (NON_ADMIN)",
+        "connect endpoint reachable",
+    ]
+    assert all(c["ok"] for c in report["checks"])
+    assert "admin@example.com" in report["checks"][1]["detail"]
+
+
+def test_doctor_points_at_missing_secret(setup, run, workspace):
+    path, partner_id = setup
+    assert run("secret", "delete", "-p", "emu", "-y").exit_code == 0
+    result, report = _doctor(run, path)
+    assert result.exit_code == 1
+    failed = {c["check"]: c for c in report["checks"] if c["ok"] is False}
+    assert set(failed) == {"secret present"}
+    assert f"databricks-stp secret put --id {partner_id} --non-admin -p emu" == failed["secret present"]["fix"]
+    assert result.stderr.startswith("Error: 1 check failed: secret present")
+
+
+def test_doctor_points_at_missing_acl(setup, run, workspace):
+    path, partner_id = setup
+    from stp_ext.emulator import DEFAULT_ADMIN_TOKEN
+    import urllib.request
+
+    request = urllib.request.Request(
+        workspace.url + "/api/2.0/secrets/acls/delete",
+        data=json.dumps({"scope": "partner-connect", "principal": "users"}).encode(),
+        headers={"Authorization": f"Bearer {DEFAULT_ADMIN_TOKEN}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    urllib.request.urlopen(request, timeout=5).close()
+    result, report = _doctor(run, path)
+    assert result.exit_code == 1
+    failed = [c for c in report["checks"] if c["ok"] is False]
+    assert [c["check"] for c in failed] == ["users can READ (NON_ADMIN)"]
+    assert "--non-admin" in failed[0]["fix"]
+
+
+def test_doctor_without_partner(workspace, run, partner_file):
+    result, report = _doctor(run, partner_file())
+    assert result.exit_code == 1
+    by_name = {c["check"]: c for c in report["checks"]}
+    assert by_name["partner active"]["ok"] is False
+    assert "databricks-stp create -f" in by_name["partner active"]["fix"]
+    assert by_name["secret present"]["ok"] is None  # skipped, not failed twice
+
+
+def test_doctor_bad_auth(emulator, run, partner_file, monkeypatch):
+    monkeypatch.setenv("DATABRICKS_HOST", emulator.url)
+    monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-wrong")
+    result = run("doctor", "-e", "-o", "json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["checks"][0] == {
+        "check": "authenticated",
+        "ok": False,
+        "detail": "Invalid access token.",
+        "fix": report["checks"][0]["fix"],
+    }
+
+
+def test_doctor_renamed_partner_and_unreachable_endpoint(setup, run, partner_file, partner):
+    path, _ = setup
+    other = partner_file("other.json", name="Another Name", connect_url="http://127.0.0.1:9/connect")
+    result, report = _doctor(run, other)
+    assert result.exit_code == 1
+    failed = {c["check"] for c in report["checks"] if c["ok"] is False}
+    assert failed == {"partner active", "connect endpoint reachable"}
+
+
+def test_doctor_text_output(setup, run):
+    path, _ = setup
+    result = run("doctor", "-f", str(path), "-p", "emu")
+    assert result.exit_code == 0
+    assert "connect endpoint reachable" in result.stdout
+
+
+def test_demo_end_to_end(run):
+    result = run("demo")
+    assert result.exit_code == 0, result.stderr
+    for step in ("validate", "create with credential", "get", "secret status", "connect-test", "doctor", "delete"):
+        assert step in result.stdout
+    assert "All 8 steps passed" in result.stdout
+
+
+def test_demo_json(run):
+    result = run("demo", "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["passed"] is True
+    assert [s["step"] for s in report["steps"]][-1] == "delete"
+    assert all(s["ok"] for s in report["steps"])
