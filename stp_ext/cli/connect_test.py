@@ -1,0 +1,197 @@
+"""`connect-test`: a local Partner Connect against the partner's own endpoints.
+
+Thin: read the config, the credential and the options, call
+``stp_ext.connect.run_connect_test``, render. Needs no workspace and never
+imports databricks-sdk.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import click
+
+from stp_ext.cli.config_input import load_valid_config
+from stp_ext.cli.credential_input import CredentialInput, credential_options
+from stp_ext.cli.options import command_env, common_options, config_file_option
+from stp_ext.errors import CheckFailed, InputError
+
+if TYPE_CHECKING:
+    from stp_ext.connect import ConnectTestReport
+    from stp_ext.connect.report import CheckFinding
+    from stp_ext.render import Renderer
+
+
+@click.command(
+    "connect-test",
+    epilog="Examples:\n\n\b\n"
+    "  databricks-stp connect-test -f partner.json --basic-user databricks --basic-password-stdin < pw.txt\n"
+    "  databricks-stp connect-test -f partner.json --no-auth-header --url http://localhost:8080\n"
+    "  databricks-stp connect-test -f partner.json --no-auth-header --payload extra.json -o json\n"
+    "  databricks-stp sample-partner --no-auth-header --port 8766 &   # a correct partner to compare with\n"
+    "  databricks-stp connect-test -f partner.json --no-auth-header --url http://127.0.0.1:8766",
+)
+@config_file_option()
+@credential_options
+@click.option(
+    "--url",
+    metavar="URL",
+    help="Send to this base instead of the config's hosts: the path and query of connect_url and "
+    "delete_url are appended to URL (https://p.example.com/db/connect with --url http://localhost:8080 "
+    "calls http://localhost:8080/db/connect). redirect_uri on URL's host is then a warning, not an error.",
+)
+@click.option(
+    "--payload",
+    "payload_path",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="A JSON object deep-merged into every connect request (objects merge, other values "
+    "replace, null removes the key).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Time allowed for each answer.",
+)
+@common_options
+def connect_test(config_path: str, url: str | None, payload_path: str | None, timeout: float, **kwargs: Any) -> None:
+    """Call your connect (and delete) endpoint the way Databricks does, and check every answer.
+
+    No workspace is needed. The same headers and request bodies Databricks
+    sends (built from the config's integration_type, auth_options and
+    supported_features) are sent in these scenarios, independent ones at once:
+
+    \b
+      new_connection          first connect: 200, JSON, required fields, enums,
+                              redirect_uri absolute and on one of hostnames,
+                              connection_id exactly when configured_resources
+      established_connection  connect again with that connection_id: 200, no connection_id
+      wrong_credentials       a wrong Authorization header: 401 error_reason unauthorized
+      unknown_connection      an unknown connection_id: 404 connection_not_found
+      demo                    demo: true for a known user: redirect_value create_trial
+      repeat_request          the same request twice (Databricks retries 500s): no failure
+      delete_connection       delete_url with the connection_id: 200 and a valid resource_status
+
+    The credential options give the Authorization header to send (as stored
+    with `create` or `secret put`). Exits 1 when any check fails.
+    """
+    from stp_ext.connect import run_connect_test
+
+    env = command_env()
+    render = env.renderer
+    credential = CredentialInput.from_kwargs(kwargs)
+    if config_path == "-" and (credential.auth_header_stdin or credential.basic_password_stdin):
+        raise InputError("the config file and the credential cannot both come from stdin")
+    base_url = _check_url(url) if url else None
+    overrides = _read_payload(payload_path) if payload_path else None
+    partner = load_valid_config(config_path, render).partner
+    header = credential.read(prompt=True, warn=render.warning)
+    if header is None:
+        render.warning(
+            "no credential given: sending no Authorization header and skipping the wrong-credentials "
+            "scenario (pass --basic-user, --auth-header-stdin, or --no-auth-header to say so)"
+        )
+    auth_value = header.value if header is not None else ""
+    with render.status("Playing Partner Connect…"):
+        report = run_connect_test(partner, auth_value, url=base_url, overrides=overrides, timeout=timeout)
+    if render.is_json:
+        render.json(report.to_dict())
+    else:
+        _render_text(report, render)
+    if not report.passed:
+        names = ", ".join(s.name for s in report.failed)
+        raise CheckFailed(
+            f"connect-test failed: {len(report.failed)} of {len(report.scenarios)} scenarios ({names})",
+            hint="Fix the findings above; rerun with --debug to see each request and answer status.",
+        )
+
+
+def _check_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(
+            f"--url {url!r} is not an absolute http(s) URL", hint="For example: --url http://localhost:8080"
+        )
+    if parts.query or parts.fragment:
+        raise InputError(f"--url {url!r} has a query or fragment; give only scheme, host, port and path")
+    return url
+
+
+def _read_payload(path: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as stream:
+            document = json.load(stream)
+    except OSError as e:
+        raise InputError(f"cannot read --payload {path}: {e.strerror or e}") from None
+    except ValueError as e:
+        raise InputError(f"--payload {path} is not valid JSON: {e}") from None
+    if not isinstance(document, dict):
+        raise InputError(
+            f"--payload {path} must hold a JSON object",
+            hint='For example: {"cloud_provider": "azure", "user_info": {"last_name": ""}}',
+        )
+    return document
+
+
+def _render_text(report: ConnectTestReport, render: Renderer) -> None:
+    from rich.markup import escape
+    from rich.text import Text
+
+    from stp_ext.render import Column
+
+    render.line(f"connect_url  {escape(report.connect_url)}")
+    render.line(f"delete_url   {escape(report.delete_url or '(none in the config)')}")
+    rows = []
+    for scenario in report.scenarios:
+        if scenario.skipped:
+            result: Any = "[dim]– skip[/]"
+        else:
+            result = scenario.passed
+        rows.append(
+            [
+                scenario.name,
+                result,
+                "" if scenario.status is None else str(scenario.status),
+                f"{scenario.elapsed_ms:.0f} ms",
+                _findings_cell(scenario.findings, Text),
+            ]
+        )
+    columns = [
+        Column("Scenario", no_wrap=True),
+        Column("Result", no_wrap=True),
+        Column("Status", no_wrap=True),
+        Column("Time", no_wrap=True),
+        Column("Findings"),
+    ]
+    render.table(columns, rows)
+    errors, warnings = report.count("error"), report.count("warning")
+    passed = sum(1 for s in report.scenarios if s.passed and not s.skipped)
+    skipped = sum(1 for s in report.scenarios if s.skipped)
+    summary = f"{passed} passed, {len(report.failed)} failed"
+    if skipped:
+        summary += f", {skipped} skipped"
+    summary += f"; {_plural(errors, 'error')}, {_plural(warnings, 'warning')}"
+    mark = "[green]✓[/]" if report.passed else "[red]✗[/]"
+    render.line(f"{mark} {summary}")
+
+
+def _findings_cell(findings: list[CheckFinding], text_type: Any) -> Any:
+    # A Text cell, not markup: messages quote the partner's answers, which may hold "[...]".
+    cell = text_type()
+    styles = {"error": ("✗ ", "red"), "warning": ("! ", "yellow"), "info": ("· ", "dim")}
+    for index, finding in enumerate(findings):
+        mark, style = styles.get(finding.severity, ("· ", ""))
+        if index:
+            cell.append("\n")
+        cell.append(mark + finding.check, style=f"bold {style}".strip())
+        cell.append(f": {finding.message}")
+    return cell
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"

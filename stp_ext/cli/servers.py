@@ -1,0 +1,136 @@
+"""The local servers, run in the foreground: `sample-partner` (and the workspace emulator).
+
+Each command only parses options, starts its server from its own package and
+prints where it listens; servers are imported inside the commands so that
+loading this module for `--help` stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from stp_ext.cli.credential_input import CredentialInput, credential_options
+from stp_ext.cli.options import command_env, common_options
+
+
+def _fault_choice() -> click.Choice:
+    from stp_ext.sample_partner.faults import FAULT_NAMES
+
+    return click.Choice(FAULT_NAMES)
+
+
+@click.command(
+    "sample-partner",
+    epilog="Examples:\n\n\b\n"
+    "  databricks-stp sample-partner --no-auth-header\n"
+    "  databricks-stp sample-partner --port 8766 --basic-user databricks --basic-password-stdin < pw.txt\n"
+    "  databricks-stp sample-partner --no-auth-header --hostnames partner.example.com --fault bad_enum\n"
+    "  databricks-stp sample-partner --list-faults\n"
+    "  curl -s -X POST 'http://127.0.0.1:8766/connect?fault=html_body' -H 'Content-Type: application/json' -d '{}'",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8766,
+    show_default=True,
+    help="Port to listen on; 0 picks a free one.",
+)
+@credential_options
+@click.option(
+    "--hostnames",
+    metavar="HOSTS",
+    help="Comma-separated hosts redirect_uri points to (the first is used), as in the config's "
+    "hostnames; default: this server itself.",
+)
+@click.option(
+    "--fault",
+    type=_fault_choice(),
+    metavar="NAME",
+    help="Break one rule of the contract on purpose (see --list-faults); a request can also ask "
+    "with the query parameter ?fault=NAME.",
+)
+@click.option("--list-faults", is_flag=True, help="List the fault modes and exit.")
+@common_options
+def sample_partner(
+    host: str, port: int, hostnames: str | None, fault: str | None, list_faults: bool, **kwargs: Any
+) -> None:
+    """Run the reference Partner Connect endpoint (a correct partner) in the foreground.
+
+    It serves POST /connect, POST /delete-connection and POST /test-connection
+    (also under any path prefix, e.g. /databricks/connect), accepts only the
+    Authorization header the credential options give, keeps accounts and
+    connections in memory, and passes every connect-test scenario. Read its
+    code (stp_ext/sample_partner/app.py) as an example of a correct partner.
+    Stop it with Ctrl-C.
+    """
+    from stp_ext.sample_partner import FAULTS, SamplePartner
+
+    env = command_env()
+    render = env.renderer
+    if list_faults:
+        if render.is_json:
+            render.json({"faults": [{"name": f.name, "description": f.description} for f in FAULTS]})
+        else:
+            render.table(["Fault", "What goes wrong"], [[f.name, f.description] for f in FAULTS])
+        return
+    credential = CredentialInput.from_kwargs(kwargs)
+    header = credential.read(prompt=True, warn=render.warning)
+    if header is None:
+        render.warning(
+            "no credential given: accepting requests with any Authorization header or none "
+            "(pass --basic-user, --auth-header-stdin, or --no-auth-header to say so)"
+        )
+    server = SamplePartner(
+        host=host,
+        port=port,
+        auth_header=header.value if header is not None else "",
+        hostnames=hostnames,
+        fault=fault,
+        log=_request_logger(render),
+    ).bind()
+    _announce(server, header is not None and not header.is_empty, hostnames, fault, render)
+    server.serve_forever()  # returns on Ctrl-C: stopping is the normal end of a foreground server
+    render.note("Stopped.")
+
+
+def _request_logger(render: Any) -> Any:
+    from rich.markup import escape
+
+    def log(line: str) -> None:
+        render.note(escape(line))
+
+    return log
+
+
+def _announce(server: Any, checks_auth: bool, hostnames: str | None, fault: str | None, render: Any) -> None:
+    url = server.url
+    info = {
+        "url": url,
+        "connect_url": f"{url}/connect",
+        "delete_url": f"{url}/delete-connection",
+        "test_connection_url": f"{url}/test-connection",
+        "hostnames": hostnames or server.host,
+        "requires_authorization": checks_auth,
+        "fault": fault,
+    }
+    if render.is_json:
+        render.json(info)
+        return
+    from rich.markup import escape
+
+    lines = [
+        f"Listening on [bold]{escape(url)}[/]",
+        f"  connect_url  {escape(info['connect_url'])}",
+        f"  delete_url   {escape(info['delete_url'])}",
+        f"  test         {escape(info['test_connection_url'])}",
+        f"  hostnames    {escape(str(info['hostnames']))}",
+        f"  auth         {'the given Authorization header only' if checks_auth else 'none required'}",
+    ]
+    if fault:
+        lines.append(f"  [yellow]fault        {escape(fault)}[/]")
+    lines.append("Test it: databricks-stp connect-test -f partner.json --url " + escape(url) + " ...")
+    lines.append("Ctrl-C stops it.")
+    render.panel("\n".join(lines), title="sample partner", style="yellow" if fault else "green")

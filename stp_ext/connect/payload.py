@@ -1,0 +1,187 @@
+"""What Databricks sends to a partner: the connect and delete-connection bodies.
+
+The connect body follows contracts.md section 5. Which optional fields appear
+is decided by the partner config the way Partner Connect decides it (inferred
+from the public documentation, where the documentation is silent):
+
+- ``integration_type``: WAREHOUSE_* send a SQL warehouse (``cluster_id`` is the
+  warehouse id, ``http_path``, JDBC URLs, ``is_sql_warehouse`` true, and a
+  ``catalog_name`` for the writers); CLUSTER_COMPUTE sends an interactive
+  cluster; WORKSPACE_MANAGEMENT sends only credentials; NO_INTEGRATION sends
+  neither a service principal nor a token.
+- ``auth_options`` (after the NON_ADMIN fallback): AUTH_PAT sends
+  ``user_info.auth.personal_access_token``, AUTH_OAUTH_M2M sends
+  ``service_principal_oauth_secret``; both only for a new connection, as a
+  credential is created only then. AUTH_OAUTH_U2M sends ``oauth_u2m_app_id``.
+- ``supported_features``: NON_ADMIN makes the connection user-scoped,
+  EXTERNAL_LOCATION adds a ``destination_location``, UNITY_CATALOG a catalog.
+
+Credentials in the body are fakes with the right shape; nothing here is real.
+"""
+
+from __future__ import annotations
+
+import copy
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from stp_ext.partner_config import PartnerConfig
+
+WAREHOUSE_TYPES = ("WAREHOUSE_READ", "WAREHOUSE_READ_WRITE", "WAREHOUSE_WRITE")
+WRITER_TYPES = ("WAREHOUSE_READ_WRITE", "WAREHOUSE_WRITE")
+NO_CREDENTIAL_TYPES = ("NO_INTEGRATION",)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The Databricks user and workspace a request speaks for."""
+
+    email: str
+    first_name: str
+    last_name: str
+    user_id: int
+    org_id: int
+    cloud_provider: str = "aws"
+    region: str = "us-west-2"
+
+    @property
+    def hostname(self) -> str:
+        return f"dbc-{self.org_id % 16**8:08x}-{self.org_id % 16**4:04x}.cloud.databricks.com"
+
+    @property
+    def workspace_url(self) -> str:
+        return f"https://{self.hostname}/?o={self.org_id}"
+
+    @classmethod
+    def generate(cls, role: str, run_token: str | None = None) -> Caller:
+        """A fresh caller per run, so a partner sees a genuinely new user each time.
+
+        The e-mail domain is the one the Partner Connect API reserves for tests
+        (databricks-test.com), so partners can recognise and clean up test users.
+        """
+        token = run_token or secrets.token_hex(4)
+        number = int(token, 16)
+        return cls(
+            email=f"stp-{token}-{role}@databricks-test.com",
+            first_name="Self",
+            last_name=f"Test {role}",
+            user_id=4_000_000_000_000 + number * 16 + len(role),
+            org_id=1_000_000_000_000_000 + number * 256 + sum(map(ord, role)) % 256,
+        )
+
+
+def connect_request(
+    partner: PartnerConfig,
+    caller: Caller,
+    *,
+    established: bool = False,
+    connection_id: str | None = None,
+    demo: bool = False,
+    overrides: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The body of one connect call, with ``overrides`` deep-merged last."""
+    integration = partner.integration_type
+    auth_options = list(partner.effective_auth_options)
+    with_credentials = integration not in NO_CREDENTIAL_TYPES
+    user_info: dict[str, Any] = {
+        "email": caller.email,
+        "first_name": caller.first_name,
+        "last_name": caller.last_name,
+        "databricks_user_id": caller.user_id,
+        "databricks_organization_id": caller.org_id,
+        "is_connection_established": established,
+    }
+    if with_credentials and not established and "AUTH_PAT" in auth_options:
+        user_info["auth"] = {"personal_access_token": _fake_pat()}
+    body: dict[str, Any] = {
+        "user_info": user_info,
+        "hostname": caller.hostname,
+        "port": 443,
+        "workspace_url": caller.workspace_url,
+        "workspace_id": caller.org_id,
+        "demo": demo,
+        "cloud_provider": caller.cloud_provider,
+        "cloud_provider_region": caller.region,
+        "is_free_trial": False,
+        "connection_scope": "user" if partner.is_non_admin else "workspace",
+    }
+    if established:
+        body["connection_id"] = connection_id
+    body.update(_compute_fields(integration, caller))
+    features = set(partner.supported_features or [])
+    if integration in WRITER_TYPES or "UNITY_CATALOG" in features:
+        body["catalog_name"] = "main"
+        body["database_name"] = "default"
+    if "EXTERNAL_LOCATION" in features:
+        body["destination_location"] = f"s3://databricks-stp-test-{caller.org_id}/partner"
+    if with_credentials:
+        body["service_principal_id"] = str(uuid.UUID(int=caller.org_id))
+        if "AUTH_OAUTH_M2M" in auth_options and not established:
+            body["service_principal_oauth_secret"] = "dose" + secrets.token_hex(16)
+        if "AUTH_OAUTH_U2M" in auth_options:
+            body["oauth_u2m_app_id"] = str(uuid.UUID(int=caller.org_id + 1))
+    return deep_merge(body, overrides) if overrides else body
+
+
+def delete_connection_request(connection_id: str, caller: Caller) -> dict[str, Any]:
+    return {
+        "connection_id": connection_id,
+        "cloud_provider": caller.cloud_provider,
+        "databricks_organization_id": caller.org_id,
+    }
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``override`` laid over ``base``: objects merge key by key, anything else replaces.
+
+    A ``null`` in ``override`` removes the key, so a payload file can also
+    take a field away (to see how the partner copes without it).
+    """
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _compute_fields(integration: str, caller: Caller) -> dict[str, Any]:
+    host = caller.hostname
+    if integration in WAREHOUSE_TYPES:
+        warehouse_id = f"{caller.org_id % 16**16:016x}"
+        http_path = f"/sql/1.0/warehouses/{warehouse_id}"
+        return {
+            "cluster_id": warehouse_id,
+            "http_path": http_path,
+            "jdbc_url": _jdbc("spark", host, http_path),
+            "databricks_jdbc_url": _jdbc("databricks", host, http_path),
+            "is_sql_endpoint": True,
+            "is_sql_warehouse": True,
+        }
+    if integration == "CLUSTER_COMPUTE":
+        cluster_id = f"0101-{caller.org_id % 10**6:06d}-stp{caller.org_id % 10**5:05d}"
+        http_path = f"sql/protocol/v1/o/{caller.org_id}/{cluster_id}"
+        return {
+            "cluster_id": cluster_id,
+            "http_path": http_path,
+            "jdbc_url": _jdbc("spark", host, http_path),
+            "databricks_jdbc_url": _jdbc("databricks", host, http_path),
+            "is_sql_endpoint": False,
+            "is_sql_warehouse": False,
+        }
+    return {}
+
+
+def _jdbc(driver: str, host: str, http_path: str) -> str:
+    return f"jdbc:{driver}://{host}:443/default;transportMode=http;ssl=1;AuthMech=3;httpPath={http_path};"
+
+
+def _fake_pat() -> str:
+    # The shape of a Databricks PAT, so partners' format checks pass; it opens nothing.
+    return "dapi" + secrets.token_hex(16)

@@ -1,0 +1,348 @@
+"""The contract a partner's answers must meet (contracts.md section 5), one named check per rule.
+
+Every rule yields ``CheckFinding``s whose ``check`` is one of ``CHECKS``: the
+names are stable so that scripts, tests and documentation can refer to them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from stp_ext.connect.http import HttpResponse, TransportError
+from stp_ext.connect.report import ERROR, INFO, WARNING, CheckFinding
+from stp_ext.logs import redact
+
+CHECKS: dict[str, str] = {
+    # transport: no usable HTTP answer
+    "timeout": "the endpoint answered within the timeout",
+    "connection_refused": "something listens at the endpoint",
+    "dns": "the endpoint's host name resolves",
+    "tls": "the TLS handshake succeeds with a trusted certificate",
+    "connection_error": "the connection stays open until the answer is complete",
+    "protocol_error": "the answer is valid HTTP",
+    "redirect": "the endpoint answers itself; Databricks does not follow redirects",
+    "body_too_large": "the answer body is of a sane size",
+    # envelope
+    "status_code": "the HTTP status is the one the scenario expects",
+    "content_type": "the answer is sent as application/json",
+    "html_body": "the body is JSON, not an HTML page",
+    "invalid_json": "the body parses as JSON",
+    "json_not_object": "the body is a JSON object",
+    # connect answer
+    "required_field": "every required field is present",
+    "field_type": "every field has its documented type",
+    "enum_value": "enum fields hold a documented value",
+    "redirect_uri_absolute": "redirect_uri is an absolute http(s) URL",
+    "redirect_uri_host": "redirect_uri points to one of the configured hostnames",
+    "redirect_uri_scheme": "redirect_uri uses https",
+    "connection_id_required": "a new connection with configured_resources true returns a connection_id",
+    "connection_id_unexpected": "a new connection with configured_resources false returns no connection_id",
+    "connection_id_on_established": "an established connection returns no connection_id",
+    "oauth_redirect_uri": "partners using AUTH_OAUTH_U2M return an absolute oauth_redirect_uri",
+    "user_status": "an established connection does not report a new user",
+    "demo_trial": "demo: true leads to the trial flow (redirect_value create_trial)",
+    "idempotent": "the same connect request sent again (Databricks retries) does not fail",
+    # error answers
+    "error_reason": "an error answer carries the documented error_reason",
+    # bookkeeping
+    "skipped": "the scenario did not apply",
+}
+
+REDIRECT_VALUES = ("create_trial", "purchase_product", "sign_in", "contact_admin", "not_applicable")
+USER_STATUSES = ("new", "existing", "not_applicable")
+ACCOUNT_STATUSES = ("new", "active", "expired", "not_applicable")
+RESOURCE_STATUSES = (
+    "resources_deleted",
+    "resources_pending_deletion",
+    "deletion_acknowledged",
+    "user_unauthorized",
+)
+SUCCESS = (200, 201)  # 201 is tolerated for connect
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+def error(check: str, message: str) -> CheckFinding:
+    return CheckFinding(ERROR, check, message)
+
+
+def warning(check: str, message: str) -> CheckFinding:
+    return CheckFinding(WARNING, check, message)
+
+
+def info(check: str, message: str) -> CheckFinding:
+    return CheckFinding(INFO, check, message)
+
+
+def transport(failure: TransportError, what: str) -> CheckFinding:
+    kind = failure.kind if failure.kind in CHECKS else "connection_error"
+    return error(kind, f"{what}: {failure.message}")
+
+
+@dataclass(frozen=True)
+class HostPolicy:
+    """Which hosts redirect_uri may name.
+
+    ``allowed`` are the config's hostnames (what Databricks enforces);
+    ``local`` is the host of ``--url``, tolerated with a warning so a partner
+    testing a local build is not failed for redirecting to itself.
+    """
+
+    allowed: tuple[str, ...]
+    local: str | None = None
+
+
+def envelope(
+    response: HttpResponse, expected: tuple[int, ...], expectation: str
+) -> tuple[list[CheckFinding], dict[str, Any] | None]:
+    """Status, content type and JSON body; returns the body when it is a JSON object.
+
+    ``expectation`` says in words what the scenario wanted, for the message.
+    """
+    findings: list[CheckFinding] = []
+    if 300 <= response.status < 400:
+        location = response.headers.get("location", "(no Location header)")
+        return [
+            error(
+                "redirect",
+                f"answered {response.status} redirecting to {location}; Databricks does not follow "
+                "redirects: point the config's URL at the final address",
+            )
+        ], None
+    if response.truncated:
+        return [
+            error(
+                "body_too_large",
+                f"the {response.status} answer's body is larger than {len(response.body)} bytes; "
+                "a connect answer is a small JSON object",
+            )
+        ], None
+    if response.status not in expected:
+        findings.append(error("status_code", f"{expectation}, got {_describe(response)}"))
+    body_is_html = _looks_like_html(response)
+    if response.content_type != "application/json":
+        shown = response.headers.get("content-type") or "no Content-Type header"
+        findings.append(error("content_type", f"Content-Type is {shown}; expected application/json"))
+    if body_is_html:
+        findings.append(error("html_body", f"the body is an HTML page, not JSON: {_excerpt(response.text)}"))
+        return findings, None
+    try:
+        document = response.json()
+    except ValueError:
+        shown = _excerpt(response.text) if response.body else "(empty)"
+        findings.append(error("invalid_json", f"the body is not valid JSON: {shown}"))
+        return findings, None
+    if not isinstance(document, dict):
+        findings.append(error("json_not_object", f"the body is JSON {type(document).__name__}, not an object"))
+        return findings, None
+    return findings, document
+
+
+def connection(
+    doc: dict[str, Any],
+    *,
+    established: bool,
+    hosts: HostPolicy,
+    uses_u2m: bool,
+) -> list[CheckFinding]:
+    """The rules of a successful connect answer (the OpenAPI ``Connection``)."""
+    findings = list(_required(doc, ("redirect_uri", "redirect_value", "user_status", "account_status")))
+    if "configured_resources" not in doc:
+        findings.append(error("required_field", "configured_resources is missing"))
+    findings += _typed(doc, "configured_resources", bool, "a boolean")
+    for name in ("redirect_uri", "connection_id", "oauth_redirect_uri"):
+        findings += _typed(doc, name, str, "a string")
+    findings += _enum(doc, "redirect_value", REDIRECT_VALUES)
+    findings += _enum(doc, "user_status", USER_STATUSES)
+    findings += _enum(doc, "account_status", ACCOUNT_STATUSES)
+    if isinstance(doc.get("redirect_uri"), str):
+        findings += _redirect_uri(doc["redirect_uri"], hosts)
+    findings += _connection_id(doc, established)
+    oauth = doc.get("oauth_redirect_uri")
+    if uses_u2m and oauth is None:
+        findings.append(
+            warning(
+                "oauth_redirect_uri",
+                "no oauth_redirect_uri although the config lists AUTH_OAUTH_U2M; it is needed "
+                "unless your OAuth app is published to Databricks",
+            )
+        )
+    elif isinstance(oauth, str) and not _is_absolute(oauth):
+        findings.append(error("oauth_redirect_uri", f"oauth_redirect_uri {oauth!r} is not an absolute URL"))
+    if established and doc.get("user_status") == "new":
+        findings.append(
+            warning(
+                "user_status",
+                "user_status is 'new' for an established connection; the user connected before",
+            )
+        )
+    return findings
+
+
+def error_answer(doc: dict[str, Any], status: int, reasons: tuple[str, ...]) -> list[CheckFinding]:
+    """The rules of an error answer (the OpenAPI ``ErrorResponse``)."""
+    wanted = " or ".join(reasons)
+    reason = doc.get("error_reason")
+    if reason is None:
+        return [
+            error(
+                "error_reason",
+                f'the {status} answer has no error_reason; expected {{"error_reason": "{reasons[0]}"}}',
+            )
+        ]
+    if reason not in reasons:
+        return [error("error_reason", f"error_reason is {reason!r}; expected {wanted}")]
+    return []
+
+
+def deletion(doc: dict[str, Any]) -> list[CheckFinding]:
+    findings = list(_required(doc, ("resource_status",)))
+    findings += _enum(doc, "resource_status", RESOURCE_STATUSES)
+    return findings
+
+
+# -- helpers ---------------------------------------------------------------
+
+
+def _required(doc: dict[str, Any], names: Iterable[str]) -> Iterable[CheckFinding]:
+    for name in names:
+        if doc.get(name) in (None, ""):
+            yield error("required_field", f"{name} is missing")
+
+
+def _typed(doc: dict[str, Any], name: str, kind: type, described: str) -> list[CheckFinding]:
+    value = doc.get(name)
+    if value is None or isinstance(value, kind):
+        return []
+    return [error("field_type", f"{name} is {_json_type(value)} {value!r}; expected {described}")]
+
+
+def _enum(doc: dict[str, Any], name: str, allowed: tuple[str, ...]) -> list[CheckFinding]:
+    value = doc.get(name)
+    if value in (None, "") or value in allowed:
+        return []
+    hint = ""
+    if isinstance(value, str):
+        near = [a for a in allowed if _squash(a) == _squash(value)]
+        if near:
+            hint = f" (did you mean {near[0]!r}?)"
+    return [error("enum_value", f"{name} is {value!r}; expected one of {', '.join(allowed)}{hint}")]
+
+
+def _redirect_uri(uri: str, hosts: HostPolicy) -> list[CheckFinding]:
+    if not _is_absolute(uri):
+        return [
+            error(
+                "redirect_uri_absolute",
+                f"redirect_uri {uri!r} is not an absolute http(s) URL; Databricks opens it in a new tab",
+            )
+        ]
+    parts = urlsplit(uri)
+    host = (parts.hostname or "").lower()
+    findings: list[CheckFinding] = []
+    if host not in (h.lower() for h in hosts.allowed):
+        listed = ", ".join(hosts.allowed) or "(none)"
+        if hosts.local and host == hosts.local.lower():
+            findings.append(
+                warning(
+                    "redirect_uri_host",
+                    f"redirect_uri host {host} is the --url host but not in hostnames ({listed}); "
+                    "Databricks would refuse it in production",
+                )
+            )
+        else:
+            findings.append(
+                error(
+                    "redirect_uri_host",
+                    f"redirect_uri host {host} is not in the config's hostnames ({listed}); "
+                    "Databricks refuses redirects elsewhere",
+                )
+            )
+    if parts.scheme == "http" and host not in _LOOPBACK:
+        findings.append(warning("redirect_uri_scheme", f"redirect_uri {uri} uses plain http"))
+    return findings
+
+
+def _connection_id(doc: dict[str, Any], established: bool) -> list[CheckFinding]:
+    has_id = doc.get("connection_id") not in (None, "")
+    if established:
+        if has_id:
+            return [
+                error(
+                    "connection_id_on_established",
+                    "connection_id is returned for an established connection; it must be omitted",
+                )
+            ]
+        return []
+    configured = doc.get("configured_resources")
+    if configured is True and not has_id:
+        return [
+            error(
+                "connection_id_required",
+                "configured_resources is true but there is no connection_id; Databricks needs it "
+                "to re-open and delete the connection",
+            )
+        ]
+    if configured is False and has_id:
+        return [
+            error(
+                "connection_id_unexpected",
+                "connection_id is returned although configured_resources is false; Databricks "
+                "cleans up the resources it sent and will not use this connection",
+            )
+        ]
+    return []
+
+
+def _is_absolute(uri: str) -> bool:
+    parts = urlsplit(uri)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def _looks_like_html(response: HttpResponse) -> bool:
+    if response.content_type in ("text/html", "application/xhtml+xml"):
+        return True
+    start = response.body[:512].lstrip().lower()
+    return start.startswith((b"<!doctype html", b"<html", b"<head", b"<body"))
+
+
+def _describe(response: HttpResponse) -> str:
+    """'401 Unauthorized (error_reason unauthorized: ...)' for a status message."""
+    text = f"{response.status} {response.reason}".strip()
+    try:
+        doc = response.json()
+    except ValueError:
+        return text
+    if isinstance(doc, dict) and doc.get("error_reason"):
+        detail = doc.get("debugging_message") or doc.get("display_message")
+        text += f" (error_reason {doc['error_reason']}" + (f": {_excerpt(str(detail))})" if detail else ")")
+    return text
+
+
+def _excerpt(text: str, limit: int = 120) -> str:
+    flat = re.sub(r"\s+", " ", text).strip()
+    if len(flat) > limit:
+        flat = flat[:limit] + "…"
+    # A partner might echo the request back; never print a credential.
+    return repr(redact(flat))
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return "null"
+
+
+def _squash(value: str) -> str:
+    return re.sub(r"[^a-z]", "", value.lower())

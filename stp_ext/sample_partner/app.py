@@ -1,0 +1,336 @@
+"""The sample partner's WSGI application: a correct Partner Connect endpoint.
+
+It is written to be read: each handler does what the Partner Connect API
+asks of a partner (contracts.md section 5 and the public OpenAPI document), in
+the order a partner should do it: check the credential, parse and validate
+the request (tolerating fields it does not know), find or create the account
+and connection, answer. Faults (``faults.py``) are applied in one place,
+``_success``, plus the few branches that a fault changes by nature (auth,
+unknown connection, demo, repeat), so the correct path stays plain.
+
+Endpoints, each also served under any path prefix (``/databricks/connect``)
+so that a config's own paths re-rooted with ``connect-test --url`` reach it:
+
+- ``POST /connect``
+- ``POST /delete-connection`` (also ``DELETE``, and the alias ``/delete``)
+- ``POST /test-connection``: ``{"connection_id"}`` ->
+  ``{"test_results": [{"test_name", "status": PASS|FAIL|UNKNOWN, "message"}]}``
+- ``GET /``: what this server is (JSON), for a human with curl
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from stp_ext.sample_partner.faults import FAULT_NAMES
+from stp_ext.sample_partner.state import PartnerState
+
+LogFunction = Callable[[str], None]
+
+CLOUD_PROVIDERS = ("aws", "azure", "gcp")
+HUGE_BODY_BYTES = 5 * 1024 * 1024
+
+_ENDPOINTS = {
+    "connect": ("POST",),
+    "delete-connection": ("POST", "DELETE"),
+    "delete": ("POST", "DELETE"),
+    "test-connection": ("POST",),
+}
+
+
+def _routes() -> Map:
+    rules = [Rule("/", endpoint="index", methods=["GET"])]
+    for path, methods in _ENDPOINTS.items():
+        endpoint = "delete-connection" if path == "delete" else path
+        rules.append(Rule(f"/{path}", endpoint=endpoint, methods=list(methods)))
+        rules.append(Rule(f"/<path:prefix>/{path}", endpoint=endpoint, methods=list(methods)))
+    return Map(rules, strict_slashes=False)
+
+
+# Required request fields and their JSON types (bool is not an int here, as in JSON).
+_USER_INFO_FIELDS: dict[str, type] = {
+    "email": str,
+    "first_name": str,
+    "last_name": str,
+    "databricks_user_id": int,
+    "databricks_organization_id": int,
+    "is_connection_established": bool,
+}
+_CONNECT_FIELDS: dict[str, type] = {
+    "user_info": dict,
+    "hostname": str,
+    "port": int,
+    "workspace_url": str,
+    "workspace_id": int,
+    "demo": bool,
+    "cloud_provider": str,
+    "is_free_trial": bool,
+}
+# Anything Databricks provisions for the partner; a connect that carries one
+# of these is a connection the partner must remember (configured_resources).
+_RESOURCE_FIELDS = ("service_principal_oauth_secret", "cluster_id", "oauth_u2m_app_id")
+
+
+class BadRequest(Exception):
+    """The request breaks the contract; answered 400 bad_request."""
+
+
+class SamplePartnerApp:
+    def __init__(
+        self,
+        *,
+        auth_header: str = "",
+        hostnames: Iterable[str] | None = None,
+        fault: str | None = None,
+        slow_seconds: float = 30.0,
+        stopping: threading.Event | None = None,
+        log: LogFunction | None = None,
+    ) -> None:
+        self.auth_header = auth_header
+        self.hostnames = [h.strip() for h in (hostnames or []) if h.strip()]
+        self.fault = fault
+        self.slow_seconds = slow_seconds
+        self.state = PartnerState()
+        self._stopping = stopping or threading.Event()
+        self._log = log
+        self._routes = _routes()
+
+    # -- WSGI ------------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request = Request(environ)
+        fault = self._fault_for(request)
+        response = self._dispatch(request, fault)
+        if self._log is not None:
+            suffix = f" [fault {fault}]" if fault else ""
+            self._log(f"{request.method} {request.path} -> {response.status_code}{suffix}")
+        return response(environ, start_response)
+
+    def _fault_for(self, request: Request) -> str | None:
+        asked = request.args.get("fault")
+        return asked if asked in FAULT_NAMES else self.fault
+
+    def _dispatch(self, request: Request, fault: str | None) -> Response:
+        try:
+            endpoint, _ = self._routes.bind_to_environ(request.environ).match()
+            if endpoint == "index":
+                return self._index(request)
+            denied = self._authorize(request, fault)
+            if denied is not None:
+                return denied
+            if endpoint == "connect":
+                return self._connect(request, fault)
+            if endpoint == "delete-connection":
+                return self._delete_connection(request, fault)
+            return self._test_connection(request)
+        except BadRequest as e:
+            return _error(400, "bad_request", str(e))
+        except NotFound:
+            return _error(404, "bad_request", f"no endpoint at {request.path}; see GET / for the endpoints")
+        except MethodNotAllowed as e:
+            return _error(405, "bad_request", f"{request.method} is not allowed here; use {e.valid_methods}")
+        except HTTPException as e:
+            return _error(e.code or 500, "bad_request", e.description or "")
+        except Exception as e:  # a bug here must still be a well-formed partner answer
+            return _error(500, "general_error", f"{type(e).__name__}: {e}")
+
+    # -- handlers --------------------------------------------------------------
+
+    def _index(self, request: Request) -> Response:
+        return _json(
+            200,
+            {
+                "service": "databricks-stp sample partner",
+                "endpoints": {
+                    "connect": "POST /connect",
+                    "delete_connection": "POST /delete-connection",
+                    "test_connection": "POST /test-connection",
+                },
+                "hostnames": self.hostnames or [request.host.rsplit(":", 1)[0]],
+                "requires_authorization": bool(self.auth_header),
+                "fault": self.fault,
+            },
+        )
+
+    def _authorize(self, request: Request, fault: str | None) -> Response | None:
+        """Databricks sends the stored secret verbatim; compare in constant time."""
+        if not self.auth_header or fault == "accept_any_auth":
+            return None  # an empty expected value means the partner asked for no header
+        given = request.headers.get("Authorization", "")
+        if hmac.compare_digest(given.encode("utf-8"), self.auth_header.encode("utf-8")):
+            return None
+        if fault == "wrong_auth_status":
+            return _json(401, {"message": "Unauthorized"})
+        return _error(
+            401,
+            "unauthorized",
+            "the Authorization header is missing or wrong",
+            display="Databricks could not authenticate to the partner. Check the stored credential.",
+        )
+
+    def _connect(self, request: Request, fault: str | None) -> Response:
+        if fault == "slow":
+            self._stopping.wait(self.slow_seconds)  # wakes early when the server stops
+        raw = request.get_data()
+        doc = _parse_connect(request, raw)
+        if fault == "not_idempotent" and self.state.seen_before(raw):
+            return _error(500, "general_error", "this request was seen before (fault not_idempotent)")
+        user = doc["user_info"]
+        base = self._redirect_base(request)
+        demo = doc["demo"] and fault != "demo_ignored"
+        if user["is_connection_established"]:
+            connection = self.state.connection(doc["connection_id"])
+            if connection is None and fault != "unknown_connection_ok":
+                return _error(
+                    404,
+                    "connection_not_found",
+                    f"no connection {doc['connection_id']}",
+                    display="This connection no longer exists. Delete it in Partner Connect and connect again.",
+                )
+            answer: dict[str, Any] = {
+                "redirect_uri": f"{base}/{'sign-up' if demo else 'sign-in'}",
+                "redirect_value": "create_trial" if demo else "sign_in",
+                "user_status": "existing",
+                "account_status": "active",
+                "configured_resources": False,
+            }
+            if fault == "connection_id_on_established":
+                answer["connection_id"] = doc["connection_id"]
+        else:
+            configure = _carries_resources(doc)
+            outcome = self.state.connect(user["email"], doc["workspace_id"], configure=configure)
+            trial = demo or outcome.new_account
+            answer = {
+                "redirect_uri": f"{base}/{'sign-up' if trial else 'sign-in'}",
+                "redirect_value": "create_trial" if trial else "sign_in",
+                "user_status": "new" if outcome.new_account else "existing",
+                "account_status": "new" if outcome.new_account else "active",
+                "configured_resources": configure,
+            }
+            if outcome.connection_id is not None:
+                answer["connection_id"] = outcome.connection_id
+        if doc.get("oauth_u2m_app_id") and fault != "u2m_no_oauth_redirect":
+            answer["oauth_redirect_uri"] = f"{base}/oauth/databricks/callback"
+        return self._success(answer, fault)
+
+    def _delete_connection(self, request: Request, fault: str | None) -> Response:
+        connection_id = _connection_id_of(request)
+        if not self.state.delete_connection(connection_id):
+            return _error(404, "connection_not_found", f"no connection {connection_id}")
+        status = "deleted" if fault == "delete_bad_status" else "resources_deleted"
+        return _json(200, {"resource_status": status})
+
+    def _test_connection(self, request: Request) -> Response:
+        connection_id = _connection_id_of(request)
+        if self.state.connection(connection_id) is None:
+            return _error(404, "connection_not_found", f"no connection {connection_id}")
+        result = {"test_name": "get-connection", "status": "PASS", "message": "Connection exists."}
+        return _json(200, {"test_results": [result]})
+
+    # -- answers ---------------------------------------------------------------
+
+    def _redirect_base(self, request: Request) -> str:
+        """Where redirect_uri points: the first configured hostname, else this server itself."""
+        own_host = request.host.rsplit(":", 1)[0].strip("[]")
+        if not self.hostnames or self.hostnames[0] == own_host:
+            return request.host_url.rstrip("/")
+        return f"https://{self.hostnames[0]}"
+
+    def _success(self, answer: dict[str, Any], fault: str | None) -> Response:
+        """A 200 connect answer, with the contract broken the way ``fault`` says."""
+        if fault == "missing_field":
+            answer.pop("user_status", None)
+        elif fault == "bad_enum":
+            answer["redirect_value"] = "signin"
+        elif fault == "foreign_redirect":
+            answer["redirect_uri"] = "https://login.other-partner.example.net/sign-in"
+        elif fault == "relative_redirect":
+            answer["redirect_uri"] = "/sign-in"
+        elif fault == "connection_id_missing" and answer.get("configured_resources"):
+            answer.pop("connection_id", None)
+        elif fault == "huge_body":
+            answer["padding"] = "x" * HUGE_BODY_BYTES
+        elif fault == "redirect":
+            return Response(b"", status=302, headers={"Location": "https://elsewhere.example.net/connect"})
+        elif fault == "html_body":
+            page = "<!DOCTYPE html><html><head><title>Sign in</title></head><body>Please sign in</body></html>"
+            return Response(page, status=200, content_type="text/html; charset=utf-8")
+        response = _json(202 if fault == "wrong_status" else 200, answer)
+        if fault == "text_plain":
+            response.headers["Content-Type"] = "text/plain; charset=utf-8"
+        elif fault == "no_content_type":
+            del response.headers["Content-Type"]
+        elif fault == "malformed_json":
+            data = response.get_data()
+            response.set_data(data[: len(data) // 2])
+        return response
+
+
+def _parse_connect(request: Request, raw: bytes) -> dict[str, Any]:
+    """The connect body, checked like a strict but tolerant partner: unknown fields are fine."""
+    doc = _json_body(request, raw)
+    _check_fields(doc, _CONNECT_FIELDS, "")
+    _check_fields(doc["user_info"], _USER_INFO_FIELDS, "user_info.")
+    user = doc["user_info"]
+    if "@" not in user["email"]:
+        raise BadRequest(f"user_info.email {user['email']!r} is not an e-mail address")
+    if doc["cloud_provider"] not in CLOUD_PROVIDERS:
+        raise BadRequest(f"cloud_provider {doc['cloud_provider']!r} is not one of {', '.join(CLOUD_PROVIDERS)}")
+    if doc["workspace_id"] != user["databricks_organization_id"]:
+        raise BadRequest("workspace_id differs from user_info.databricks_organization_id")
+    if user["is_connection_established"] and not isinstance(doc.get("connection_id"), str):
+        raise BadRequest("an established connection needs connection_id (a string)")
+    return doc
+
+
+def _json_body(request: Request, raw: bytes) -> dict[str, Any]:
+    if request.mimetype != "application/json":
+        raise BadRequest(f"Content-Type must be application/json, not {request.mimetype or 'missing'}")
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise BadRequest(f"the body is not JSON: {e}") from None
+    if not isinstance(doc, dict):
+        raise BadRequest("the body must be a JSON object")
+    return doc
+
+
+def _check_fields(doc: dict[str, Any], fields: dict[str, type], prefix: str) -> None:
+    for name, kind in fields.items():
+        if name not in doc:
+            raise BadRequest(f"{prefix}{name} is required")
+        value = doc[name]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise BadRequest(f"{prefix}{name} must be a {kind.__name__}, not {type(value).__name__}")
+
+
+def _carries_resources(doc: dict[str, Any]) -> bool:
+    token = (doc["user_info"].get("auth") or {}).get("personal_access_token")
+    return bool(token) or any(doc.get(name) for name in _RESOURCE_FIELDS)
+
+
+def _connection_id_of(request: Request) -> str:
+    doc = _json_body(request, request.get_data())
+    connection_id = doc.get("connection_id")
+    if not isinstance(connection_id, str) or not connection_id:
+        raise BadRequest("connection_id (a string) is required")
+    return connection_id
+
+
+def _json(status: int, document: dict[str, Any]) -> Response:
+    return Response(json.dumps(document), status=status, content_type="application/json")
+
+
+def _error(status: int, reason: str, debugging: str, *, display: str | None = None) -> Response:
+    body: dict[str, Any] = {"error_reason": reason, "debugging_message": debugging}
+    if display:
+        body["display_message"] = display
+    return _json(status, body)

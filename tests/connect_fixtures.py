@@ -1,0 +1,58 @@
+"""Helpers for the connect-test and sample-partner tests: configs, credentials, a partner on a free port."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from stp_ext import auth_header
+from stp_ext.partner_config import PartnerConfig
+from stp_ext.sample_partner import SamplePartner
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = REPO / "examples" / "partner.json"
+
+BASIC_USER = "databricks"
+BASIC_PASSWORD = "s3cret-pass-for-tests"
+BASIC = auth_header.basic(BASIC_USER, BASIC_PASSWORD).value
+
+# The example config names production URLs on partner.example.com; tests
+# re-root them on the sample partner with --url, as a partner would.
+HOSTNAME = "partner.example.com"
+
+
+def partner_dict(**changes: Any) -> dict[str, Any]:
+    data = json.loads(EXAMPLE.read_text())
+    partner: dict[str, Any] = data["partner"]
+    for key, value in changes.items():
+        if value is None:
+            partner.pop(key, None)
+        else:
+            partner[key] = value
+    return partner
+
+
+def partner_config(**changes: Any) -> PartnerConfig:
+    return PartnerConfig.from_partner(partner_dict(**changes))
+
+
+def write_config(directory: Path, name: str = "partner.json", **changes: Any) -> Path:
+    path = directory / name
+    path.write_text(json.dumps({"partner": partner_dict(**changes)}, indent=2))
+    return path
+
+
+@contextmanager
+def sample_partner(
+    fault: str | None = None, auth: str = BASIC, hostnames: str | None = HOSTNAME, **kwargs: Any
+) -> Iterator[SamplePartner]:
+    with SamplePartner(auth_header=auth, hostnames=hostnames, fault=fault, **kwargs) as partner:
+        yield partner
+
+
+def findings_of(report: Any) -> set[tuple[str, str, str]]:
+    """(scenario, severity, check) of every finding in a ConnectTestReport."""
+    return {(s.name, f.severity, f.check) for s in report.scenarios for f in s.findings}

@@ -1,0 +1,267 @@
+"""`databricks-stp connect-test` and `sample-partner` on the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+from click.testing import CliRunner, Result
+from connect_fixtures import BASIC_PASSWORD, BASIC_USER, sample_partner, write_config
+
+from stp_ext.cli import cli
+from stp_ext.sample_partner import FAULT_NAMES
+
+SPEC_SCENARIO_KEYS = {"name", "passed", "status", "elapsed_ms", "findings"}
+CREDENTIAL = ["--basic-user", BASIC_USER, "--basic-password-stdin"]
+
+
+def invoke(*args: str, input: str | None = None) -> Result:
+    try:
+        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]  # click < 8.2 (Python 3.9)
+    except TypeError:
+        runner = CliRunner()  # click >= 8.2 keeps stdout and stderr apart by default
+    return runner.invoke(cli, list(args), input=input, catch_exceptions=False)
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    return write_config(tmp_path)
+
+
+def test_passes_against_a_correct_partner(config: Path) -> None:
+    with sample_partner() as partner:
+        result = invoke("connect-test", "-f", str(config), "--url", partner.url, *CREDENTIAL, input=BASIC_PASSWORD)
+    assert result.exit_code == 0, result.stderr
+    for name in ("new_connection", "established_connection", "wrong_credentials", "delete_connection"):
+        assert name in result.stdout
+    assert "7 passed, 0 failed" in result.stdout
+    assert f"{partner.url}/databricks/connect" in result.stdout
+    assert "Error" not in result.stderr
+
+
+def test_json_has_exactly_the_spec_keys(config: Path) -> None:
+    with sample_partner() as partner:
+        result = invoke(
+            "connect-test", "-f", str(config), "--url", partner.url, *CREDENTIAL, "-o", "json", input=BASIC_PASSWORD
+        )
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert set(document) == {"passed", "scenarios"}
+    assert document["passed"] is True
+    assert len(document["scenarios"]) == 7
+    for scenario in document["scenarios"]:
+        assert set(scenario) == SPEC_SCENARIO_KEYS
+        assert isinstance(scenario["elapsed_ms"], (int, float))
+
+
+def test_a_fault_fails_with_exit_1_and_names_the_finding(config: Path) -> None:
+    with sample_partner(fault="bad_enum") as partner:
+        text = invoke("connect-test", "-f", str(config), "--url", partner.url, *CREDENTIAL, input=BASIC_PASSWORD)
+        as_json = invoke(
+            "connect-test", "-f", str(config), "--url", partner.url, *CREDENTIAL, "-o", "json", input=BASIC_PASSWORD
+        )
+    assert text.exit_code == 1
+    assert "enum_value" in text.stdout and "signin" in text.stdout
+    assert text.stderr.startswith("Error: connect-test failed")
+    assert as_json.exit_code == 1
+    document = json.loads(as_json.stdout)
+    assert document["passed"] is False
+    new = document["scenarios"][0]
+    assert new["name"] == "new_connection" and new["passed"] is False
+    assert {"severity": "error", "check": "enum_value"}.items() <= new["findings"][0].items()
+    assert "Error: connect-test failed" in as_json.stderr
+
+
+def test_no_credential_warns_and_skips_wrong_credentials(config: Path) -> None:
+    with sample_partner(auth="") as partner:
+        result = invoke("connect-test", "-f", str(config), "--url", partner.url, "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    assert "Warning: no credential given" in result.stderr
+    wrong = json.loads(result.stdout)["scenarios"][2]
+    assert wrong["name"] == "wrong_credentials" and wrong["findings"][0]["check"] == "skipped"
+
+
+def test_no_auth_header_is_silent(config: Path) -> None:
+    with sample_partner(auth="") as partner:
+        result = invoke("connect-test", "-f", str(config), "--url", partner.url, "--no-auth-header")
+    assert result.exit_code == 0 and result.stderr == ""
+
+
+def test_invalid_config_exits_2_and_sends_nothing(tmp_path: Path) -> None:
+    bad = write_config(tmp_path, hostnames=["partner.example.com"], category="NOPE")
+    with sample_partner() as partner:
+        result = invoke("connect-test", "-f", str(bad), "--url", partner.url, "--no-auth-header")
+        assert partner.state.accounts == {}
+    assert result.exit_code == 2
+    assert "partner.hostnames" in result.stderr and "partner.category" in result.stderr
+    assert "Error:" in result.stderr and result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--url", "localhost:8080"], "not an absolute http(s) URL"),
+        (["--url", "http://localhost:8080/?x=1"], "query or fragment"),
+        (["--payload", "missing.json"], "cannot read --payload"),
+        (["--timeout", "0"], "Invalid value for '--timeout'"),
+    ],
+)
+def test_bad_options_exit_2(config: Path, args: list[str], message: str) -> None:
+    result = invoke("connect-test", "-f", str(config), "--no-auth-header", *args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_payload_must_be_a_json_object(config: Path, tmp_path: Path) -> None:
+    payload = tmp_path / "payload.json"
+    payload.write_text("[1, 2]")
+    result = invoke("connect-test", "-f", str(config), "--no-auth-header", "--payload", str(payload))
+    assert result.exit_code == 2 and "must hold a JSON object" in result.stderr
+    payload.write_text("{nope")
+    result = invoke("connect-test", "-f", str(config), "--no-auth-header", "--payload", str(payload))
+    assert result.exit_code == 2 and "not valid JSON" in result.stderr
+
+
+def test_payload_overrides_reach_the_partner(config: Path, tmp_path: Path) -> None:
+    payload = tmp_path / "payload.json"
+    payload.write_text(json.dumps({"cloud_provider": "mars"}))
+    with sample_partner(auth="") as partner:
+        result = invoke(
+            "connect-test", "-f", str(config), "--url", partner.url, "--no-auth-header", "--payload", str(payload)
+        )
+    assert result.exit_code == 1
+    assert "cloud_provider" in result.stdout and "400" in result.stdout
+
+
+def test_config_and_credential_cannot_both_use_stdin() -> None:
+    result = invoke("connect-test", "-f", "-", "--auth-header-stdin", input="x")
+    assert result.exit_code == 2 and "stdin" in result.stderr
+
+
+def test_unreachable_partner_is_a_finding_not_a_traceback(config: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = invoke("connect-test", "-f", str(config), "--url", f"http://127.0.0.1:{port}", "--no-auth-header")
+    assert result.exit_code == 1
+    assert "connection_refused" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_timeout_option(config: Path) -> None:
+    with sample_partner(auth="", fault="slow", slow_seconds=3) as partner:
+        started = time.monotonic()
+        result = invoke(
+            "connect-test",
+            "-f",
+            str(config),
+            "--url",
+            partner.url,
+            "--no-auth-header",
+            "--timeout",
+            "0.2",
+            "-o",
+            "json",
+        )
+    assert result.exit_code == 1
+    assert time.monotonic() - started < 1.5
+    checks = {f["check"] for s in json.loads(result.stdout)["scenarios"] for f in s["findings"]}
+    assert "timeout" in checks
+
+
+def test_list_faults() -> None:
+    result = invoke("sample-partner", "--list-faults", "-o", "json")
+    assert result.exit_code == 0
+    assert [f["name"] for f in json.loads(result.stdout)["faults"]] == list(FAULT_NAMES)
+    text = invoke("sample-partner", "--list-faults")
+    assert "not_idempotent" in text.stdout
+
+
+@pytest.mark.parametrize("command", ["connect-test", "sample-partner"])
+def test_help_has_examples(command: str) -> None:
+    result = invoke(command, "--help")
+    assert result.exit_code == 0
+    assert "Examples:" in result.stdout and f"databricks-stp {command}" in result.stdout
+
+
+def test_unknown_fault_is_a_usage_error() -> None:
+    result = invoke("sample-partner", "--fault", "nope", "--no-auth-header")
+    assert result.exit_code == 2
+
+
+# -- real processes -------------------------------------------------------------
+
+
+def _read_json_document(stream: IO[str], timeout: float = 10.0) -> dict[str, Any]:
+    """Read lines until they form one JSON document (the server's announcement)."""
+    deadline = time.monotonic() + timeout
+    text = ""
+    while time.monotonic() < deadline:
+        line = stream.readline()
+        if not line:
+            break
+        text += line
+        try:
+            document: dict[str, Any] = json.loads(text)
+            return document
+        except ValueError:
+            continue
+    raise AssertionError(f"no JSON announcement; got {text!r}")
+
+
+def test_processes_end_to_end_without_databricks_sdk(config: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1"}
+    password = tmp_path / "password"
+    password.write_text(BASIC_PASSWORD)
+    with password.open() as stdin:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "stp_ext", "sample-partner", "--port", "0", *CREDENTIAL, "-o", "json"],
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+    try:
+        assert server.stdout is not None
+        announced = _read_json_document(server.stdout)
+        # Print the modules loaded at exit, to prove databricks-sdk never was.
+        wrapper = tmp_path / "run.py"
+        wrapper.write_text(
+            "import atexit, sys\n"
+            "atexit.register(lambda: sys.stderr.write('\\nMODULES ' + ' '.join(sorted(sys.modules)) + '\\n'))\n"
+            "from stp_ext.cli import main\n"
+            "sys.argv[0] = 'databricks-stp'\n"
+            "main()\n"
+        )
+        client = subprocess.run(
+            [sys.executable, str(wrapper), "connect-test", "-f", str(config), "--url", announced["url"], *CREDENTIAL],
+            input=BASIC_PASSWORD,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=30,
+        )
+        assert client.returncode == 0, client.stdout + client.stderr
+        modules = client.stderr.split("MODULES ", 1)[1].split()
+        assert "stp_ext.connect" in modules
+        assert not [m for m in modules if m.startswith(("databricks.sdk", "requests"))]
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            _, err = server.communicate(timeout=10)
+        finally:
+            if server.poll() is None:
+                server.kill()
+    assert server.returncode == 0
+    assert "POST /databricks/connect -> 200" in err and "Stopped." in err
+    assert BASIC_PASSWORD not in err

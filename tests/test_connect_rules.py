@@ -1,0 +1,154 @@
+"""The response rules on hand-made answers: each rule names its finding."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from stp_ext.connect import rules
+from stp_ext.connect.http import HttpResponse, TransportError
+
+HOSTS = rules.HostPolicy(allowed=("partner.example.com", "app.partner.example.com"), local="127.0.0.1")
+GOOD = {
+    "redirect_uri": "https://partner.example.com/sign-in",
+    "redirect_value": "sign_in",
+    "user_status": "existing",
+    "account_status": "active",
+    "configured_resources": True,
+    "connection_id": "c-1",
+}
+
+
+def answer(
+    status: int = 200, body: Any = GOOD, content_type: str | None = "application/json", **kw: Any
+) -> HttpResponse:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    headers = {"content-type": content_type} if content_type else {}
+    headers.update(kw.pop("headers", {}))
+    return HttpResponse(status=status, reason="", headers=headers, body=data, **kw)
+
+
+def checks(findings: list[Any]) -> list[tuple[str, str]]:
+    return [(f.severity, f.check) for f in findings]
+
+
+def connection(changes: dict[str, Any], established: bool = False, uses_u2m: bool = False) -> list[tuple[str, str]]:
+    doc = {**GOOD, **changes}
+    doc = {k: v for k, v in doc.items() if v is not None}
+    return checks(rules.connection(doc, established=established, hosts=HOSTS, uses_u2m=uses_u2m))
+
+
+def test_a_good_answer_has_no_findings() -> None:
+    findings, doc = rules.envelope(answer(), rules.SUCCESS, "expected 200")
+    assert findings == [] and doc == GOOD
+    assert connection({}) == []
+
+
+def test_content_type_parameters_are_fine() -> None:
+    findings, _ = rules.envelope(answer(content_type="application/json; charset=utf-8"), (200,), "x")
+    assert findings == []
+
+
+@pytest.mark.parametrize(
+    ("response", "expected"),
+    [
+        (answer(status=202), [("error", "status_code")]),
+        (answer(content_type="text/plain"), [("error", "content_type")]),
+        (answer(content_type=None), [("error", "content_type")]),
+        (
+            answer(body=b"<html><body>hi</body></html>", content_type="text/html"),
+            [("error", "content_type"), ("error", "html_body")],
+        ),
+        (answer(body=b'{"redirect_uri": '), [("error", "invalid_json")]),
+        (answer(body=b""), [("error", "invalid_json")]),
+        (answer(body=[1, 2]), [("error", "json_not_object")]),
+        (answer(status=302, body=b"", headers={"location": "https://x"}), [("error", "redirect")]),
+        (answer(truncated=True), [("error", "body_too_large")]),
+    ],
+    ids=["status", "text-plain", "no-type", "html", "truncated-json", "empty", "array", "redirect", "huge"],
+)
+def test_envelope_rules(response: HttpResponse, expected: list[tuple[str, str]]) -> None:
+    findings, _ = rules.envelope(response, rules.SUCCESS, "expected 200")
+    assert checks(findings) == expected
+
+
+def test_html_without_html_content_type_is_still_html() -> None:
+    findings, _ = rules.envelope(answer(body=b"<!DOCTYPE html><html></html>"), (200,), "x")
+    assert checks(findings) == [("error", "html_body")]
+
+
+def test_required_fields() -> None:
+    assert connection({"user_status": None}) == [("error", "required_field")]
+    assert connection({"configured_resources": None, "connection_id": None}) == [("error", "required_field")]
+
+
+def test_types_and_enums() -> None:
+    assert connection({"configured_resources": "true"}) == [("error", "field_type")]
+    assert connection({"redirect_value": "signin"}) == [("error", "enum_value")]
+    assert connection({"account_status": "ACTIVE"}) == [("error", "enum_value")]
+
+
+def test_enum_finding_suggests_the_near_value() -> None:
+    doc = {**GOOD, "redirect_value": "Sign-In"}
+    (finding,) = rules.connection(doc, established=False, hosts=HOSTS, uses_u2m=False)
+    assert "did you mean 'sign_in'" in finding.message
+
+
+def test_redirect_uri_rules() -> None:
+    assert connection({"redirect_uri": "/sign-in"}) == [("error", "redirect_uri_absolute")]
+    assert connection({"redirect_uri": "partner.example.com/x"}) == [("error", "redirect_uri_absolute")]
+    assert connection({"redirect_uri": "https://evil.example.net/x"}) == [("error", "redirect_uri_host")]
+    assert connection({"redirect_uri": "https://APP.partner.example.com:8443/x"}) == []
+    # The --url host is tolerated with a warning: Databricks would refuse it.
+    assert connection({"redirect_uri": "http://127.0.0.1:9/x"}) == [("warning", "redirect_uri_host")]
+    assert connection({"redirect_uri": "http://partner.example.com/x"}) == [("warning", "redirect_uri_scheme")]
+
+
+def test_connection_id_rules() -> None:
+    assert connection({"connection_id": None}) == [("error", "connection_id_required")]
+    assert connection({"configured_resources": False}) == [("error", "connection_id_unexpected")]
+    assert connection({"configured_resources": False, "connection_id": None}) == []
+    assert connection({}, established=True) == [("error", "connection_id_on_established")]
+    assert connection({"connection_id": None, "configured_resources": False}, established=True) == []
+
+
+def test_user_status_new_on_established_is_a_warning() -> None:
+    changes = {"connection_id": None, "configured_resources": False, "user_status": "new"}
+    assert connection(changes, established=True) == [("warning", "user_status")]
+
+
+def test_oauth_redirect_uri_for_u2m() -> None:
+    assert connection({}, uses_u2m=True) == [("warning", "oauth_redirect_uri")]
+    assert connection({"oauth_redirect_uri": "https://partner.example.com/cb"}, uses_u2m=True) == []
+    assert connection({"oauth_redirect_uri": "cb"}, uses_u2m=True) == [("error", "oauth_redirect_uri")]
+
+
+def test_error_answers() -> None:
+    assert rules.error_answer({"error_reason": "unauthorized"}, 401, ("unauthorized",)) == []
+    assert checks(rules.error_answer({}, 401, ("unauthorized",))) == [("error", "error_reason")]
+    assert checks(rules.error_answer({"error_reason": "general_error"}, 404, ("connection_not_found",))) == [
+        ("error", "error_reason")
+    ]
+
+
+def test_deletion() -> None:
+    assert rules.deletion({"resource_status": "resources_pending_deletion"}) == []
+    assert checks(rules.deletion({})) == [("error", "required_field")]
+    assert checks(rules.deletion({"resource_status": "gone"})) == [("error", "enum_value")]
+
+
+def test_transport_kinds_are_checks() -> None:
+    for kind in ("timeout", "connection_refused", "tls", "dns", "connection_error", "protocol_error"):
+        assert kind in rules.CHECKS
+        assert rules.transport(TransportError(kind, "m"), "POST x").check == kind
+    assert rules.transport(TransportError("bad_url", "m"), "POST x").check == "connection_error"
+
+
+def test_body_excerpts_never_show_a_registered_secret() -> None:
+    from stp_ext.logs import register_secret
+
+    register_secret("echoed-secret-value")
+    findings, _ = rules.envelope(answer(body=b"oops echoed-secret-value"), (200,), "x")
+    assert all("echoed-secret-value" not in f.message for f in findings)
