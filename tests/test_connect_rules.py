@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import http.client as http_client
 import json
+import socket
+import ssl
 from typing import Any
 
 import pytest
 
+from stp_ext.connect import http as http_module
 from stp_ext.connect import rules
 from stp_ext.connect.http import HttpResponse, TransportError
 
@@ -152,3 +156,28 @@ def test_body_excerpts_never_show_a_registered_secret() -> None:
     register_secret("echoed-secret-value")
     findings, _ = rules.envelope(answer(body=b"oops echoed-secret-value"), (200,), "x")
     assert all("echoed-secret-value" not in f.message for f in findings)
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        (socket.timeout("timed out"), "timeout"),
+        (TimeoutError(), "timeout"),
+        (ConnectionRefusedError(111, "refused"), "connection_refused"),
+        (socket.gaierror(-2, "Name or service not known"), "dns"),
+        (ssl.SSLError(1, "WRONG_VERSION_NUMBER"), "tls"),
+        (http_client.RemoteDisconnected("closed"), "connection_error"),
+        (http_client.BadStatusLine("garbage"), "protocol_error"),
+        (ConnectionResetError(104, "reset"), "connection_error"),
+    ],
+)
+def test_transport_errors_are_classified(error: Exception, kind: str) -> None:
+    classified = http_module._classify(error, "https://partner.example.com/connect", 10)
+    assert classified.kind == kind
+    assert "partner.example.com" in classified.message
+
+
+def test_bad_urls_are_transport_errors() -> None:
+    with pytest.raises(TransportError) as caught:
+        http_module.send("POST", "ftp://partner.example.com/connect")
+    assert caught.value.kind == "bad_url"

@@ -245,3 +245,23 @@ def test_no_credential_sends_no_authorization_header(recorder: Any) -> None:
     url, seen = recorder
     run_connect_test(partner_config(), "", url=url)
     assert seen and all("Authorization" not in headers for _, _, headers, _ in seen)
+
+
+def test_untrusted_certificate_is_a_tls_finding() -> None:
+    pytest.importorskip("cryptography")  # werkzeug needs it to make a self-signed certificate
+    from werkzeug.serving import make_server
+
+    def app(environ: Any, start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b"{}"]
+
+    server = make_server("127.0.0.1", 0, app, threaded=True, ssl_context="adhoc")
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    try:
+        report = run_connect_test(partner_config(), BASIC, url=f"https://127.0.0.1:{server.port}", timeout=2)
+    finally:
+        server.shutdown()
+        server.server_close()
+    tls = [f for s in report.scenarios for f in s.findings if f.check == "tls"]
+    assert tls and "certificate" in tls[0].message

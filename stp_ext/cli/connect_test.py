@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     "  databricks-stp connect-test -f partner.json --basic-user databricks --basic-password-stdin < pw.txt\n"
     "  databricks-stp connect-test -f partner.json --no-auth-header --url http://localhost:8080\n"
     "  databricks-stp connect-test -f partner.json --no-auth-header --payload extra.json -o json\n"
-    "  databricks-stp sample-partner --no-auth-header --port 8766 &   # a correct partner to compare with\n"
+    "  databricks-stp sample-partner --no-auth-header --hostnames partner.example.com &  # a correct partner\n"
     "  databricks-stp connect-test -f partner.json --no-auth-header --url http://127.0.0.1:8766",
 )
 @config_file_option()

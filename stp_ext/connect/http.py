@@ -142,9 +142,12 @@ def _classify(error: Exception, url: str, timeout: float) -> TransportError:
     if isinstance(error, (socket.timeout, TimeoutError)):
         return TransportError("timeout", f"no complete answer from {host} within {timeout:g} s")
     if isinstance(error, ssl.SSLCertVerificationError):
-        return TransportError("tls", f"TLS certificate of {host} not trusted: {error.verify_message}")
+        detail = getattr(error, "verify_message", None) or error
+        return TransportError("tls", f"TLS certificate of {host} not trusted: {detail}")
     if isinstance(error, ssl.SSLError):
-        return TransportError("tls", f"TLS handshake with {host} failed: {error.reason or error}")
+        # .reason is set on errors from the ssl module, not on hand-made ones.
+        detail = getattr(error, "reason", None) or error
+        return TransportError("tls", f"TLS handshake with {host} failed: {detail}")
     if isinstance(error, ConnectionRefusedError):
         return TransportError("connection_refused", f"connection to {host} refused: nothing is listening")
     if isinstance(error, socket.gaierror):
