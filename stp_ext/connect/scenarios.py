@@ -53,6 +53,18 @@ class Session:
     def connect_body(self, role: str, **kwargs: Any) -> dict[str, Any]:
         return connect_request(self.partner, self.caller(role), overrides=self.overrides, **kwargs)
 
+    def remember_connection(self, answer: dict[str, Any]) -> None:
+        """Keep the new connection's id for the scenarios that reuse it, or why there is none."""
+        connection_id = answer.get("connection_id")
+        with self._lock:
+            if isinstance(connection_id, str) and connection_id:
+                self.connection_id = connection_id
+            elif answer.get("configured_resources") is False:
+                self.connection_note = (
+                    "the new connection configured no resources (configured_resources false), "
+                    "so there is no connection to reuse"
+                )
+
     @property
     def uses_u2m(self) -> bool:
         return "AUTH_OAUTH_U2M" in self.partner.effective_auth_options
@@ -122,15 +134,7 @@ def new_connection(session: Session) -> ScenarioResult:
     rec.add(findings)
     if doc is not None and response.status in rules.SUCCESS:
         rec.add(rules.connection(doc, established=False, hosts=session.hosts, uses_u2m=session.uses_u2m))
-        connection_id = doc.get("connection_id")
-        with session._lock:
-            if isinstance(connection_id, str) and connection_id:
-                session.connection_id = connection_id
-            elif doc.get("configured_resources") is False:
-                session.connection_note = (
-                    "the new connection configured no resources (configured_resources false), "
-                    "so there is no connection to reuse"
-                )
+        session.remember_connection(doc)
     return rec.result()
 
 
