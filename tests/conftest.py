@@ -102,7 +102,12 @@ def run() -> Any:
     """Invoke the CLI in-process; returns click's Result (stdout and stderr apart)."""
     from stp_ext.cli import cli
 
+    try:
+        runner = CliRunner(mix_stderr=False)  # click < 8.2 mixes stderr into stdout by default
+    except TypeError:
+        runner = CliRunner()  # click >= 8.2 keeps them apart and dropped the argument
+
     def invoke(*args: str, input: str | None = None) -> Result:
-        return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+        return runner.invoke(cli, list(args), input=input, catch_exceptions=False)
 
     return invoke
