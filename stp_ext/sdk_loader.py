@@ -43,10 +43,11 @@ def _install_lazy_package() -> None:
         loader.exec_module(package)
         return getattr(package, name)
 
-    package.__getattr__ = __getattr__  # type: ignore[attr-defined]
+    # Module attributes set dynamically: typed as Any, since ModuleType declares neither.
+    vars(package)["__getattr__"] = __getattr__
     sys.modules[_PACKAGE] = package
     # A normal import also binds the submodule on its parent (`databricks.sdk`).
-    sys.modules["databricks"].sdk = package
+    vars(sys.modules["databricks"])["sdk"] = package
     try:
         importlib.import_module(f"{_PACKAGE}.core")
         state["bootstrapping"] = False
