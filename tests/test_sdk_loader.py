@@ -1,0 +1,90 @@
+"""The fast databricks-sdk import: only core is loaded, the full package still works, failures fall back."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+
+def _python(code: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_core_loads_without_the_service_modules():
+    out = _python(
+        """
+        import sys
+        from stp_ext.sdk_loader import load_core
+        core = load_core()
+        assert core.Config.__module__ == "databricks.sdk.config"
+        assert core.ApiClient.__name__ == "ApiClient"
+        services = [m for m in sys.modules if m.startswith("databricks.sdk.service.")]
+        print(len(services), "databricks.sdk.service.jobs" in sys.modules)
+        """
+    )
+    count, jobs = out.split()
+    assert jobs == "False"
+    assert int(count) < 5  # core pulls in a couple of small modules; the package has over 50
+
+
+def test_full_package_still_importable_after_the_fast_path():
+    out = _python(
+        """
+        from stp_ext.sdk_loader import load_core
+        core = load_core()
+        from databricks.sdk import WorkspaceClient, AccountClient
+        import databricks.sdk
+        from databricks.sdk.service.workspace import SecretScope  # noqa: F401 - the import is the test
+        assert databricks.sdk.WorkspaceClient is WorkspaceClient
+        assert databricks.sdk.core is core
+        print(WorkspaceClient.__name__, AccountClient.__name__)
+        """
+    )
+    assert out == "WorkspaceClient AccountClient"
+
+
+def test_falls_back_to_the_normal_import_when_the_fast_path_fails():
+    out = _python(
+        """
+        import importlib.util, sys
+        real = importlib.util.module_from_spec
+        def broken(spec):
+            raise RuntimeError("simulated")
+        importlib.util.module_from_spec = broken
+        from stp_ext.sdk_loader import load_core
+        core = load_core()
+        importlib.util.module_from_spec = real
+        print(core.Config.__name__, "databricks.sdk.service.jobs" in sys.modules)
+        """
+    )
+    # The normal import ran the package __init__, which imports every service.
+    assert out == "Config True"
+
+
+def test_already_imported_sdk_is_reused():
+    out = _python(
+        """
+        import databricks.sdk
+        from stp_ext.sdk_loader import load_core
+        print(load_core() is databricks.sdk.core)
+        """
+    )
+    assert out == "True"
+
+
+def test_reason_phrase_customizer_is_installed():
+    """Pins the SDK internals that the error-message precedence relies on."""
+    from stp_ext.sdk_loader import load_core
+    from stp_ext.workspace import Timeouts, Workspace, WorkspaceInfo
+
+    core = load_core()
+    cfg = core.Config(host="http://127.0.0.1:9", token="dapi-x", retry_timeout_seconds=1, http_timeout_seconds=1)
+    api = core.ApiClient(cfg)
+    Workspace(api, WorkspaceInfo("h", "pat", None, "test"), Timeouts(1, 1))
+    customizers = api._api_client._error_parser._error_customizers
+    assert type(customizers[-1]).__name__ == "ReasonPhrase"
