@@ -683,3 +683,20 @@ def test_duplicate_keys_are_warned_with_their_path(write: Callable[..., str]) ->
 def test_json_null_file_is_a_finding(write: Callable[..., str]) -> None:
     report = load_partner_config(write(b"null"))
     assert [(f.severity, f.field) for f in report.findings] == [("error", "(file)")]
+
+
+def test_hostnames_array_with_schemes_names_both_problems():
+    findings = validate_partner_config(
+        {"partner": {**_valid_partner_for_array_test(), "hostnames": ["https://a.example.com/x", "b.example.com"]}}
+    )
+    messages = [(f.field, f.message, f.hint) for f in findings if f.severity == "error"]
+    assert (
+        "partner.hostnames",
+        "must be ONE comma-separated string, not an array",
+        'Use "a.example.com,b.example.com".',
+    ) in messages
+    assert any("is a URL, not a hostname" in m for _, m, _ in messages)
+
+
+def _valid_partner_for_array_test() -> dict[str, Any]:
+    return json.loads((Path(__file__).parent.parent / "examples" / "partner.json").read_text())["partner"]

@@ -278,6 +278,14 @@ def _check_field(spec: FieldSpec, value: Any, path: str, out: _Findings) -> Any:
     return text
 
 
+def _bare_host(entry: str) -> str:
+    """``https://a.example.com/x`` -> ``a.example.com``: what a hostnames entry should be."""
+    entry = entry.strip()
+    if "://" in entry:
+        entry = entry.split("://", 1)[1]
+    return entry.split("/", 1)[0]
+
+
 def _check_string(spec: FieldSpec, value: Any, path: str, out: _Findings) -> str | None:
     """A non-blank string, or None after reporting why not (null on an optional field is absent)."""
     if isinstance(value, str):
@@ -294,8 +302,10 @@ def _check_string(spec: FieldSpec, value: Any, path: str, out: _Findings) -> str
     if isinstance(value, list):
         strings = [item for item in value if isinstance(item, str)]
         if spec.kind == "hostnames" and strings and len(strings) == len(value):
-            joined = ",".join(item.strip() for item in strings)
+            joined = ",".join(_bare_host(item) for item in strings)
             out.error(path, "must be ONE comma-separated string, not an array", f"Use {quote(joined)}.")
+            # Check the entries too, so a scheme or path inside them is named in the same run.
+            _check_hostnames(",".join(item.strip() for item in strings), path, out)
             return None
         if len(value) == 1 and strings:
             hint = f"Use {quote(strings[0])} without the [ ]."
