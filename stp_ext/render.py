@@ -76,6 +76,7 @@ class Renderer:
         rows: Sequence[Sequence[Any]],
         *,
         title: str | None = None,
+        caption: str | None = None,
         empty: str | None = None,
     ) -> None:
         from rich.table import Table
@@ -83,7 +84,7 @@ class Renderer:
         if not rows and empty is not None:
             self.out.print(empty)
             return
-        table = Table(title=title, title_justify="left", header_style="bold")
+        table = Table(title=title, title_justify="left", caption=caption, caption_justify="left", header_style="bold")
         for column in columns:
             if isinstance(column, str):
                 column = Column(column)

@@ -32,14 +32,17 @@ from stp_ext.sdk_loader import load_core
 
 HTTP_TIMEOUT_ENV = "DATABRICKS_STP_HTTP_TIMEOUT_SECONDS"
 RETRY_TIMEOUT_ENV = "DATABRICKS_STP_RETRY_TIMEOUT_SECONDS"
-# One request never outlasts the retry budget, so a host that accepts and never
-# answers fails after one attempt (about 10 s), and a refused connection after
-# the SDK's retries within the same budget.
+# The SDK checks its retry deadline before each attempt and sleeps 1, 2, 3...
+# seconds between attempts, so it can overshoot the budget by a few seconds.
+# With these defaults a refused connection gives up after about 10 s, and a
+# host that accepts and never answers after one attempt (the request timeout
+# is longer than the budget): both well within 15 s.
 DEFAULT_HTTP_TIMEOUT = 10.0
-DEFAULT_RETRY_TIMEOUT = 10
+DEFAULT_RETRY_TIMEOUT = 6
 # Host metadata (/.well-known/databricks-config) is a best-effort probe the SDK
 # sends while building the Config; it gets a small budget of its own.
-PROBE_TIMEOUT = 2
+PROBE_RETRY_TIMEOUT = 1
+PROBE_HTTP_TIMEOUT = 2
 
 DEFAULT_CONFIG_FILE = "~/.databrickscfg"
 
@@ -183,6 +186,9 @@ def _prefer_reason_phrase(api_client: Any) -> None:
             except ValueError:
                 payload = None
             if isinstance(payload, dict) and isinstance(payload.get("message"), str) and payload["message"]:
+                # Also undoes the SDK's habit of appending its config dump to 401/403 messages:
+                # our hint names the profile or variables to check instead.
+                kwargs["message"] = payload["message"]
                 return
             kwargs["message"] = (
                 response.headers.get("x-databricks-reason-phrase") or response.reason or f"HTTP {response.status_code}"
@@ -285,8 +291,8 @@ def connect(
     common: dict[str, Any] = {
         "product": "databricks-stp",
         "product_version": __version__,
-        "retry_timeout_seconds": PROBE_TIMEOUT,
-        "http_timeout_seconds": PROBE_TIMEOUT,
+        "retry_timeout_seconds": PROBE_RETRY_TIMEOUT,
+        "http_timeout_seconds": PROBE_HTTP_TIMEOUT,
     }
     if debug:
         common["debug_truncate_bytes"] = 4096

@@ -56,9 +56,7 @@ class Workspace:
         return self.emulator.url
 
     def requests(self, prefix: str = "/") -> list[tuple[str, str, int]]:
-        return [
-            (r.method, r.path, r.status) for r in self.emulator.request_log if r.path.startswith(prefix)
-        ]
+        return [(r.method, r.path, r.status) for r in self.emulator.request_log if r.path.startswith(prefix)]
 
 
 @pytest.fixture
@@ -86,11 +84,11 @@ def env_auth(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
 def partner_file(tmp_path: Path) -> Any:
     """Write a partner config (the example, with overrides) and return its path."""
 
-    def write(name: str = "partner.json", **overrides: Any) -> Path:
+    def write(filename: str = "partner.json", /, **overrides: Any) -> Path:
         data = json.loads(EXAMPLE.read_text())
         data.pop("$schema", None)
         data["partner"].update(overrides)
-        path = tmp_path / name
+        path = tmp_path / filename
         path.write_text(json.dumps(data, indent=2))
         return path
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
+import urllib.request
 
 import pytest
 
+from stp_ext.emulator import DEFAULT_ADMIN_TOKEN
 from stp_ext.sample_partner.server import SamplePartner
 
 HEADER = "Basic " + base64.b64encode(b"u:p").decode()
@@ -28,7 +30,9 @@ def setup(workspace, run, partner_file, partner):
         supported_features=["NON_ADMIN"],
         auth_options=["AUTH_PAT"],
     )
-    result = run("create", "-f", str(path), "-p", "emu", "--basic-user", "u", "--basic-password-stdin", "-o", "json", input="p")
+    result = run(
+        "create", "-f", str(path), "-p", "emu", "--basic-user", "u", "--basic-password-stdin", "-o", "json", input="p"
+    )
     assert result.exit_code == 0, result.stderr
     return path, json.loads(result.stdout)["id"]
 
@@ -68,10 +72,7 @@ def test_doctor_points_at_missing_secret(setup, run, workspace):
 
 
 def test_doctor_points_at_missing_acl(setup, run, workspace):
-    path, partner_id = setup
-    from stp_ext.emulator import DEFAULT_ADMIN_TOKEN
-    import urllib.request
-
+    path, _ = setup
     request = urllib.request.Request(
         workspace.url + "/api/2.0/secrets/acls/delete",
         data=json.dumps({"scope": "partner-connect", "principal": "users"}).encode(),
@@ -110,7 +111,6 @@ def test_doctor_bad_auth(emulator, run, partner_file, monkeypatch):
 
 
 def test_doctor_renamed_partner_and_unreachable_endpoint(setup, run, partner_file, partner):
-    path, _ = setup
     other = partner_file("other.json", name="Another Name", connect_url="http://127.0.0.1:9/connect")
     result, report = _doctor(run, other)
     assert result.exit_code == 1

@@ -172,8 +172,9 @@ def test_output_format_from_environment(workspace, run, monkeypatch):
 def test_unknown_option_is_usage_error(run):
     result = run("get", "--bogus")
     assert result.exit_code == 2
-    assert result.stderr.startswith("Error: No such option: --bogus")
-    assert "--help" in result.stderr
+    first, hint = result.stderr.splitlines()
+    assert first.startswith("Error: No such option") and "--bogus" in first
+    assert hint == "Run 'databricks-stp get --help' for usage and examples."
 
 
 def test_token_never_printed_with_debug(workspace, run, partner_file):

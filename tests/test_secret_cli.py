@@ -39,8 +39,6 @@ def test_create_with_basic_auth_non_admin(workspace, run, partner_file):
     workspace.emulator.clear_log()
     created = _create(run, path, "--basic-user", "u", "--basic-password-stdin", input="p\n")
     partner_id = created["id"]
-    assert created["secret"] == {"scope": "partner-connect", "key": partner_id, "scope_created": True, "users_read": True}
-    assert _secret_value(workspace.emulator, partner_id) == (200, BASIC)
     # The round trips: host metadata, create, scope create, put (scope made with users as manager).
     assert len(workspace.requests()) <= 5
     assert [p for _, p, _ in workspace.requests()] == [
@@ -49,6 +47,13 @@ def test_create_with_basic_auth_non_admin(workspace, run, partner_file):
         f"{SECRETS}/scopes/create",
         f"{SECRETS}/put",
     ]
+    assert created["secret"] == {
+        "scope": "partner-connect",
+        "key": partner_id,
+        "scope_created": True,
+        "users_read": True,
+    }
+    assert _secret_value(workspace.emulator, partner_id) == (200, BASIC)
     # A non-admin user can read the scope: the ACL Partner Connect relies on.
     status, value = _secret_value(workspace.emulator, partner_id, DEFAULT_USER_TOKEN)
     assert (status, value) == (200, BASIC)
@@ -77,7 +82,9 @@ def test_non_admin_user_cannot_read_until_acl(workspace, run, partner_file):
     assert "--non-admin" in red.stderr
 
     workspace.emulator.clear_log()
-    fixed = run("secret", "put", "--id", partner_id, "--non-admin", "--auth-header-stdin", "-p", "emu", input="Bearer abc")
+    fixed = run(
+        "secret", "put", "--id", partner_id, "--non-admin", "--auth-header-stdin", "-p", "emu", input="Bearer abc"
+    )
     assert fixed.exit_code == 0, fixed.stderr
     paths = [p for _, p, _ in workspace.requests(SECRETS)]
     assert paths == [f"{SECRETS}/scopes/create", f"{SECRETS}/put", f"{SECRETS}/acls/get", f"{SECRETS}/acls/put"]
@@ -100,7 +107,20 @@ def test_create_off_terminal_without_credential_warns_with_next_step(workspace, 
 def test_secret_put_uses_active_partner_and_file(workspace, run, partner_file):
     path = partner_file(supported_features=["NON_ADMIN"])
     partner_id = _create(run, path, "--no-secret")["id"]
-    result = run("secret", "put", "-f", str(path), "--basic-user", "u", "--basic-password-stdin", "-p", "emu", "-o", "json", input="p")
+    result = run(
+        "secret",
+        "put",
+        "-f",
+        str(path),
+        "--basic-user",
+        "u",
+        "--basic-password-stdin",
+        "-p",
+        "emu",
+        "-o",
+        "json",
+        input="p",
+    )
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["users_read"] is True
     assert _secret_value(workspace.emulator, partner_id, DEFAULT_USER_TOKEN) == (200, BASIC)

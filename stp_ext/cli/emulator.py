@@ -27,18 +27,42 @@ from stp_ext.cli.options import command_env, common_options
     envvar="DATABRICKS_STP_EMULATOR_USER_TOKEN",
     help="The non-admin user token [env DATABRICKS_STP_EMULATOR_USER_TOKEN].",
 )
+@click.option("--latency-ms", type=click.IntRange(min=0), default=0, help="Delay every API answer (fault injection).")
+@click.option("--fail-next", type=click.IntRange(min=0), default=0, help="Fail the next N API requests.")
+@click.option(
+    "--fail-status", type=click.IntRange(100, 599), default=503, show_default=True, help="Status for --fail-next."
+)
+@click.option(
+    "--fail-mode",
+    type=click.Choice(["status", "drop", "html", "malformed_json"]),
+    default="status",
+    show_default=True,
+    help="How --fail-next fails: an error status, a dropped connection, an HTML or a malformed JSON answer.",
+)
 @common_options
-def emulator(host: str, port: int, state_path: str | None, token: str | None, user_token: str | None) -> None:
+def emulator(
+    host: str,
+    port: int,
+    state_path: str | None,
+    token: str | None,
+    user_token: str | None,
+    latency_ms: int,
+    fail_next: int,
+    fail_status: int,
+    fail_mode: str,
+) -> None:
     """Run the local workspace emulator: self-testing partners, secrets, SCIM Me.
 
     It speaks the REST endpoints this tool uses, with the real rules (one
     active partner, admin only, secret ACLs), for tests and CI without a
-    workspace. Stop it with Ctrl-C.
+    workspace. Stop it with Ctrl-C. Faults can also be armed while it runs:
+    POST /_emulator/faults (see stp_ext/emulator/faults.py).
 
     \b
     Examples:
       databricks-stp emulator --port 8765 --state emulator.db
       databricks-stp emulator --port 0 --token dapi-my-admin-token
+      databricks-stp emulator --fail-next 2 --fail-status 429 --latency-ms 100
     """
     from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, DEFAULT_USER_TOKEN, Emulator
 
@@ -49,7 +73,9 @@ def emulator(host: str, port: int, state_path: str | None, token: str | None, us
         state_path=state_path,
         admin_token=token or DEFAULT_ADMIN_TOKEN,
         user_token=user_token or DEFAULT_USER_TOKEN,
-    ).start()
+    ).bind()
+    if latency_ms or fail_next:
+        emu.faults.arm(latency_ms=latency_ms, fail_next=fail_next, status=fail_status, mode=fail_mode)
     info = {
         "host": emu.url,
         "admin_token": emu.admin_token,
@@ -70,8 +96,8 @@ def emulator(host: str, port: int, state_path: str | None, token: str | None, us
             title="Workspace emulator running (Ctrl-C stops it)",
         )
     try:
-        emu.wait()
+        emu.serve_forever()
     except KeyboardInterrupt:
-        pass
+        env.renderer.note("Stopped.")
     finally:
         emu.stop()

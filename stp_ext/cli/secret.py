@@ -129,8 +129,9 @@ def status(partner_id: str | None, non_admin: bool | None, config_path: str | No
             ["Check", "Result", "Detail"],
             [(c.check, c.ok, c.detail) for c in checks],
             title=f"Endpoint credential of partner {key}",
+            caption="Workspace admins read every secret scope regardless of ACLs: "
+            "test a NON_ADMIN integration as a non-admin user.",
         )
-        env.renderer.note("Note: workspace admins read every secret scope regardless of ACLs.")
     failed = [c.check for c in checks if not c.ok]
     if failed:
         raise CheckFailed(

@@ -1,0 +1,79 @@
+"""The emulator on a socket: ``Emulator(port=0).start()`` in tests and `demo`, foreground in the CLI."""
+
+from __future__ import annotations
+
+import os
+from types import TracebackType
+
+from stp_ext.emulator.app import EmulatorApp, RequestRecord
+from stp_ext.emulator.faults import Faults
+from stp_ext.emulator.http import DEFAULT_ADMIN_TOKEN, DEFAULT_USER_TOKEN
+from stp_ext.emulator.state import Store
+from stp_ext.serving import LocalServer
+
+
+class Emulator:
+    """A local Databricks workspace: self-testing partners, Secrets API 2.0, SCIM Me.
+
+    ``state_path``: a SQLite file that keeps everything across restarts; None
+    keeps it in memory. The state is opened here, so a bad file fails before
+    anything listens.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        state_path: str | os.PathLike[str] | None = None,
+        admin_token: str = DEFAULT_ADMIN_TOKEN,
+        user_token: str = DEFAULT_USER_TOKEN,
+    ) -> None:
+        if not admin_token or not user_token or admin_token == user_token:
+            raise ValueError("the admin and user tokens must be non-empty and different")
+        self.admin_token = admin_token
+        self.user_token = user_token
+        self.store = Store(state_path)
+        self.app = EmulatorApp(self.store, admin_token, user_token)
+        self._server = LocalServer(self.app, host, port)
+
+    @property
+    def url(self) -> str:
+        return self._server.url
+
+    @property
+    def port(self) -> int:
+        return self._server.port
+
+    @property
+    def faults(self) -> Faults:
+        return self.app.faults
+
+    @property
+    def request_log(self) -> list[RequestRecord]:
+        return self.app.request_log
+
+    def clear_log(self) -> None:
+        self.app.clear_log()
+
+    def bind(self) -> Emulator:
+        self._server.bind()
+        return self
+
+    def start(self) -> Emulator:
+        self._server.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        self._server.stop()
+        self.store.close()
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

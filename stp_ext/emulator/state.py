@@ -1,0 +1,122 @@
+"""The emulator's state in SQLite (standard library).
+
+SQLite gives what hand-written files would have to re-invent: every write is
+one transaction, committed (``synchronous=FULL``) before the request that
+caused it is answered, so an acknowledged write survives a crash; a torn
+write is rolled back, never half-applied; a file that is not a database is
+refused at start-up instead of being silently reset. One connection, one lock:
+the emulator is a test double, and serialising its writes keeps it simple.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from stp_ext.errors import InputError
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS partners (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, config TEXT NOT NULL, created_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS scopes (name TEXT PRIMARY KEY, backend_type TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS secrets (
+    scope TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, updated_ms INTEGER NOT NULL,
+    PRIMARY KEY (scope, key));
+CREATE TABLE IF NOT EXISTS acls (
+    scope TEXT NOT NULL, principal TEXT NOT NULL, permission TEXT NOT NULL,
+    PRIMARY KEY (scope, principal));
+"""
+
+
+class EmulatorStateError(InputError):
+    """The --state file cannot be used (not a database, wrong version, unreadable)."""
+
+
+@dataclass(frozen=True)
+class StoredPartner:
+    id: str
+    name: str
+    config: str  # the JSON body as received
+
+
+class Store:
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = Path(path) if path is not None else None
+        self._lock = threading.Lock()
+        if self.path is None:
+            target = ":memory:"
+        else:
+            target = str(self.path)
+            _create_private(self.path)
+        try:
+            self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA synchronous=FULL")
+            if self.path is not None:
+                # WAL: readers never block the writer; with synchronous=FULL a commit is on disk.
+                self._db.execute("PRAGMA journal_mode=WAL")
+            self._migrate()
+        except sqlite3.DatabaseError as e:
+            raise EmulatorStateError(
+                f"the state file {self.path} is not a usable emulator database ({e})",
+                hint="Point --state at a new file, or move this one away; it is never reset silently.",
+            ) from None
+
+    def _migrate(self) -> None:
+        with self.transaction() as db:
+            # Not executescript(): it would commit in the middle of this transaction.
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if row is None:
+                db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            elif row[0] != str(SCHEMA_VERSION):
+                raise EmulatorStateError(
+                    f"the state file {self.path} has schema version {row[0]}, this emulator needs {SCHEMA_VERSION}",
+                    hint="Use a new --state file.",
+                )
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic, durable unit of work; committed before the caller answers."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def wipe(self) -> None:
+        with self.transaction() as db:
+            for table in ("partners", "scopes", "secrets", "acls"):
+                db.execute(f"DELETE FROM {table}")
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _create_private(path: Path) -> None:
+    """Create the file as 0600 before SQLite opens it; tighten an existing one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    except OSError as e:
+        raise EmulatorStateError(f"cannot open the state file {path}: {e.strerror or e}") from None
+    os.close(fd)
+    os.chmod(path, 0o600)
