@@ -7,6 +7,7 @@ Installing the wheel into a fresh virtualenv and running it is .ci/wheel-smoke.s
 
 from __future__ import annotations
 
+import compileall
 import importlib.util
 import shutil
 import subprocess
@@ -62,6 +63,8 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("build", reason="the dev extra (pip install -e '.[dev]') provides `build`")
     source = tmp_path_factory.mktemp("source") / "databricks-stp"
     shutil.copytree(REPO, source, ignore=IGNORED)
+    # Byte-code as a developer's tree has it: MANIFEST.in must keep it out of the sdist.
+    compileall.compile_dir(str(source / "tests"), quiet=1)
     out = tmp_path_factory.mktemp("dist")
     # Offline with this environment's build backend when it has one; otherwise an isolated
     # build like `make dist`, which fetches setuptools from the package index.
