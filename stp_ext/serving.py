@@ -39,14 +39,15 @@ class LocalServer:
         self.requested_port = port
         self.handler = handler
         self._server: BaseWSGIServer | None = None
+        self._port: int | None = None  # kept after stop(), so a URL can still be named
         self._thread: threading.Thread | None = None
         self.stopping = threading.Event()
 
     @property
     def port(self) -> int:
-        if self._server is None:
+        if self._port is None:
             raise RuntimeError("the server is not started")
-        return int(self._server.port)
+        return self._port
 
     @property
     def url(self) -> str:
@@ -69,6 +70,7 @@ class LocalServer:
                 )
                 # Request threads must not keep the process alive after stop().
                 self._server.daemon_threads = True
+                self._port = int(self._server.port)
             finally:
                 sock.close()
         return self
