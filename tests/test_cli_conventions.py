@@ -1,0 +1,98 @@
+"""Conventions every command keeps: help with examples, --version, no colour off a terminal, fast paths."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import click
+import pytest
+
+from stp_ext.cli import COMMANDS, cli
+
+ANSI = re.compile(r"\x1b\[")
+
+
+def _all_command_paths() -> list[list[str]]:
+    paths = []
+    ctx = click.Context(cli)
+    for name in COMMANDS:
+        command = cli.get_command(ctx, name)
+        assert command is not None, name
+        if isinstance(command, click.Group):
+            paths += [[name, sub] for sub in command.list_commands(ctx)]
+        paths.append([name])
+    return paths
+
+
+@pytest.mark.parametrize("path", _all_command_paths(), ids=lambda p: " ".join(p))
+def test_every_command_has_help_with_an_example(run, path):
+    result = run(*path, "--help")
+    assert result.exit_code == 0
+    assert "Examples:" in result.stdout
+    assert f"databricks-stp {' '.join(path)}" in result.stdout.replace("\n      ", " ")
+
+
+def test_group_help_lists_every_command(run):
+    result = run("--help")
+    for name in COMMANDS:
+        assert name in result.stdout
+
+
+def test_version_names_the_tool_the_sdk_and_python(run):
+    result = run("--version")
+    assert result.exit_code == 0
+    assert re.fullmatch(
+        r"databricks-stp \d+\.\d+\.\d+\S* \(databricks-sdk \d+\.\d+\.\d+\S*, Python \d+\.\d+\.\d+\)\n", result.stdout
+    )
+
+
+def test_no_colour_off_a_terminal(workspace, run, partner_file):
+    created = run("create", "-f", str(partner_file()), "-p", "emu", "--no-secret")
+    listed = run("get", "-p", "emu")
+    checked = run("validate", "-f", str(partner_file(category="bi")))
+    for result in (created, listed, checked):
+        assert not ANSI.search(result.stdout + result.stderr)
+
+
+def test_no_colour_with_no_color_even_when_forced_terminal(workspace, run, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("FORCE_COLOR", "")
+    result = run("get", "-p", "emu")
+    assert not ANSI.search(result.stdout)
+
+
+def test_help_does_not_import_the_sdk():
+    code = (
+        "import sys\nfrom stp_ext.cli import main\nsys.argv = ['databricks-stp', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('databricks.sdk' in sys.modules, file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stderr.strip().splitlines()[-1] == "False"
+
+
+def test_interrupt_exits_130(run, monkeypatch, workspace):
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("stp_ext.partners.PartnerService.list", interrupted)
+    result = run("get", "-p", "emu")
+    assert result.exit_code == 130
+    # click moves past the ^C with a newline first
+    assert result.stderr.strip() == "Error: interrupted"
+
+
+def test_unexpected_errors_are_one_line_and_traceback_with_debug(run, monkeypatch, workspace):
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("stp_ext.partners.PartnerService.list", broken)
+    plain = run("get", "-p", "emu")
+    assert plain.exit_code == 1
+    assert plain.stderr.splitlines()[0] == "Error: unexpected RuntimeError: boom"
+    assert "Traceback" not in plain.stderr
+    debug = run("get", "-p", "emu", "--debug")
+    assert "Traceback (most recent call last)" in debug.stderr
+    assert debug.stderr.rstrip().splitlines()[-2] == "Error: unexpected RuntimeError: boom"
