@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SOURCES := stp_ext tests benchmarks labs_entrypoint.py labs_install.py
 
-.PHONY: dev fmt lint test demo bench dist clean
+.PHONY: dev fmt lint test demo bench dist smoke clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,12 +16,12 @@ $(STAMP): pyproject.toml
 dev: $(STAMP)
 
 fmt: $(STAMP)
-	$(BIN)/ruff format stp_ext tests benchmarks
-	$(BIN)/ruff check --fix stp_ext tests benchmarks
+	$(BIN)/ruff format $(SOURCES)
+	$(BIN)/ruff check --fix $(SOURCES)
 
 lint: $(STAMP)
-	$(BIN)/ruff check stp_ext tests benchmarks
-	$(BIN)/ruff format --check stp_ext tests benchmarks
+	$(BIN)/ruff check $(SOURCES)
+	$(BIN)/ruff format --check $(SOURCES)
 
 test: lint
 	$(BIN)/pytest -q
@@ -29,12 +30,16 @@ demo: $(STAMP)
 	$(BIN)/databricks-stp demo
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py --write
 
 dist: $(STAMP)
 	rm -rf dist
 	$(BIN)/python -m build --outdir dist .
 	$(BIN)/twine check dist/*
+
+# The built wheel in a fresh virtualenv, run from outside the checkout (catches missing package data).
+smoke: $(STAMP)
+	bash .ci/wheel-smoke.sh
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache
