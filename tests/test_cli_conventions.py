@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -96,3 +97,27 @@ def test_unexpected_errors_are_one_line_and_traceback_with_debug(run, monkeypatc
     debug = run("get", "-p", "emu", "--debug")
     assert "Traceback (most recent call last)" in debug.stderr
     assert debug.stderr.rstrip().splitlines()[-2] == "Error: unexpected RuntimeError: boom"
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_shell_completion_scripts(shell):
+    done = subprocess.run(
+        [sys.executable, "-m", "stp_ext"],
+        env={**os.environ, "_DATABRICKS_STP_COMPLETE": f"{shell}_source"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0
+    assert "_DATABRICKS_STP_COMPLETE" in done.stdout
+
+
+def test_shell_completion_completes_commands():
+    env = {
+        **os.environ,
+        "_DATABRICKS_STP_COMPLETE": "bash_complete",
+        "COMP_WORDS": "databricks-stp sec",
+        "COMP_CWORD": "1",
+    }
+    done = subprocess.run([sys.executable, "-m", "stp_ext"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["plain,secret"]
