@@ -243,13 +243,13 @@ def config_file_path() -> Path:
     return Path(os.environ.get("DATABRICKS_CONFIG_FILE") or DEFAULT_CONFIG_FILE).expanduser()
 
 
-def _profiles_in(path: Path) -> list[str]:
+def _profiles_in(path: Path) -> dict[str, dict[str, str]]:
     parser = configparser.ConfigParser(default_section="__no_default__", interpolation=None)
     try:
         parser.read(path, encoding="utf-8")
     except (configparser.Error, UnicodeDecodeError) as e:
         raise AuthConfigError(f"cannot parse the config file {path}: {e}") from None
-    return parser.sections()
+    return {name: dict(parser.items(name)) for name in parser.sections()}
 
 
 @contextlib.contextmanager
@@ -311,7 +311,7 @@ def connect(
     if host and token:
         register_secret(token)
         with _hidden_environment(_sdk_env_names(core.Config)):
-            cfg = _build(core, source, host=host, token=token, auth_type="pat", **common)
+            cfg = _build(core, source, debug, host=host, token=token, auth_type="pat", **common)
     elif profile:
         path = config_file_path()
         if not path.is_file():
@@ -328,11 +328,17 @@ def connect(
                 hint=f"Profiles in that file: {known}.",
             )
         source = f"profile {profile!r} in {path}"
+        section = profiles[profile]
+        if not (section.get("host", "").strip() or section.get("azure_workspace_resource_id", "").strip()):
+            raise AuthConfigError(
+                f"{source} has no host",
+                hint="Add `host = https://<workspace>` to the profile, e.g. with `databricks configure`.",
+            )
         with _hidden_environment(_sdk_env_names(core.Config)):
-            cfg = _build(core, source, profile=profile, config_file=str(path), **common)
+            cfg = _build(core, source, debug, profile=profile, config_file=str(path), **common)
     else:
         source = "the default databricks-sdk authentication (environment, then the DEFAULT profile)"
-        cfg = _build(core, source, **common)
+        cfg = _build(core, source, debug, **common)
         if cfg.profile:
             source = f"profile {cfg.profile!r} in {cfg.config_file or config_file_path()}"
     # The probe is done; give real requests the real budget.
@@ -343,12 +349,16 @@ def connect(
     return Workspace(core.ApiClient(cfg), info, timeouts)
 
 
-def _build(core: Any, source: str, **kwargs: Any) -> Any:
+def _build(core: Any, source: str, debug: bool, **kwargs: Any) -> Any:
     try:
         cfg = core.Config(**kwargs)
     except ValueError as e:
+        message = str(e)
+        if not debug:
+            # The SDK appends a dump of every setting it saw; useful with --debug, noise otherwise.
+            message = message.split(". Config: ", 1)[0]
         raise AuthConfigError(
-            f"cannot authenticate with {source}: {redact(str(e))}",
+            f"cannot authenticate with {source}: {redact(message)}",
             hint="Pass -p PROFILE or -e, or log in with `databricks auth login`.",
         ) from None
     if not cfg.host:

@@ -158,3 +158,23 @@ def test_config_file_path_follows_variable(tmp_path: Path, monkeypatch):
 
     monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(tmp_path / "x.cfg"))
     assert config_file_path() == tmp_path / "x.cfg"
+
+
+def test_profile_without_host_is_named(run, tmp_path, monkeypatch):
+    config = tmp_path / "cfg"
+    config.write_text("[nohost]\ntoken = dapi-x\n")
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(config))
+    result = run("get", "-p", "nohost")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == f"Error: profile 'nohost' in {config} has no host"
+
+
+def test_sdk_auth_errors_are_short_without_debug(run, tmp_path, monkeypatch):
+    config = tmp_path / "cfg"
+    config.write_text("[weird]\nhost = http://127.0.0.1:9\nauth_type = no-such-type\n")
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(config))
+    result = run("get", "-p", "weird")
+    assert result.exit_code == 2
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("Error: cannot authenticate with profile 'weird'")
+    assert "Config:" not in first
