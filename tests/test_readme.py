@@ -1,0 +1,143 @@
+"""The README's commands are real: every `databricks-stp` line parses, and the manual's examples run.
+
+The examples run verbatim (through bash, with their pipes and redirections)
+in a sandbox: a profile `my-workspace` pointing at an emulator, a partner.json
+served by the sample partner, password.txt and header.txt beside it. Only
+the fixed ports are replaced by free ones.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import click
+import pytest
+
+from stp_ext.cli import cli
+from stp_ext.emulator import DEFAULT_ADMIN_TOKEN
+from stp_ext.sample_partner.server import SamplePartner
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+BIN = Path(sys.executable).parent
+
+
+def _readme_command_lines() -> list[str]:
+    lines, fenced = [], False
+    for line in README.read_text().splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+            continue
+        if fenced and "databricks-stp " in line and not line.lstrip().startswith(("#", "pip", "pipx", "eval", "_")):
+            lines.append(line.split("  #")[0].strip())
+    return lines
+
+
+def _arguments(line: str) -> list[str]:
+    command = line.split("|")[-1]  # `printf ... | databricks-stp ...`
+    words = shlex.split(command.replace("&", ""))
+    words = words[words.index("databricks-stp") + 1 :]
+    if "<" in words:
+        words = words[: words.index("<")]
+    return words
+
+
+@pytest.mark.parametrize("line", _readme_command_lines())
+def test_readme_command_parses(line):
+    """Each command and option in the README exists (click parses it, nothing runs)."""
+    args = _arguments(line)
+    try:
+        ctx = cli.make_context("databricks-stp", list(args))
+    except click.exceptions.Exit:
+        return  # --version answered
+    command: click.Command = cli
+    while isinstance(command, click.Group):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # click 9 folds protected_args into args
+            remaining = [*ctx.protected_args, *ctx.args]
+        name, sub, rest = command.resolve_command(ctx, remaining)
+        assert sub is not None, f"unknown command {name!r} in: {line}"
+        command = sub
+        try:
+            ctx = sub.make_context(name, rest, parent=ctx)
+        except click.exceptions.Exit:
+            break  # an eager option such as --list-faults answered and exited
+
+
+def test_readme_has_the_two_command_quick_start():
+    text = README.read_text()
+    quick = text.split("## Quick start", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    assert [line for line in quick.strip().splitlines()] == ["make demo", "make test"]
+
+
+# Each README example block, run in order, with the exit status a user sees.
+CREATE_BASIC = "databricks-stp create -f partner.json -p my-workspace --basic-user databricks --basic-password-stdin"
+CREATE_HEADER = "databricks-stp create -f partner.json -p my-workspace --auth-header-stdin"
+SCENARIO = [
+    ("databricks-stp validate -f partner.json", 0),
+    (f"{CREATE_BASIC} < password.txt", 0),
+    (f"printf 'Bearer %s' \"$PARTNER_TOKEN\" | {CREATE_HEADER}", 1),  # one active partner at a time
+    ("databricks-stp get -p my-workspace", 0),
+    ("databricks-stp secret put --basic-user databricks --basic-password-stdin < password.txt", 0),
+    ("databricks-stp secret status -f partner.json", 0),
+    ("databricks-stp connect-test -f partner.json --basic-user databricks --basic-password-stdin < password.txt", 0),
+    ("databricks-stp doctor -f partner.json -p my-workspace", 0),
+    ("databricks-stp update -f partner-v2.json -p my-workspace", 0),
+    ("databricks-stp secret put -f partner.json --auth-header-stdin < header.txt", 0),
+    ("databricks-stp secret delete --yes", 0),
+    ("databricks-stp delete -p my-workspace", 0),
+    ("databricks-stp delete --id 0123456789ABCDEF0123456789ABCDEF --yes --keep-secret", 1),
+    ("databricks-stp create -f partner.json -p my-workspace --no-auth-header", 0),
+    ("databricks-stp sample-partner --list-faults", 0),
+]
+
+
+def test_scenario_lines_are_in_the_readme():
+    lines = set(_readme_command_lines())
+    for command, _ in SCENARIO:
+        assert command in lines, command
+
+
+def test_readme_examples_run(emulator, tmp_path, monkeypatch):
+    password = "readme-password"
+    header = "Basic " + base64.b64encode(f"databricks:{password}".encode()).decode()
+    with SamplePartner(port=0, auth_header=header) as partner:
+        example = json.loads((README.parent / "examples" / "partner.json").read_text())["partner"]
+        example.update(
+            connect_url=f"{partner.url}/databricks/connect",
+            delete_url=f"{partner.url}/databricks/delete",
+            hostnames="127.0.0.1",
+        )
+        (tmp_path / "partner.json").write_text(json.dumps({"partner": example}))
+        (tmp_path / "partner-v2.json").write_text(json.dumps({"partner": {**example, "name": "Test Partner v2"}}))
+        (tmp_path / "password.txt").write_text(password + "\n")
+        (tmp_path / "header.txt").write_text(header + "\n")
+        config = tmp_path / "databrickscfg"
+        config.write_text(
+            f"[DEFAULT]\nhost = {emulator.url}\ntoken = {DEFAULT_ADMIN_TOKEN}\n\n"
+            f"[my-workspace]\nhost = {emulator.url}\ntoken = {DEFAULT_ADMIN_TOKEN}\n"
+        )
+        env = {
+            **os.environ,
+            "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+            "DATABRICKS_CONFIG_FILE": str(config),
+            "PARTNER_TOKEN": "partner-token",
+        }
+        for command, expected in SCENARIO:
+            done = subprocess.run(
+                ["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+            )
+            assert done.returncode == expected, f"{command}\n{done.stdout}\n{done.stderr}"
+            if expected:
+                assert re.match(
+                    r"Error: ", done.stderr.splitlines()[-2] if "\n" in done.stderr.strip() else done.stderr
+                )
+            assert "Traceback" not in done.stderr
+            assert password not in done.stdout + done.stderr
