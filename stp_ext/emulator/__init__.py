@@ -7,7 +7,7 @@ metadata. Standard library and werkzeug only: no databricks-sdk.
 
 from __future__ import annotations
 
-from stp_ext.emulator.app import ROUTES, RequestRecord
+from stp_ext.emulator.app import ROUTES, RequestRecord, Route
 from stp_ext.emulator.http import ADMIN, DEFAULT_ADMIN_TOKEN, DEFAULT_USER_TOKEN, USER
 from stp_ext.emulator.server import Emulator
 from stp_ext.emulator.state import EmulatorStateError
@@ -21,4 +21,5 @@ __all__ = [
     "Emulator",
     "EmulatorStateError",
     "RequestRecord",
+    "Route",
 ]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,14 +20,13 @@ class User:
     user_name: str
     display_name: str
     is_admin: bool
-
-    @property
-    def groups(self) -> tuple[str, ...]:
-        return ("admins", "users") if self.is_admin else ("users",)
+    groups: tuple[str, ...]  # every workspace user is in `users`; admins also in `admins`
 
 
-ADMIN = User("1001", "admin@example.com", "Emulator Admin", True)
-USER = User("1002", "user@example.com", "Emulator User", False)
+ADMIN = User("1001", "admin@example.com", "Emulator Admin", True, ("admins", "users"))
+USER = User("1002", "user@example.com", "Emulator User", False, ("users",))
+# The caller of a public route (host metadata): no token, no groups, no rights.
+ANONYMOUS = User("0", "anonymous", "Anonymous", False, ())
 
 
 class ApiError(Exception):
@@ -52,11 +53,11 @@ def permission_denied(message: str) -> ApiError:
 
 @dataclass
 class Call:
-    """One authenticated API call, as handlers see it."""
+    """One API call, as handlers see it (``user`` is ANONYMOUS on public routes)."""
 
     request: Request
     user: User
-    args: dict[str, str]  # from the URL rule
+    args: Mapping[str, Any]  # from the URL rule
 
     def json_body(self) -> dict[str, Any]:
         raw = self.request.get_data(cache=True)
@@ -87,12 +88,13 @@ def error_response(error: ApiError) -> Response:
     return json_response(error.status, {"error_code": error.error_code, "message": error.message})
 
 
-def bad_token_response() -> Response:
-    """What a workspace answers for a missing or wrong token (contracts.md section 1)."""
+def bad_token_response(path: str) -> Response:
+    """What a workspace answers for a missing or wrong token (contracts.md section 1): HTML, not JSON."""
     body = (
         '<html>\n<head>\n<meta http-equiv="Content-Type" content="text/html;charset=utf-8"/>\n'
         "<title>Error 403 Invalid access token.</title>\n</head>\n<body><h2>HTTP ERROR 403</h2>\n"
-        "<p>Problem accessing /api/. Reason:\n<pre>    Invalid access token.</pre></p>\n</body>\n</html>\n"
+        f"<p>Problem accessing {html.escape(path)}. Reason:\n"
+        "<pre>    Invalid access token.</pre></p>\n</body>\n</html>\n"
     )
     response = Response(body, status=403, content_type="text/html;charset=utf-8")
     response.headers["x-databricks-reason-phrase"] = "Invalid access token."

@@ -16,7 +16,6 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from stp_ext.errors import InputError
@@ -41,14 +40,9 @@ class EmulatorStateError(InputError):
     """The --state file cannot be used (not a database, wrong version, unreadable)."""
 
 
-@dataclass(frozen=True)
-class StoredPartner:
-    id: str
-    name: str
-    config: str  # the JSON body as received
-
-
 class Store:
+    """All partners, scopes, secrets and ACLs; in memory, or in a SQLite file that survives restarts."""
+
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path) if path is not None else None
         self._lock = threading.Lock()
@@ -59,19 +53,40 @@ class Store:
             _create_private(self.path)
         try:
             self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA synchronous=FULL")
+        except sqlite3.Error as e:
+            raise self._unusable(str(e)) from None
+        try:
             if self.path is not None:
+                self._check_integrity()
                 # WAL: readers never block the writer; with synchronous=FULL a commit is on disk.
                 self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
             self._migrate()
         except sqlite3.DatabaseError as e:
-            raise EmulatorStateError(
-                f"the state file {self.path} is not a usable emulator database ({e})",
-                hint="Point --state at a new file, or move this one away; it is never reset silently.",
-            ) from None
+            self._db.close()
+            raise self._unusable(str(e)) from None
+        except EmulatorStateError:
+            self._db.close()
+            raise
+
+    def _unusable(self, reason: str) -> EmulatorStateError:
+        return EmulatorStateError(
+            f"the state file {self.path} is not a usable emulator database ({reason})",
+            hint="Point --state at a new file, or move this one away; it is never reset silently.",
+        )
+
+    def _check_integrity(self) -> None:
+        """Refuse a damaged file at start-up rather than fail (or lose data) on some later request."""
+        problems = [row[0] for row in self._db.execute("PRAGMA quick_check").fetchall()]
+        if problems != ["ok"]:
+            raise self._unusable("damaged: " + "; ".join(problems[:3]))
 
     def _migrate(self) -> None:
         with self.transaction() as db:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if tables and "meta" not in tables:
+                # Someone else's database: adding our tables to it would be a silent surprise.
+                raise self._unusable(f"it holds other tables: {', '.join(sorted(tables)[:5])}")
             # Not executescript(): it would commit in the middle of this transaction.
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
@@ -98,6 +113,7 @@ class Store:
             self._db.execute("COMMIT")
 
     def close(self) -> None:
+        """Close the database (idempotent); in WAL mode this folds the log back into the file."""
         with self._lock:
             self._db.close()
 
@@ -113,10 +129,12 @@ def now_ms() -> int:
 
 def _create_private(path: Path) -> None:
     """Create the file as 0600 before SQLite opens it; tighten an existing one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        os.close(fd)
+        # An existing file keeps its mode through os.open: tighten it. SQLite gives the
+        # -wal and -shm files it creates beside it the database file's mode.
+        os.chmod(path, 0o600)
     except OSError as e:
         raise EmulatorStateError(f"cannot open the state file {path}: {e.strerror or e}") from None
-    os.close(fd)
-    os.chmod(path, 0o600)
