@@ -16,6 +16,7 @@ import importlib
 import importlib.util
 import logging
 import sys
+import warnings
 from types import ModuleType
 from typing import Any
 
@@ -63,9 +64,13 @@ def load_core() -> ModuleType:
     core = sys.modules.get(f"{_PACKAGE}.core")
     if core is not None:
         return core
-    if _PACKAGE not in sys.modules:
-        try:
-            _install_lazy_package()
-        except Exception as e:  # any failure: the normal import is always correct
-            logger.debug("fast databricks-sdk import failed, using the normal import: %s", e)
-    return importlib.import_module(f"{_PACKAGE}.core")
+    # Import-time warnings of the SDK's dependencies (google-auth warns about the
+    # Python version on every import, for one) are not the user's business.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if _PACKAGE not in sys.modules:
+            try:
+                _install_lazy_package()
+            except Exception as e:  # any failure: the normal import is always correct
+                logger.debug("fast databricks-sdk import failed, using the normal import: %s", e)
+        return importlib.import_module(f"{_PACKAGE}.core")
