@@ -77,8 +77,10 @@ class Store:
 
     def _check_integrity(self) -> None:
         """Refuse a damaged file at start-up rather than fail (or lose data) on some later request."""
-        problems = [row[0] for row in self._db.execute("PRAGMA quick_check").fetchall()]
-        if problems != ["ok"]:
+        report = [row[0] for row in self._db.execute("PRAGMA quick_check").fetchall()]
+        if report != ["ok"]:
+            # Drop SQLite's "*** in database main ***" banner; keep the first few findings on one line.
+            problems = [line for text in report for line in text.splitlines() if not line.startswith("***")]
             raise self._unusable("damaged: " + "; ".join(problems[:3]))
 
     def _migrate(self) -> None:
