@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import configparser
 import contextlib
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -71,7 +72,9 @@ class Timeouts:
     def from_environment(cls) -> Timeouts:
         return cls(
             http_seconds=_positive_number(HTTP_TIMEOUT_ENV, DEFAULT_HTTP_TIMEOUT),
-            retry_seconds=int(_positive_number(RETRY_TIMEOUT_ENV, DEFAULT_RETRY_TIMEOUT)),
+            # Whole seconds, rounded up: int() made 0.5 into 0, which the SDK reads as
+            # "not set" and replaces with its 300 s default.
+            retry_seconds=math.ceil(_positive_number(RETRY_TIMEOUT_ENV, DEFAULT_RETRY_TIMEOUT)),
         )
 
 
@@ -83,7 +86,7 @@ def _positive_number(name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         value = -1
-    if value <= 0:
+    if not math.isfinite(value) or value <= 0:  # nan and inf too: they would crash or wait forever
         raise AuthConfigError(f"{name}={raw!r} is not a positive number of seconds")
     return value
 
