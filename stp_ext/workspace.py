@@ -131,14 +131,15 @@ class Workspace:
         except core.DatabricksError as e:
             raise self._api_error(e) from None
         except TimeoutError as e:
+            if isinstance(e.__cause__, core.DatabricksError):  # it answered, with 429/503 until the budget ran out
+                raise self._gave_up(self._api_error(e.__cause__)) from None
             raise self._unreachable(e.__cause__ or e) from None
+        except requests.exceptions.JSONDecodeError:  # a RequestException too: it must come first
+            raise self._not_json(method, path) from None
         except requests.RequestException as e:
             raise self._unreachable(e) from None
-        except ValueError as e:  # a 2xx body that is not JSON
-            raise WorkspaceError(
-                f"{self.host} answered {method} {path} with a body that is not JSON",
-                hint=f"Is {self.host} a Databricks workspace URL? Check the host in {self.info.source}.",
-            ) from e
+        except ValueError:  # a 2xx body that is not JSON
+            raise self._not_json(method, path) from None
         if isinstance(result, dict):
             return result
         raise WorkspaceError(f"{self.host} answered {method} {path} with JSON that is not an object")
@@ -158,6 +159,20 @@ class Workspace:
             hint = f"Only workspace admins can do this. Use an admin's credentials instead of {self.info.source}."
         cls = NotFoundError if status == 404 else WorkspaceError
         return cls(message, hint, status=status, error_code=code)
+
+    def _not_json(self, method: str, path: str) -> WorkspaceError:
+        return WorkspaceError(
+            f"{self.host} answered {method} {path} with a body that is not JSON",
+            hint=f"Is {self.host} a Databricks workspace URL? Check the host in {self.info.source}.",
+        )
+
+    def _gave_up(self, last: WorkspaceError) -> WorkspaceError:
+        return WorkspaceError(
+            f"{self.host} is busy or unavailable: {last.message} (gave up after {self.timeouts.retry_seconds} s)",
+            hint=f"Try again later; {RETRY_TIMEOUT_ENV} sets how long to keep retrying.",
+            status=last.status,
+            error_code=last.error_code,
+        )
 
     def _unreachable(self, cause: BaseException) -> WorkspaceError:
         reason = _network_reason(cause)
@@ -193,11 +208,25 @@ def _prefer_reason_phrase(api_client: Any) -> None:
                 # our hint names the profile or variables to check instead.
                 kwargs["message"] = payload["message"]
                 return
-            kwargs["message"] = (
-                response.headers.get("x-databricks-reason-phrase") or response.reason or f"HTTP {response.status_code}"
+            status = f"HTTP {response.status_code} {response.reason or ''}".rstrip()
+            kwargs["message"] = response.headers.get("x-databricks-reason-phrase") or (
+                status if payload is not None else f"{status}, and the answer is not JSON"
             )
 
+    class AnyBody:
+        """The last deserializer: any error body (an HTML page, truncated JSON) gives an error.
+
+        Without it the SDK answers these with a multi-line "report this bug"
+        text and a request dump, and skips the customizers.
+        """
+
+        def deserialize_error(self, response: Any, content: bytes) -> dict[str, Any]:
+            return {"message": f"HTTP {response.status_code}"}
+
     customizers.append(ReasonPhrase())
+    parsers = getattr(parser, "_error_parsers", None)
+    if isinstance(parsers, list):
+        parsers.append(AnyBody())
 
 
 _STATUS_BY_CLASS = {
