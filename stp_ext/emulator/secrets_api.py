@@ -77,9 +77,10 @@ def create_scope(store: Store, call: Call) -> dict[str, Any]:
         if db.execute("SELECT COUNT(*) FROM scopes").fetchone()[0] >= MAX_SCOPES:
             raise ApiError(400, "RESOURCE_LIMIT_EXCEEDED", f"Maximum number of scopes ({MAX_SCOPES}) exceeded")
         db.execute("INSERT INTO scopes VALUES (?, ?)", (scope, backend))
-        db.execute("INSERT INTO acls VALUES (?, ?, 'MANAGE')", (scope, call.user.user_name))
-        if principal == USERS_GROUP:
-            db.execute("INSERT OR REPLACE INTO acls VALUES (?, ?, 'MANAGE')", (scope, USERS_GROUP))
+        # The one initial MANAGE ACL goes to initial_manage_principal when given, else to the
+        # caller (Secrets API reference): with `users` the creator gets no ACL of their own.
+        manager = USERS_GROUP if principal == USERS_GROUP else call.user.user_name
+        db.execute("INSERT INTO acls VALUES (?, ?, 'MANAGE')", (scope, manager))
     return {}
 
 
