@@ -1,0 +1,167 @@
+"""A raw HTTP client for the emulator tests: http.client and sockets, nothing of ours.
+
+The emulator is checked the way any client sees it, so these helpers do no
+more than send bytes and hand back status, headers and body.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import socket
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, DEFAULT_USER_TOKEN
+
+PARTNERS = "/api/2.0/partnerhub/self-test-partners"
+SECRETS = "/api/2.0/secrets"
+ADMIN_TOKEN = DEFAULT_ADMIN_TOKEN
+USER_TOKEN = DEFAULT_USER_TOKEN
+_NO_BODY = object()
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type", "")
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    @property
+    def error_code(self) -> str | None:
+        return self.json().get("error_code")
+
+    @property
+    def message(self) -> str:
+        return str(self.json().get("message", ""))
+
+
+class RawClient:
+    """One request per connection, a bearer token by default (``token=None`` sends none)."""
+
+    def __init__(self, port: int, token: str | None = ADMIN_TOKEN, timeout: float = 10) -> None:
+        self.port = port
+        self.token = token
+        self.timeout = timeout
+
+    def as_token(self, token: str | None) -> RawClient:
+        return RawClient(self.port, token, self.timeout)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = _NO_BODY,
+        *,
+        query: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
+        """``body``: a dict/list is sent as JSON, str/bytes as they are."""
+        sent_headers = {"Authorization": f"Bearer {self.token}"} if self.token is not None else {}
+        payload: bytes | None = None
+        if body is not _NO_BODY:
+            payload = body.encode() if isinstance(body, str) else body if isinstance(body, bytes) else None
+            if payload is None:
+                payload = json.dumps(body).encode()
+            sent_headers["Content-Type"] = "application/json"
+        sent_headers.update(headers or {})
+        target = f"{path}?{urlencode(query)}" if query else path
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+        try:
+            conn.request(method, target, body=payload, headers=sent_headers)
+            response = conn.getresponse()
+            return Reply(response.status, response.headers, response.read())
+        finally:
+            conn.close()
+
+    def get(self, path: str, **query: str) -> Reply:
+        return self.request("GET", path, query=query or None)
+
+    def post(self, path: str, body: Any = _NO_BODY) -> Reply:
+        return self.request("POST", path, body)
+
+    def put(self, path: str, body: Any = _NO_BODY) -> Reply:
+        return self.request("PUT", path, body)
+
+    def delete(self, path: str) -> Reply:
+        return self.request("DELETE", path)
+
+    # -- Secrets API shortcuts, for setting up and checking state --------------------
+
+    def create_scope(self, scope: str, **fields: str) -> Reply:
+        return self.post(f"{SECRETS}/scopes/create", {"scope": scope, **fields})
+
+    def scope_names(self) -> list[str]:
+        reply = self.get(f"{SECRETS}/scopes/list")
+        assert reply.status == 200, reply.body
+        return [s["name"] for s in reply.json().get("scopes", [])]
+
+    def put_secret(self, scope: str, key: str, value: str) -> Reply:
+        return self.post(f"{SECRETS}/put", {"scope": scope, "key": key, "string_value": value})
+
+    def secret_value(self, scope: str, key: str) -> bytes:
+        reply = self.get(f"{SECRETS}/get", scope=scope, key=key)
+        assert reply.status == 200, reply.body
+        return base64.b64decode(reply.json()["value"])
+
+    def secret_keys(self, scope: str) -> list[str]:
+        reply = self.get(f"{SECRETS}/list", scope=scope)
+        assert reply.status == 200, reply.body
+        return [s["key"] for s in reply.json().get("secrets", [])]
+
+    def put_acl(self, scope: str, principal: str, permission: str) -> Reply:
+        return self.post(f"{SECRETS}/acls/put", {"scope": scope, "principal": principal, "permission": permission})
+
+    def acls(self, scope: str) -> dict[str, str]:
+        reply = self.get(f"{SECRETS}/acls/list", scope=scope)
+        assert reply.status == 200, reply.body
+        return {item["principal"]: item["permission"] for item in reply.json().get("items", [])}
+
+    def partners(self) -> list[dict[str, Any]]:
+        reply = self.get(f"{PARTNERS}/get")
+        assert reply.status == 200, reply.body
+        return list(reply.json().get("partners", []))
+
+
+def raw_exchange(port: int, request: bytes, timeout: float = 10) -> bytes:
+    """Send raw bytes, return everything the server sends until it closes the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(request)
+        chunks = []
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def partner_body(**overrides: Any) -> dict[str, Any]:
+    """A valid partner config (contracts.md section 2), with fields overridden."""
+    partner: dict[str, Any] = {
+        "name": "Test Partner",
+        "category": "DATA_PREP_AND_TRANSFORM",
+        "connect_url": "https://partner.example.com/databricks/connect",
+        "sign_up_url": "https://partner.example.com/sign-up",
+        "delete_url": "https://partner.example.com/databricks/delete",
+        "terms_of_service_url": "https://partner.example.com/tos",
+        "privacy_policy_url": "https://partner.example.com/privacy",
+        "hostnames": "partner.example.com,app.partner.example.com",
+        "supported_features": ["UNITY_CATALOG"],
+        "integration_type": "WAREHOUSE_READ",
+        "auth_options": ["AUTH_OAUTH_M2M"],
+    }
+    partner.update(overrides)
+    return {"partner": partner}
