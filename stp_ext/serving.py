@@ -68,8 +68,6 @@ class LocalServer:
                     request_handler=self.handler,
                     fd=sock.fileno(),
                 )
-                # Request threads must not keep the process alive after stop().
-                self._server.daemon_threads = True
                 self._port = int(self._server.port)
             finally:
                 sock.close()

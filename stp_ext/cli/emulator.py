@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from stp_ext.cli.options import command_env, common_options
+from stp_ext.errors import InputError
 
 
 @click.command()
@@ -75,7 +76,11 @@ def emulator(
         user_token=user_token or DEFAULT_USER_TOKEN,
     ).bind()
     if latency_ms or fail_next:
-        emu.faults.arm(latency_ms=latency_ms, fail_next=fail_next, status=fail_status, mode=fail_mode)
+        try:
+            emu.faults.arm(latency_ms=latency_ms, fail_next=fail_next, status=fail_status, mode=fail_mode)
+        except ValueError as e:
+            emu.stop()
+            raise InputError(f"invalid fault options: {e}") from None
     info = {
         "host": emu.url,
         "admin_token": emu.admin_token,
