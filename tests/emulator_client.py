@@ -10,6 +10,9 @@ import base64
 import http.client
 import json
 import socket
+import subprocess
+import sys
+import threading
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -130,6 +133,54 @@ class RawClient:
         reply = self.get(f"{PARTNERS}/get")
         assert reply.status == 200, reply.body
         return list(reply.json().get("partners", []))
+
+
+class RunningEmulator:
+    """``databricks-stp emulator --port 0 -o json ...`` in a child process, as a user runs it.
+
+    It prints one JSON document ("host" first), then serves until stopped.
+    """
+
+    def __init__(self, *flags: str) -> None:
+        argv = [sys.executable, "-m", "stp_ext", "emulator", "--port", "0", "-o", "json", *flags]
+        self.process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # Never hang the suite on a server that does not start.
+        self._watchdog = threading.Timer(20, self.process.kill)
+        self._watchdog.start()
+        assert self.process.stdout is not None
+        text = ""
+        while True:
+            line = self.process.stdout.readline()
+            if not line:
+                _, err = self.process.communicate()
+                raise AssertionError(f"the emulator exited with {self.process.returncode}: {err}")
+            text += line
+            try:
+                self.info = json.loads(text)
+                break
+            except json.JSONDecodeError:
+                continue
+        self._watchdog.cancel()
+        assert next(iter(self.info)) == "host"
+        self.port = int(self.info["host"].rsplit(":", 1)[1])
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, with no chance to close or flush anything."""
+        self.process.kill()
+        self.stop()
+
+    def stop(self) -> None:
+        self._watchdog.cancel()
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
 
 
 def raw_exchange(port: int, request: bytes, timeout: float = 10) -> bytes:

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import http.client
 import json
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from emulator_client import ADMIN_TOKEN, PARTNERS, SECRETS, RawClient, raw_exchange
+from emulator_client import ADMIN_TOKEN, PARTNERS, SECRETS, RawClient, RunningEmulator, raw_exchange
 
 from stp_ext.emulator import Emulator
 
@@ -206,43 +203,6 @@ def test_arming_replaces_the_plan(client: RawClient) -> None:
 
 
 # -- the emulator CLI's fault flags -------------------------------------------------------
-
-
-class RunningEmulator:
-    def __init__(self, *flags: str) -> None:
-        argv = [sys.executable, "-m", "stp_ext", "emulator", "--port", "0", "-o", "json", *flags]
-        self.process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        # Never hang the suite on a server that does not start.
-        self._watchdog = threading.Timer(20, self.process.kill)
-        self._watchdog.start()
-        assert self.process.stdout is not None
-        text = ""
-        while True:
-            line = self.process.stdout.readline()
-            if not line:
-                _, err = self.process.communicate()
-                raise AssertionError(f"the emulator exited with {self.process.returncode}: {err}")
-            text += line
-            try:
-                self.info = json.loads(text)
-                break
-            except json.JSONDecodeError:
-                continue
-        self._watchdog.cancel()
-        assert next(iter(self.info)) == "host"
-        self.port = int(self.info["host"].rsplit(":", 1)[1])
-
-    def stop(self) -> None:
-        self._watchdog.cancel()
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        for stream in (self.process.stdout, self.process.stderr):
-            if stream is not None:
-                stream.close()
 
 
 @pytest.fixture

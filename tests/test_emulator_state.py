@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from emulator_client import PARTNERS, SECRETS, USER_TOKEN, RawClient, partner_body
+from emulator_client import PARTNERS, SECRETS, USER_TOKEN, RawClient, RunningEmulator, partner_body
 
 from stp_ext.emulator import Emulator, EmulatorStateError, RequestRecord
 
@@ -55,6 +55,42 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
         reply = client.post(f"{PARTNERS}/create", partner_body())
         assert (reply.status, reply.error_code) == (400, "BAD_REQUEST")
         assert client.as_token(USER_TOKEN).secret_value("partner-connect", partner_id) == b"Basic dXNlcjpwYXNz"
+
+
+def test_acknowledged_writes_survive_a_crash(tmp_path: Path) -> None:
+    """Every answered write is committed: a SIGKILLed emulator (no close, no flush) loses none of them."""
+    state = tmp_path / "emulator.db"
+    running = RunningEmulator("--state", str(state))
+    try:
+        client = RawClient(running.port)
+        partner_id = client.post(f"{PARTNERS}/create", partner_body()).json()["id"]
+        client.create_scope("partner-connect")
+        for i in range(5):
+            assert client.put_secret("partner-connect", f"k{i}", f"value {i}").status == 200
+        assert client.put_acl("partner-connect", "users", "READ").status == 200
+    finally:
+        running.kill()
+    assert running.process.returncode == -9
+    with Emulator(state_path=state) as emu:
+        client = RawClient(emu.port)
+        assert client.partners() == [{"id": partner_id, "name": "Test Partner"}]
+        assert [client.secret_value("partner-connect", f"k{i}") for i in range(5)] == [
+            f"value {i}".encode() for i in range(5)
+        ]
+        assert client.acls("partner-connect")["users"] == "READ"
+
+
+def test_two_emulators_on_one_state_file_are_one_workspace(tmp_path: Path) -> None:
+    """Two CI jobs pointed at the same file: the one-active-partner rule holds across both."""
+    state = tmp_path / "emulator.db"
+    with Emulator(state_path=state) as first, Emulator(state_path=state) as second:
+        a, b = RawClient(first.port), RawClient(second.port)
+        assert a.create_scope("s").status == 200
+        assert b.scope_names() == ["s"]
+        assert b.create_scope("s").error_code == "RESOURCE_ALREADY_EXISTS"
+        assert a.post(f"{PARTNERS}/create", partner_body()).status == 200
+        assert b.post(f"{PARTNERS}/create", partner_body()).error_code == "BAD_REQUEST"
+        assert len(b.partners()) == 1
 
 
 def test_without_state_nothing_survives() -> None:
