@@ -35,17 +35,17 @@ def raw_get(port: int, path: str) -> bytes:
 
 
 def test_latency_delays_api_calls_but_not_the_control_api(client: RawClient) -> None:
-    assert arm(client, latency_ms=250)["latency_ms"] == 250
-    started = time.perf_counter()
-    assert client.get(SCOPES).status == 200  # delayed, then answered normally
-    assert time.perf_counter() - started >= 0.25
-    started = time.perf_counter()
-    assert client.get("/_emulator/faults").status == 200
-    assert time.perf_counter() - started < 0.2
+    assert arm(client, latency_ms=300)["latency_ms"] == 300
+
+    def timed(path: str) -> float:
+        started = time.perf_counter()
+        assert client.get(path).status == 200  # delayed or not, answered normally
+        return time.perf_counter() - started
+
+    assert timed(SCOPES) >= 0.3
+    assert timed("/_emulator/faults") < 0.3
     assert client.delete("/_emulator/faults").status == 200
-    started = time.perf_counter()
-    client.get(SCOPES)
-    assert time.perf_counter() - started < 0.2
+    assert timed(SCOPES) < 0.3
 
 
 def test_fail_next_with_429_and_retry_after_then_recover(client: RawClient) -> None:
