@@ -49,14 +49,19 @@ class Check:
 
 
 class SecretStepFailed(WorkspaceError):
-    """One step of storing the credential failed; ``done`` lists the steps before it."""
+    """One step of storing the credential failed.
 
-    def __init__(self, step: str, cause: WorkspaceError, done: list[str]) -> None:
+    ``done`` lists the steps before it, ``not_done`` what is still missing
+    (the failed step and those after it), both as text for the user.
+    """
+
+    def __init__(self, step: str, cause: WorkspaceError, done: list[str], not_done: list[str]) -> None:
         super().__init__(
             f"{step} failed: {cause.message}", cause.hint, status=cause.status, error_code=cause.error_code
         )
         self.step = step
-        self.done = done
+        self.done = list(done)
+        self.not_done = list(not_done)
 
 
 class CredentialService:
@@ -74,16 +79,22 @@ class CredentialService:
         put; an ACL request only when the scope already existed.
         """
         done: list[str] = []
+        store = f"store the secret {self.scope}/{key}"
+        grant = f"grant {USERS!r} READ on scope {self.scope!r}"
         result = PutResult(scope=self.scope, key=key, scope_created=False, users_read=None, done=done)
         try:
             result.scope_created = self._ensure_scope(non_admin)
         except WorkspaceError as e:
-            raise SecretStepFailed(f"creating secret scope {self.scope!r}", e, done) from None
+            missing = [store, grant] if non_admin else [store]
+            raise SecretStepFailed(f"creating secret scope {self.scope!r}", e, done, missing) from None
         done.append(f"secret scope {self.scope!r} {'created' if result.scope_created else 'already existed'}")
+        # A scope created for a non-admin partner has `users` as manager already.
+        grant_needed = non_admin and not result.scope_created
         try:
             self._ws.do("POST", f"{SECRETS}/put", body={"scope": self.scope, "key": key, "string_value": header.value})
         except WorkspaceError as e:
-            raise SecretStepFailed(f"storing the secret {self.scope}/{key}", e, done) from None
+            missing = [store, grant] if grant_needed else [store]
+            raise SecretStepFailed(f"storing the secret {self.scope}/{key}", e, done, missing) from None
         done.append(f"secret {self.scope}/{key} stored ({header})")
         if non_admin:
             if result.scope_created:
@@ -92,7 +103,9 @@ class CredentialService:
                 try:
                     result.users_read = self._ensure_users_read()
                 except WorkspaceError as e:
-                    raise SecretStepFailed(f"granting {USERS!r} READ on scope {self.scope!r}", e, done) from None
+                    raise SecretStepFailed(
+                        f"granting {USERS!r} READ on scope {self.scope!r}", e, done, [grant]
+                    ) from None
             done.append(f"{USERS!r} can READ scope {self.scope!r}")
         return result
 

@@ -7,6 +7,7 @@ a hidden prompt on a terminal.
 
 from __future__ import annotations
 
+import shlex
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -69,6 +70,17 @@ class CredentialInput:
     @property
     def given(self) -> bool:
         return any((self.auth_header_stdin, self.basic_user, self.basic_password_stdin, self.no_auth_header))
+
+    def flags(self) -> str:
+        """These options as command-line text, for a command that finishes a job (never a value)."""
+        if self.no_auth_header:
+            return " --no-auth-header"
+        if self.auth_header_stdin:
+            return " --auth-header-stdin"
+        if self.basic_user:
+            stdin = " --basic-password-stdin" if self.basic_password_stdin else ""
+            return f" --basic-user {shlex.quote(self.basic_user)}{stdin}"
+        return ""
 
     def check(self) -> None:
         """Reject contradictory options before anything is read or sent."""

@@ -75,31 +75,21 @@ def create(config_path: str, no_secret: bool, **kwargs: Any) -> None:
         render.panel("\n".join(lines), title="Self-testing partner created")
     finish = (
         f"databricks-stp secret put --id {partner.id}{' --non-admin' if config.is_non_admin else ''}"
-        f"{_credential_flags(credential)}{env.options.auth_flags()}"
+        f"{credential.flags()}{env.options.auth_flags()}"
     )
     if failure is not None:
-        done = "; ".join([f"partner {partner.id} created", *failure.done])
+        done = [f"partner {partner.id} created", *failure.done]
         raise PartialFailure(
-            f"the partner was created but its credential was not stored: {failure.message} (done: {done})",
+            f"partner {partner.id} was created, but {failure.message}. "
+            f"Done: {'; '.join(done)}. Not done: {'; '.join(failure.not_done)}.",
             hint=f"Finish with: {finish}",
-            done=failure.done,
+            done=done,
         )
     if header is None:
         render.warning(
             "no endpoint credential was stored; the tile cannot be used until it is. "
             f"Store it with: {finish if credential.given else finish + ' --basic-user USER'}"
         )
-
-
-def _credential_flags(credential: CredentialInput) -> str:
-    if credential.no_auth_header:
-        return " --no-auth-header"
-    if credential.auth_header_stdin:
-        return " --auth-header-stdin"
-    if credential.basic_user:
-        stdin = " --basic-password-stdin" if credential.basic_password_stdin else ""
-        return f" --basic-user {credential.basic_user}{stdin}"
-    return ""
 
 
 @click.command()

@@ -16,7 +16,7 @@ from stp_ext.cli.options import (
     partner_id_option,
     yes_option,
 )
-from stp_ext.errors import CheckFailed, InputError
+from stp_ext.errors import CheckFailed, InputError, PartialFailure
 
 
 def _non_admin_option(f: Any) -> Any:
@@ -77,7 +77,7 @@ def put(partner_id: str | None, non_admin: bool | None, config_path: str | None,
       printf 'Bearer %s' "$PARTNER_TOKEN" | databricks-stp secret put --id ID --auth-header-stdin --non-admin
       databricks-stp secret put -f partner.json --no-auth-header -p my-workspace
     """
-    from stp_ext.credential import CredentialService
+    from stp_ext.credential import CredentialService, SecretStepFailed
 
     env = command_env()
     credential = CredentialInput.from_kwargs(kwargs)
@@ -90,8 +90,18 @@ def put(partner_id: str | None, non_admin: bool | None, config_path: str | None,
         )
     workspace = env.workspace()
     key = _partner_id(partner_id, workspace, env)
-    with env.renderer.status("Storing the endpoint credential…"):
-        result = CredentialService(workspace).put(key, header, non_admin=bool(non_admin))
+    try:
+        with env.renderer.status("Storing the endpoint credential…"):
+            result = CredentialService(workspace).put(key, header, non_admin=bool(non_admin))
+    except SecretStepFailed as e:
+        if not e.done:
+            raise  # nothing was done: a plain failure
+        raise PartialFailure(
+            f"{e.message}. Done: {'; '.join(e.done)}. Not done: {'; '.join(e.not_done)}.",
+            hint=f"Finish with: databricks-stp secret put --id {key}{' --non-admin' if non_admin else ''}"
+            f"{credential.flags()}{env.options.auth_flags()}",
+            done=e.done,
+        ) from None
     if env.renderer.is_json:
         env.renderer.json(result.to_dict())
         return
