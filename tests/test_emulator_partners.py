@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -95,9 +96,10 @@ def test_custom_tokens() -> None:
         assert RawClient(emu.port, DEFAULT_ADMIN_TOKEN).get(ME).status == 403
 
 
-def test_tokens_must_differ() -> None:
-    with pytest.raises(ValueError):
-        Emulator(admin_token="same", user_token="same")
+@pytest.mark.parametrize(("admin_token", "user_token"), [("same", "same"), ("", "dapi-u"), ("dapi-a", "")])
+def test_tokens_must_be_non_empty_and_differ(admin_token: str, user_token: str) -> None:
+    with pytest.raises(ValueError, match="token"):
+        Emulator(admin_token=admin_token, user_token=user_token)
 
 
 # -- self-testing partners -------------------------------------------------------
@@ -167,8 +169,11 @@ def test_unknown_partner_id(admin: RawClient, method: str) -> None:
         ({}, "partner"),
         ({"partner": {k: v for k, v in CONFIG["partner"].items() if k != "connect_url"}}, "partner.connect_url"),
         (partner_body(category="etl"), "partner.category"),
+        (partner_body(hostnames="https://partner.example.com"), "partner.hostnames"),
+        (partner_body(hostnames=["partner.example.com"]), "partner.hostnames"),
+        (partner_body(auth_options=["AUTH_OAUTH_M2M", "AUTH_PAT"]), "partner.auth_options"),
     ],
-    ids=["no-partner", "missing-field", "bad-enum"],
+    ids=["no-partner", "missing-field", "bad-enum", "scheme-in-hostnames", "hostnames-array", "m2m-with-pat"],
 )
 def test_invalid_configs_are_refused_with_the_first_error(admin: RawClient, data: dict[str, Any], field: str) -> None:
     reply = admin.post(f"{PARTNERS}/create", data)
@@ -179,17 +184,20 @@ def test_invalid_configs_are_refused_with_the_first_error(admin: RawClient, data
 
 def test_update_validates_too(admin: RawClient) -> None:
     partner_id = create(admin)
-    data = partner_body()
+    data = partner_body(name="Never stored")
     data["partner"]["hostname"] = data["partner"].pop("hostnames")
     reply = admin.request("PUT", f"{PARTNERS}/update/{partner_id}", data)
     assert_error(reply, 400, "INVALID_PARAMETER_VALUE")
     assert reply.json()["message"].startswith("partner.hostname: ")
+    assert admin.get(f"{PARTNERS}/get").json() == {"partners": [{"id": partner_id, "name": "Test Partner"}]}
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b'"partner"', b"\xff\xfe"])
 def test_bodies_that_are_not_json_objects(admin: RawClient, raw: bytes) -> None:
     reply = admin.post(f"{PARTNERS}/create", raw)
     assert_error(reply, 400, "MALFORMED_REQUEST")
+    partner_id = create(admin)
+    assert_error(admin.request("PUT", f"{PARTNERS}/update/{partner_id}", raw), 400, "MALFORMED_REQUEST")
 
 
 def test_update_replaces_the_stored_config(emulator: Emulator, admin: RawClient) -> None:
@@ -209,6 +217,9 @@ def test_unknown_routes_and_methods_answer_json(admin: RawClient) -> None:
     reply = admin.request("DELETE", f"{PARTNERS}/get")
     assert_error(reply, 405, "METHOD_NOT_ALLOWED")
     assert "GET" in reply.json()["message"]
+    assert_error(admin.get(f"{PARTNERS}/create"), 405, "METHOD_NOT_ALLOWED")
+    assert_error(admin.post(f"{PARTNERS}/get", CONFIG), 405, "METHOD_NOT_ALLOWED")
+    assert admin.get(f"{PARTNERS}/get").json() == {}  # nothing was created on the way
 
 
 def test_absolute_form_targets_as_sent_through_a_proxy(emulator: Emulator) -> None:
@@ -223,6 +234,21 @@ def test_absolute_form_targets_as_sent_through_a_proxy(emulator: Emulator) -> No
     assert head.startswith(b"HTTP/1.1 200")
     assert b'"userName": "admin@example.com"' in body
     assert emulator.request_log[-1].path == ME
+
+
+@pytest.mark.parametrize("authority", ["127.0.0.1:{port}", "127.0.0.1", "workspace.example.com"])
+def test_an_absolute_form_post_creates_a_partner(emulator: Emulator, admin: RawClient, authority: str) -> None:
+    host = authority.format(port=emulator.port)
+    body = json.dumps(CONFIG).encode()
+    head = (
+        f"POST http://{host}{PARTNERS}/create HTTP/1.1\r\nHost: {host}\r\n"
+        f"Authorization: Bearer {DEFAULT_ADMIN_TOKEN}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    status, _, payload = raw_exchange(emulator.port, head.encode() + body).partition(b"\r\n\r\n")
+    assert status.startswith(b"HTTP/1.1 200"), status
+    partner_id = json.loads(payload)["id"]
+    assert admin.get(f"{PARTNERS}/get").json() == {"partners": [{"id": partner_id, "name": "Test Partner"}]}
 
 
 def test_the_request_log(emulator: Emulator, admin: RawClient, user: RawClient) -> None:
