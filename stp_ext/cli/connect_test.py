@@ -85,8 +85,7 @@ def connect_test(config_path: str, url: str | None, payload_path: str | None, ti
     env = command_env()
     render = env.renderer
     credential = CredentialInput.from_kwargs(kwargs)
-    if config_path == "-" and (credential.auth_header_stdin or credential.basic_password_stdin):
-        raise InputError("the config file and the credential cannot both come from stdin")
+    credential.check_stdin_free(config_path)
     base_url = _check_url(url) if url else None
     overrides = _read_payload(payload_path) if payload_path else None
     partner = load_valid_config(config_path, render).partner

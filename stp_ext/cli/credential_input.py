@@ -71,6 +71,14 @@ class CredentialInput:
     def given(self) -> bool:
         return any((self.auth_header_stdin, self.basic_user, self.basic_password_stdin, self.no_auth_header))
 
+    def check_stdin_free(self, config_path: str | None) -> None:
+        """Stdin holds one thing: refuse ``-f -`` with a credential read from stdin too, before reading either."""
+        if config_path == "-" and (self.auth_header_stdin or self.basic_password_stdin):
+            raise InputError(
+                "the config file and the credential cannot both come from stdin",
+                hint="Give the config file by its path (-f partner.json) and pipe in only the credential.",
+            )
+
     def flags(self) -> str:
         """These options as command-line text, for a command that finishes a job (never a value)."""
         if self.no_auth_header:

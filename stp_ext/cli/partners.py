@@ -43,6 +43,7 @@ def create(config_path: str, no_secret: bool, **kwargs: Any) -> None:
     credential = CredentialInput.from_kwargs(kwargs)
     if no_secret and credential.given:
         raise InputError("--no-secret cannot be combined with a credential option")
+    credential.check_stdin_free(config_path)
     report = load_valid_config(config_path, render)
     config = report.partner
     # Read the credential before anything is sent: bad input must not leave a half-made partner.

@@ -81,6 +81,7 @@ def put(partner_id: str | None, non_admin: bool | None, config_path: str | None,
 
     env = command_env()
     credential = CredentialInput.from_kwargs(kwargs)
+    credential.check_stdin_free(config_path)
     non_admin = _resolve_non_admin(non_admin, config_path, env)
     header = credential.read(prompt=True, warn=env.renderer.warning)
     if header is None:

@@ -50,6 +50,10 @@ def parse_partner_config(raw: bytes, source: str) -> ConfigReport:
 
 
 def _read_file(path: str) -> bytes:
+    if not path.strip():
+        raise ConfigFileError(
+            "the path after -f is empty", "Give the path of the JSON config file (is a shell variable unset?)."
+        )
     expanded = os.path.expanduser(path)
     if os.path.isdir(expanded):
         raise ConfigFileError(f"{path} is a directory, not a file", "Give the path of the JSON config file.")
