@@ -1,0 +1,215 @@
+"""The emulator under load on loopback, and its durability when killed mid-burst.
+
+Users run the emulator in their CI, often with parallel jobs: concurrent
+writes must all land, and a write it acknowledged must survive a crash
+(state.py commits each write before answering).
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+
+from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, Emulator
+
+SECRETS = "/api/2.0/secrets"
+PARTNERS = "/api/2.0/partnerhub/self-test-partners"
+SCOPE = "load"
+THREADS = 32
+REQUESTS_PER_THREAD = 40
+AUTH = {"Authorization": f"Bearer {DEFAULT_ADMIN_TOKEN}", "Content-Type": "application/json"}
+EXAMPLE = json.loads((Path(__file__).resolve().parent.parent / "examples" / "partner.json").read_text())
+EXAMPLE.pop("$schema", None)
+
+
+class Client:
+    """One http.client connection per thread, reused for every request (reopened if the server closes it)."""
+
+    def __init__(self, port: int, timeout: float = 10) -> None:
+        self._conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
+        data = json.dumps(body) if body is not None else None
+        self._conn.request(method, path, body=data, headers=AUTH)
+        response = self._conn.getresponse()
+        payload = response.read()
+        return response.status, json.loads(payload or b"{}")
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def put(client: Client, key: str, value: str) -> int:
+    return client.call("POST", f"{SECRETS}/put", {"scope": SCOPE, "key": key, "string_value": value})[0]
+
+
+def stored_value(client: Client, key: str) -> str | None:
+    status, body = client.call("GET", f"{SECRETS}/get?{urlencode({'scope': SCOPE, 'key': key})}")
+    return base64.b64decode(body["value"]).decode() if status == 200 else None
+
+
+def value_of(thread: int, index: int) -> str:
+    return f"Basic value-{thread}-{index}-" + "x" * (index % 7)
+
+
+# -- concurrent clients ---------------------------------------------------------------------------
+
+
+def _worker(port: int, thread: int) -> tuple[list[str], list[str]]:
+    """A fixed mix: half secret puts (unique keys), a quarter secret lists, a quarter partner gets."""
+    client, written, errors = Client(port), [], []
+    try:
+        for index in range(REQUESTS_PER_THREAD):
+            kind = index % 4
+            try:
+                if kind in (0, 1):
+                    key = f"t{thread}-k{index}"
+                    status = put(client, key, value_of(thread, index))
+                    if status == 200:
+                        written.append(key)
+                elif kind == 2:
+                    status, body = client.call("GET", f"{SECRETS}/list?scope={SCOPE}")
+                    if status == 200 and not isinstance(body.get("secrets", []), list):
+                        status = -1
+                else:
+                    status, body = client.call("GET", f"{PARTNERS}/get")
+                    if status == 200 and len(body.get("partners", [])) != 1:
+                        status = -1
+                if status != 200:
+                    errors.append(f"thread {thread} request {index}: status {status}")
+            except (OSError, http.client.HTTPException, ValueError) as e:
+                errors.append(f"thread {thread} request {index}: {type(e).__name__}: {e}")
+    finally:
+        client.close()
+    return written, errors
+
+
+def test_concurrent_clients_lose_no_write(tmp_path: Path) -> None:
+    with Emulator(state_path=tmp_path / "state.db") as emu:
+        setup = Client(emu.port)
+        assert setup.call("POST", f"{SECRETS}/scopes/create", {"scope": SCOPE})[0] == 200
+        assert setup.call("POST", f"{PARTNERS}/create", EXAMPLE)[0] == 200
+
+        start = threading.Barrier(THREADS)
+
+        def run(thread: int) -> tuple[list[str], list[str]]:
+            start.wait(timeout=10)  # all at once, not one after the other
+            return _worker(emu.port, thread)
+
+        with ThreadPoolExecutor(max_workers=THREADS) as pool:
+            results = list(pool.map(run, range(THREADS)))
+
+        errors = [error for _, thread_errors in results for error in thread_errors]
+        assert errors == []
+        assert len(emu.request_log) == 2 + THREADS * REQUESTS_PER_THREAD  # every request was answered once
+        written = {key for keys, _ in results for key in keys}
+        assert len(written) == THREADS * REQUESTS_PER_THREAD // 2
+        for key in written:
+            thread, index = (int(part[1:]) for part in key.split("-"))
+            assert stored_value(setup, key) == value_of(thread, index), key
+        status, body = setup.call("GET", f"{SECRETS}/list?scope={SCOPE}")
+        assert status == 200
+        assert {s["key"] for s in body["secrets"]} == written
+        setup.close()
+
+
+# -- durability when killed mid-burst --------------------------------------------------------------
+
+
+def _start_emulator(state: Path) -> tuple[subprocess.Popen[str], int]:
+    """`databricks-stp emulator --port 0 --state FILE -o json` in a subprocess; returns it and its port."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stp_ext", "emulator", "--port", "0", "--state", str(state), "-o", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stdout is not None
+    text = ""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        text += line
+        try:
+            info = json.loads(text)  # the document spans several lines (indented)
+        except ValueError:
+            continue
+        return process, int(urlsplit(info["host"]).port or 0)
+    process.kill()
+    raise AssertionError(f"the emulator did not start: {text!r} {process.stderr.read() if process.stderr else ''}")
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[str]]]:
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+def test_every_acknowledged_write_survives_sigkill(tmp_path: Path, processes: list[Any]) -> None:
+    state = tmp_path / "state.db"
+    emulator, port = _start_emulator(state)
+    processes.append(emulator)
+    assert Client(port).call("POST", f"{SECRETS}/scopes/create", {"scope": SCOPE})[0] == 200
+
+    acknowledged: dict[str, str] = {}
+    lock = threading.Lock()
+    enough = threading.Event()  # the kill comes once this many writes were acknowledged, mid-burst
+    target = 150
+
+    def writer(thread: int) -> int:
+        client, failures = Client(port, timeout=5), 0
+        for index in range(10_000):
+            key, value = f"w{thread}-{index}", value_of(thread, index)
+            try:
+                status = put(client, key, value)
+            except (OSError, http.client.HTTPException, ValueError):
+                failures += 1  # the process is gone: stop
+                break
+            if status == 200:
+                with lock:
+                    acknowledged[key] = value
+                    if len(acknowledged) >= target:
+                        enough.set()
+        client.close()
+        return failures
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [pool.submit(writer, thread) for thread in range(8)]
+        assert enough.wait(timeout=30), "the burst did not get going"
+        os.kill(emulator.pid, signal.SIGKILL)
+        emulator.wait(timeout=10)
+        failures = sum(future.result(timeout=30) for future in futures)
+    assert emulator.returncode == -signal.SIGKILL
+    assert failures > 0  # the kill did land mid-burst: writers were cut off
+
+    restarted, port = _start_emulator(state)
+    processes.append(restarted)
+    reader = Client(port)
+    missing = {key: value for key, value in acknowledged.items() if stored_value(reader, key) != value}
+    reader.close()
+    assert missing == {}, f"{len(missing)} of {len(acknowledged)} acknowledged writes lost"
