@@ -38,7 +38,7 @@ RETRY_TIMEOUT_ENV = "DATABRICKS_STP_RETRY_TIMEOUT_SECONDS"
 # With these defaults a refused connection gives up after about 10 s, and a
 # host that accepts and never answers after one attempt (the request timeout
 # is longer than the budget): both well within 15 s.
-DEFAULT_HTTP_TIMEOUT = 10.0
+DEFAULT_HTTP_TIMEOUT = 8.0
 DEFAULT_RETRY_TIMEOUT = 6
 # Host metadata (/.well-known/databricks-config) is a best-effort probe the SDK
 # sends while building the Config; it gets a small budget of its own.
