@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import configparser
 import contextlib
+import functools
 import math
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -381,9 +383,38 @@ def connect(
     return Workspace(core.ApiClient(cfg), info, timeouts)
 
 
+@contextlib.contextmanager
+def _bounded_host_metadata_probe() -> Iterator[None]:
+    """Give the SDK's host-metadata probe our small budget on every SDK version.
+
+    databricks-sdk 0.162 builds the probe's client from the Config's timeouts;
+    the releases that still support Python 3.9 (up to about 0.10x) call
+    ``get_host_metadata(host)`` with a module-level client whose retry budget
+    is 300 s, so an unreachable host would hang Config() for five minutes.
+    For the length of the construction the name config.py calls is bound to
+    the same function with a bounded client; an explicit ``client=`` (newer
+    SDKs) still wins over it, so nothing changes there.
+    """
+    config_module = sys.modules.get("databricks.sdk.config")
+    original = getattr(config_module, "get_host_metadata", None)
+    if config_module is None or original is None:
+        yield
+        return
+    client_module = sys.modules["databricks.sdk._base_client"]
+    bounded = client_module._BaseClient(
+        retry_timeout_seconds=PROBE_RETRY_TIMEOUT, http_timeout_seconds=PROBE_HTTP_TIMEOUT
+    )
+    config_module.get_host_metadata = functools.partial(original, client=bounded)
+    try:
+        yield
+    finally:
+        config_module.get_host_metadata = original
+
+
 def _build(core: Any, source: str, debug: bool, **kwargs: Any) -> Any:
     try:
-        cfg = core.Config(**kwargs)
+        with _bounded_host_metadata_probe():
+            cfg = core.Config(**kwargs)
     except ValueError as e:
         message = str(e)
         if not debug:

@@ -88,3 +88,19 @@ def test_reason_phrase_customizer_is_installed():
     Workspace(api, WorkspaceInfo("h", "pat", None, "test"), Timeouts(1, 1))
     customizers = api._api_client._error_parser._error_customizers
     assert type(customizers[-1]).__name__ == "ReasonPhrase"
+
+
+def test_host_metadata_probe_is_bounded_during_config_construction():
+    """Older SDKs (the ones for Python 3.9) probe with a 300 s budget unless we bind a bounded client."""
+    import sys
+
+    from stp_ext.sdk_loader import load_core
+    from stp_ext.workspace import PROBE_RETRY_TIMEOUT, _bounded_host_metadata_probe
+
+    load_core()
+    config_module = sys.modules["databricks.sdk.config"]
+    original = config_module.get_host_metadata
+    with _bounded_host_metadata_probe():
+        bound = config_module.get_host_metadata
+        assert bound.keywords["client"]._retry_timeout_seconds == PROBE_RETRY_TIMEOUT
+    assert config_module.get_host_metadata is original
