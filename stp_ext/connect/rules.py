@@ -217,7 +217,7 @@ def _typed(doc: dict[str, Any], name: str, kind: type, described: str) -> list[C
     value = doc.get(name)
     if value is None or isinstance(value, kind):
         return []
-    return [error("field_type", f"{name} is {_json_type(value)} {value!r}; expected {described}")]
+    return [error("field_type", f"{name} is {kind(value)} {value!r}; expected {described}")]
 
 
 def _enum(doc: dict[str, Any], name: str, allowed: tuple[str, ...]) -> list[CheckFinding]:
@@ -328,20 +328,6 @@ def _excerpt(text: str, limit: int = 120) -> str:
         flat = flat[:limit] + "…"
     # A partner might echo the request back; never print a credential.
     return repr(redact(flat))
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return "null"
 
 
 def _squash(value: str) -> str:
