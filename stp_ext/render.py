@@ -121,7 +121,8 @@ class Renderer:
         sys.stderr.flush()
 
     def warning(self, message: str) -> None:
-        self.err.print(f"[yellow]Warning:[/] {message}", markup=True)
+        # soft_wrap: a warning may carry a command to copy; it must stay on one line.
+        self.err.print(f"[yellow]Warning:[/] {_escape(message)}", markup=True, soft_wrap=True)
 
     def findings_on_stderr(self, findings: Sequence[Any]) -> None:
         """Config findings (objects with severity/field/message/hint) as lines on stderr."""
