@@ -80,10 +80,11 @@ def test_already_imported_sdk_is_reused():
 def test_reason_phrase_customizer_is_installed():
     """Pins the SDK internals that the error-message precedence relies on."""
     from stp_ext.sdk_loader import load_core
-    from stp_ext.workspace import Timeouts, Workspace, WorkspaceInfo
+    from stp_ext.workspace import Timeouts, Workspace, WorkspaceInfo, _bounded_host_metadata_probe
 
     core = load_core()
-    cfg = core.Config(host="http://127.0.0.1:9", token="dapi-x", retry_timeout_seconds=1, http_timeout_seconds=1)
+    with _bounded_host_metadata_probe():  # nothing listens there; older SDKs would retry for 300 s
+        cfg = core.Config(host="http://127.0.0.1:9", token="dapi-x", retry_timeout_seconds=1, http_timeout_seconds=1)
     api = core.ApiClient(cfg)
     Workspace(api, WorkspaceInfo("h", "pat", None, "test"), Timeouts(1, 1))
     customizers = api._api_client._error_parser._error_customizers
