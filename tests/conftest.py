@@ -7,6 +7,7 @@ Tests never touch the developer's own ~/.databrickscfg or DATABRICKS_* variables
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,6 +34,20 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPath
     # Fail fast in tests that talk to nothing; the defaults are for humans.
     monkeypatch.setenv("DATABRICKS_STP_RETRY_TIMEOUT_SECONDS", "3")
     monkeypatch.setenv("DATABRICKS_STP_HTTP_TIMEOUT_SECONDS", "3")
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """The CLI reconfigures library loggers on every run; give each test the state it started with,
+    so caplog in a later test still sees records (propagation back on)."""
+    names = ("databricks", "stp_ext", "urllib3", "werkzeug")
+    saved = {n: (lg.handlers[:], lg.level, lg.propagate) for n in names for lg in [logging.getLogger(n)]}
+    yield
+    for name, (handlers, level, propagate) in saved.items():
+        logger = logging.getLogger(name)
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+        logger.propagate = propagate
 
 
 @pytest.fixture

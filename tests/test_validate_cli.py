@@ -25,7 +25,11 @@ def _no_output_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def invoke(*args: str, input: str | bytes | None = None) -> Result:
-    return CliRunner().invoke(cli, list(args), input=input)
+    try:
+        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]  # click < 8.2 (Python 3.9)
+    except TypeError:
+        runner = CliRunner()  # click >= 8.2 keeps stdout and stderr apart by default
+    return runner.invoke(cli, list(args), input=input)
 
 
 def config(tmp_path: Path, **changes: Any) -> str:
