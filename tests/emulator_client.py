@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -199,20 +200,11 @@ def raw_exchange(port: int, request: bytes, timeout: float = 10) -> bytes:
     return b"".join(chunks)
 
 
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "partner.json"
+
+
 def partner_body(**overrides: Any) -> dict[str, Any]:
-    """A valid partner config (contracts.md section 2), with fields overridden."""
-    partner: dict[str, Any] = {
-        "name": "Test Partner",
-        "category": "DATA_PREP_AND_TRANSFORM",
-        "connect_url": "https://partner.example.com/databricks/connect",
-        "sign_up_url": "https://partner.example.com/sign-up",
-        "delete_url": "https://partner.example.com/databricks/delete",
-        "terms_of_service_url": "https://partner.example.com/tos",
-        "privacy_policy_url": "https://partner.example.com/privacy",
-        "hostnames": "partner.example.com,app.partner.example.com",
-        "supported_features": ["UNITY_CATALOG"],
-        "integration_type": "WAREHOUSE_READ",
-        "auth_options": ["AUTH_OAUTH_M2M"],
-    }
+    """A valid partner config (examples/partner.json, the contract's own example), with fields overridden."""
+    partner: dict[str, Any] = json.loads(EXAMPLE.read_text())["partner"]
     partner.update(overrides)
     return {"partner": partner}

@@ -33,20 +33,8 @@ DROP = object()  # marks a field to remove in `partner(...)`
 
 
 def partner(**changes: Any) -> dict[str, Any]:
-    """The canonical partner object (contracts.md section 2) with changes; DROP removes a field."""
-    base: dict[str, Any] = {
-        "name": "Test Partner",
-        "category": "DATA_PREP_AND_TRANSFORM",
-        "connect_url": "https://partner.example.com/databricks/connect",
-        "sign_up_url": "https://partner.example.com/sign-up",
-        "delete_url": "https://partner.example.com/databricks/delete",
-        "terms_of_service_url": "https://partner.example.com/tos",
-        "privacy_policy_url": "https://partner.example.com/privacy",
-        "hostnames": "partner.example.com,app.partner.example.com",
-        "supported_features": ["UNITY_CATALOG"],
-        "integration_type": "WAREHOUSE_READ",
-        "auth_options": ["AUTH_OAUTH_M2M"],
-    }
+    """The canonical partner object (examples/partner.json) with changes; DROP removes a field."""
+    base: dict[str, Any] = json.loads(EXAMPLE.read_text())["partner"]
     for key, value in changes.items():
         if value is DROP:
             base.pop(key, None)
