@@ -27,9 +27,13 @@ class DoctorCheck:
     ok: bool | None  # None: skipped, because an earlier check failed or nothing to check
     detail: str
     fix: str | None = None
+    warning: str | None = None  # passed, with something to know (e.g. `users` may overwrite the credential)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if data["warning"] is None:
+            data.pop("warning")  # the documented shape, plus "warning" only when there is one
+        return data
 
 
 @dataclass
@@ -140,9 +144,19 @@ def run_doctor(
             by_name = {c.check: c for c in status}
             present = by_name["secret present"]
             add(DoctorCheck("secret present", present.ok, present.detail, None if present.ok else put))
-            if non_admin:
-                read = by_name["users can READ"]
-                add(DoctorCheck("users can READ (NON_ADMIN)", read.ok, read.detail, None if read.ok else put))
+            for users in status[2:]:  # the `users` row, named for what the partner needs
+                if non_admin:
+                    add(
+                        DoctorCheck(
+                            "users can READ (NON_ADMIN)",
+                            users.ok,
+                            users.detail,
+                            None if users.ok else put,
+                            warning=users.warning,
+                        )
+                    )
+                elif users.warning:  # admin-only or unknown: a row only when users hold too much
+                    add(DoctorCheck(users.check, True, users.detail, warning=users.warning))
 
     if config is None:
         add(DoctorCheck("connect endpoint reachable", None, "skipped: give -f FILE to check the connect_url"))

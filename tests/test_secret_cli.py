@@ -39,19 +39,21 @@ def test_create_with_basic_auth_non_admin(workspace, run, partner_file):
     workspace.emulator.clear_log()
     created = _create(run, path, "--basic-user", "u", "--basic-password-stdin", input="p\n")
     partner_id = created["id"]
-    # The round trips: host metadata, create, scope create, put (scope made with users as manager).
-    assert len(workspace.requests()) <= 5
+    # The round trips: host metadata, create, scope create, put, and users READ (not MANAGE) by ACL.
     assert [p for _, p, _ in workspace.requests()] == [
         "/.well-known/databricks-config",
         "/api/2.0/partnerhub/self-test-partners/create",
         f"{SECRETS}/scopes/create",
         f"{SECRETS}/put",
+        f"{SECRETS}/acls/put",
     ]
     assert created["secret"] == {
         "scope": "partner-connect",
         "key": partner_id,
         "scope_created": True,
         "users_read": True,
+        "users_permission": "READ",
+        "warnings": [],
     }
     assert _secret_value(workspace.emulator, partner_id) == (200, BASIC)
     # A non-admin user can read the scope: the ACL Partner Connect relies on.

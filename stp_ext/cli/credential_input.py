@@ -106,6 +106,24 @@ class CredentialInput:
         if self.basic_password_stdin and not self.basic_user:
             raise InputError("--basic-password-stdin needs --basic-user USER")
 
+    def can_prompt(self) -> bool:
+        """Whether a hidden prompt could be shown (stdin is a terminal)."""
+        return _stdin_is_terminal()
+
+    def check_readable(self) -> None:
+        """Fail before anything is sent when the value would need a prompt and there is no terminal."""
+        self.check()
+        if self.basic_user and not self.basic_password_stdin and not _stdin_is_terminal():
+            raise InputError(
+                "no password for --basic-user",
+                hint="Pipe it in with --basic-password-stdin, or run on a terminal to be prompted.",
+            )
+        if not self.given and not _stdin_is_terminal():
+            raise InputError(
+                "no credential given and no terminal to prompt on",
+                hint="Use --auth-header-stdin, --basic-user USER --basic-password-stdin, or --no-auth-header.",
+            )
+
     def read(self, *, prompt: bool, warn: Callable[[str], None]) -> AuthHeader | None:
         """The credential the options describe, or None when none was given and we may not prompt.
 
@@ -153,5 +171,13 @@ def _read_stdin(what: str) -> str:
 
 
 def _hidden_prompt(text: str) -> str:
-    value: str = click.prompt(text, hide_input=True, err=True, default="", show_default=False)
+    # Asked twice: a typo in a hidden value would otherwise be stored, and found only when the tile fails.
+    value: str = click.prompt(
+        text,
+        hide_input=True,
+        err=True,
+        default="",
+        show_default=False,
+        confirmation_prompt="Repeat for confirmation",
+    )
     return value

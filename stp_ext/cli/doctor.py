@@ -38,10 +38,16 @@ def doctor(config_path: str | None, timeout: float) -> None:
             auth_flags=env.options.auth_flags(),
             timeout=timeout,
         )
+    for check in result.checks:
+        if check.warning:
+            env.renderer.warning(check.warning)
     if env.renderer.is_json:
         env.renderer.json(result.to_dict())
     else:
-        rows = [(c.check, "[dim]– skipped[/]" if c.ok is None else c.ok, c.detail, c.fix or "") for c in result.checks]
+        rows = [
+            (c.check, "[dim]– skipped[/]" if c.ok is None else "⚠ warn" if c.warning else c.ok, c.detail, c.fix or "")
+            for c in result.checks
+        ]
         env.renderer.table(["Check", "Result", "Detail", "Fix"], rows, title="databricks-stp doctor")
     if not result.passed:
         failed = result.failed

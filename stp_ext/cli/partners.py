@@ -62,6 +62,8 @@ def create(config_path: str, no_secret: bool, **kwargs: Any) -> None:
             with render.status("Storing the endpoint credential…"):
                 result = CredentialService(workspace).put(partner.id, header, non_admin=config.is_non_admin)
             secret = result.to_dict()
+            for warning in result.warnings:
+                render.warning(warning)
         except SecretStepFailed as e:
             failure = e
 
@@ -162,8 +164,13 @@ def update(config_path: str, partner_id: str | None, yes: bool) -> None:
 @partner_id_option
 @yes_option
 @click.option("--keep-secret", is_flag=True, help="Leave the partner's endpoint credential in the workspace.")
+@click.option(
+    "--if-exists",
+    is_flag=True,
+    help="Succeed (exit 0) when there is no partner to delete: an idempotent teardown for CI.",
+)
 @common_options
-def delete(partner_id: str | None, yes: bool, keep_secret: bool) -> None:
+def delete(partner_id: str | None, yes: bool, keep_secret: bool, if_exists: bool) -> None:
     """Delete the active partner and its endpoint credential.
 
     Every Partner Connect connection of the partner is deleted too; on a
@@ -175,19 +182,38 @@ def delete(partner_id: str | None, yes: bool, keep_secret: bool) -> None:
     Examples:
       databricks-stp delete -p my-workspace
       databricks-stp delete --id 0123456789ABCDEF0123456789ABCDEF --yes -e -o json
+      databricks-stp delete --if-exists --yes -e          # CI teardown: nothing to delete is fine
     """
     from stp_ext.credential import CredentialService
-    from stp_ext.partners import PartnerService
+    from stp_ext.errors import NotFoundError
+    from stp_ext.partners import NoActivePartner, PartnerService
 
     env = command_env()
     workspace = env.workspace()
     service = PartnerService(workspace)
     if partner_id is None:
-        with env.renderer.status("Looking up the active partner…"):
-            partner_id = service.active().id
+        try:
+            with env.renderer.status("Looking up the active partner…"):
+                partner_id = service.active().id
+        except NoActivePartner:
+            if not if_exists:
+                raise
+            _nothing_to_delete(env, None, "no active self-testing partner")
+            return
     confirm(f"Delete partner {partner_id} and all of its Partner Connect connections?", yes=yes)
-    with env.renderer.status("Deleting the self-testing partner…"):
-        service.delete(partner_id)
+    try:
+        with env.renderer.status("Deleting the self-testing partner…"):
+            service.delete(partner_id)
+    except NotFoundError:
+        if not if_exists:
+            raise
+        # Gone already (a rerun of a half-done teardown): still remove a credential left behind.
+        secret_deleted = False
+        if not keep_secret:
+            with env.renderer.status("Deleting the endpoint credential…"):
+                secret_deleted = CredentialService(workspace).delete(partner_id, missing_ok=True)
+        _nothing_to_delete(env, partner_id, f"partner {partner_id} does not exist", secret_deleted=secret_deleted)
+        return
     secret_deleted = False
     if not keep_secret:
         try:
@@ -209,3 +235,12 @@ def delete(partner_id: str | None, yes: bool, keep_secret: bool) -> None:
     else:
         lines.append("credential deleted" if secret_deleted else "no credential was stored")
     env.renderer.panel("\n".join(lines), title="Self-testing partner deleted")
+
+
+def _nothing_to_delete(env: Any, partner_id: str | None, why: str, *, secret_deleted: bool = False) -> None:
+    """`delete --if-exists` found no partner: a success, said as such."""
+    if env.renderer.is_json:
+        env.renderer.json({"id": partner_id, "deleted": False, "secret_deleted": secret_deleted})
+        return
+    detail = why + ("; its leftover credential was deleted" if secret_deleted else "")
+    env.renderer.panel(detail, title="Nothing to delete")

@@ -38,10 +38,20 @@ def _resolve_non_admin(non_admin: bool | None, config_path: str | None, env: Any
 def _partner_id(partner_id: str | None, workspace: Any, env: Any) -> str:
     if partner_id is not None:
         return partner_id
+    from stp_ext.errors import WorkspaceError
     from stp_ext.partners import PartnerService
 
-    with env.renderer.status("Looking up the active partner…"):
-        return PartnerService(workspace).active().id
+    try:
+        with env.renderer.status("Looking up the active partner…"):
+            return PartnerService(workspace).active().id
+    except WorkspaceError as e:
+        if e.status == 403:
+            # Only admins may look partners up; the Secrets API itself does not need an admin.
+            e.hint = (
+                "Looking up the active partner needs a workspace admin. As a non-admin user, pass the "
+                "partner id with --id ID (an admin sees it with `databricks-stp get`)."
+            )
+        raise
 
 
 @click.group()
@@ -62,14 +72,21 @@ def secret() -> None:
 @credential_options
 @_non_admin_option
 @config_file_option(required=False)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Store under --id even when it is not the workspace's active partner (or cannot be looked up).",
+)
 @common_options
-def put(partner_id: str | None, non_admin: bool | None, config_path: str | None, **kwargs: Any) -> None:
+def put(partner_id: str | None, non_admin: bool | None, config_path: str | None, force: bool, **kwargs: Any) -> None:
     """Store the Authorization header Databricks sends to your endpoints.
 
     The value never comes from the command line: pipe it in with
     --auth-header-stdin or --basic-password-stdin, or type it at the hidden
-    prompt on a terminal. The scope is created when missing; for NON_ADMIN
-    partners `users` is given READ.
+    prompt on a terminal (asked twice). The workspace's active partner is
+    looked up before the value is asked for; --id must be that partner unless
+    --force. The scope is created when missing; for NON_ADMIN partners `users`
+    is given READ (and no more).
 
     \b
     Examples:
@@ -78,19 +95,21 @@ def put(partner_id: str | None, non_admin: bool | None, config_path: str | None,
       databricks-stp secret put -f partner.json --no-auth-header -p my-workspace
     """
     from stp_ext.credential import CredentialService, SecretStepFailed
+    from stp_ext.credential_target import resolve_put_target
 
     env = command_env()
     credential = CredentialInput.from_kwargs(kwargs)
     credential.check_stdin_free(config_path)
+    credential.check_readable()
     non_admin = _resolve_non_admin(non_admin, config_path, env)
-    header = credential.read(prompt=True, warn=env.renderer.warning)
-    if header is None:
-        raise InputError(
-            "no credential given and no terminal to prompt on",
-            hint="Use --auth-header-stdin, --basic-user USER --basic-password-stdin, or --no-auth-header.",
-        )
     workspace = env.workspace()
-    key = _partner_id(partner_id, workspace, env)
+    # The partner is checked before the secret is asked for: a typo in --id must not
+    # silently store the credential under a key Partner Connect never reads.
+    with env.renderer.status("Looking up the active partner…"):
+        key = resolve_put_target(workspace, partner_id, force=force)
+    header = credential.read(prompt=True, warn=env.renderer.warning)
+    if header is None:  # not reached: checked above
+        raise InputError("no credential given")
     try:
         with env.renderer.status("Storing the endpoint credential…"):
             result = CredentialService(workspace).put(key, header, non_admin=bool(non_admin))
@@ -103,6 +122,8 @@ def put(partner_id: str | None, non_admin: bool | None, config_path: str | None,
             f"{credential.flags()}{env.options.auth_flags()}",
             done=e.done,
         ) from None
+    for warning in result.warnings:
+        env.renderer.warning(warning)
     if env.renderer.is_json:
         env.renderer.json(result.to_dict())
         return
@@ -131,17 +152,25 @@ def status(partner_id: str | None, non_admin: bool | None, config_path: str | No
     non_admin = _resolve_non_admin(non_admin, config_path, env)
     workspace = env.workspace()
     key = _partner_id(partner_id, workspace, env)
+    service = CredentialService(workspace)
     with env.renderer.status("Checking the endpoint credential…"):
-        checks = CredentialService(workspace).status(key, non_admin=non_admin)
+        checks = service.status(key, non_admin=non_admin)
+        is_admin = service.caller_is_admin()
+    for check in checks:
+        if check.warning:
+            env.renderer.warning(check.warning)
     if env.renderer.is_json:
         env.renderer.json([c.to_dict() for c in checks])
     else:
         env.renderer.table(
             ["Check", "Result", "Detail"],
-            [(c.check, c.ok, c.detail) for c in checks],
+            [(c.check, "⚠ warn" if c.warning else c.ok, c.detail) for c in checks],
             title=f"Endpoint credential of partner {key}",
-            caption="Workspace admins read every secret scope regardless of ACLs: "
-            "test a NON_ADMIN integration as a non-admin user.",
+            # Only true of admins: a non-admin's own view is what non-admin users get.
+            caption="You are a workspace admin: admins read every secret scope regardless of ACLs, "
+            "so test a NON_ADMIN integration as a non-admin user."
+            if is_admin
+            else None,
         )
     failed = [c.check for c in checks if not c.ok]
     if failed:
@@ -155,26 +184,41 @@ def status(partner_id: str | None, non_admin: bool | None, config_path: str | No
 @secret.command("delete")
 @partner_id_option
 @yes_option
+@click.option("--if-exists", is_flag=True, help="Succeed (exit 0) when there is no secret to delete, for CI teardown.")
 @common_options
-def delete(partner_id: str | None, yes: bool) -> None:
+def delete(partner_id: str | None, yes: bool, if_exists: bool) -> None:
     """Delete the partner's credential (the scope is left in place).
 
     \b
     Examples:
       databricks-stp secret delete -p my-workspace
       databricks-stp secret delete --id 0123456789ABCDEF0123456789ABCDEF --yes -o json
+      databricks-stp secret delete --id 0123456789ABCDEF0123456789ABCDEF --yes --if-exists
     """
     from stp_ext.credential import SCOPE, CredentialService
+    from stp_ext.partners import NoActivePartner
 
     env = command_env()
     workspace = env.workspace()
-    key = _partner_id(partner_id, workspace, env)
+    try:
+        key = _partner_id(partner_id, workspace, env)
+    except NoActivePartner:
+        if not if_exists:
+            raise
+        if env.renderer.is_json:
+            env.renderer.json({"scope": SCOPE, "key": None, "deleted": False})
+        else:
+            env.renderer.panel("no active self-testing partner, so no credential to delete", title="Nothing to delete")
+        return
     confirm(
         f"Delete the endpoint credential of partner {key}? The tile stops working until it is stored again.", yes=yes
     )
     with env.renderer.status("Deleting the endpoint credential…"):
-        CredentialService(workspace).delete(key)
+        deleted = CredentialService(workspace).delete(key, missing_ok=if_exists)
     if env.renderer.is_json:
-        env.renderer.json({"scope": SCOPE, "key": key, "deleted": True})
+        env.renderer.json({"scope": SCOPE, "key": key, "deleted": deleted})
         return
-    env.renderer.panel(f"partner-connect/{key}", title="Endpoint credential deleted")
+    if deleted:
+        env.renderer.panel(f"partner-connect/{key}", title="Endpoint credential deleted")
+    else:
+        env.renderer.panel(f"partner-connect/{key} was not stored", title="Nothing to delete")

@@ -1,0 +1,58 @@
+"""Which key `secret put` stores the credential under: the workspace's active partner.
+
+Partner Connect reads the credential under the active partner's id and no
+other, so a mistyped ``--id`` would store it where nothing ever reads it and
+report success. The id is checked against the workspace before the value is
+asked for, unless the user says ``--force`` (e.g. a non-admin, who may not
+list partners, storing under an id an admin gave them).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from stp_ext.errors import StpError, WorkspaceError
+
+if TYPE_CHECKING:
+    from stp_ext.workspace import Workspace
+
+
+class NotTheActivePartner(StpError):
+    """--id names a partner that is not the workspace's active one."""
+
+
+def resolve_put_target(workspace: Workspace, partner_id: str | None, *, force: bool) -> str:
+    """The key to store under: ``partner_id`` once checked, else the active partner's id."""
+    from stp_ext.partners import PartnerService
+
+    if partner_id is not None and force:
+        return partner_id
+    try:
+        active = PartnerService(workspace).active()
+    except WorkspaceError as e:
+        if partner_id is not None and e.status == 403:
+            e.hint = (
+                "Checking --id against the active partner needs a workspace admin. "
+                f"If {partner_id} is the active partner's id, add --force to store it without the check."
+            )
+        elif e.status == 403:
+            e.hint = (
+                "Looking up the active partner needs a workspace admin. As a non-admin user, pass "
+                "--id ID --force (an admin sees the id with `databricks-stp get`)."
+            )
+        raise
+    except StpError as e:  # no active partner
+        if partner_id is not None:
+            raise NotTheActivePartner(
+                f"{partner_id} is not the active self-testing partner: this workspace has none",
+                hint="Create the partner first (databricks-stp create -f partner.json), or add --force "
+                "to store the credential under this id anyway.",
+            ) from None
+        raise e
+    if partner_id is None or partner_id == active.id:
+        return active.id
+    raise NotTheActivePartner(
+        f"{partner_id} is not the active self-testing partner ({active.id}, {active.name!r}); "
+        "Partner Connect would never read a credential stored under it",
+        hint=f"Use --id {active.id} (or leave out --id), or add --force to store it under {partner_id} anyway.",
+    )
