@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 from stp_ext.errors import InputError
 from stp_ext.logs import register_secret
 
+# The most a workspace secret can hold (Secrets API: "value at most 128 KB"); Partner
+# Connect reads the header from one, so a longer value could never be sent.
+MAX_VALUE_BYTES = 128 * 1024
+
 
 @dataclass(frozen=True)
 class AuthHeader:
@@ -22,6 +26,14 @@ class AuthHeader:
 
     def __post_init__(self) -> None:
         register_secret(self.value)
+        size = len(self.value.encode("utf-8", "surrogatepass"))
+        if size > MAX_VALUE_BYTES:
+            # Refused before anything is sent: creating the partner first would leave a half-done setup.
+            raise InputError(
+                f"{self.description} is {size} bytes; a workspace secret holds at most 128 KiB "
+                f"({MAX_VALUE_BYTES} bytes), so Databricks could never send it; nothing was sent",
+                hint="Check that you piped in the right value (an Authorization header is usually under 1 KiB).",
+            )
 
     @property
     def is_empty(self) -> bool:

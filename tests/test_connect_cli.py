@@ -109,7 +109,7 @@ def test_invalid_config_exits_2_and_sends_nothing(tmp_path: Path) -> None:
     [
         (["--url", "localhost:8080"], "not an absolute http(s) URL"),
         (["--url", "http://localhost:8080/?x=1"], "query or fragment"),
-        (["--payload", "missing.json"], "cannot read --payload"),
+        (["--payload", "missing.json"], "--payload file not found: missing.json"),
         (["--timeout", "0"], "Invalid value for '--timeout'"),
     ],
 )

@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 import pytest
 
+from stp_ext import inputs
 from stp_ext.errors import ConfigFileError, ExitCode
 from stp_ext.partner_config import (
     AUTH_OPTIONS,
@@ -503,7 +504,7 @@ def test_unreadable_file_by_permission_error(write: Callable[..., str], monkeypa
     def refuse(*_args: Any, **_kwargs: Any) -> Any:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(loading, "open", refuse, raising=False)
+    monkeypatch.setattr(inputs, "open", refuse, raising=False)
     error = _file_error(path, "permission denied")
     assert error.hint and "ls -l" in error.hint
 

@@ -20,8 +20,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from stp_ext import inputs
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, Emulator
-from stp_ext.partner_config import loading as config_loading
 from stp_ext.partner_config import validate_partner_config
 from stp_ext.partner_config.model import FIELDS
 from stp_ext.sample_partner import SamplePartner
@@ -78,7 +78,7 @@ def _unreadable(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str | 
                 raise PermissionError(errno.EACCES, "Permission denied", str(path))
             return builtins.open(file, *args, **kwargs)
 
-        monkeypatch.setattr(config_loading, "open", refusing_open, raising=False)
+        monkeypatch.setattr(inputs, "open", refusing_open, raising=False)
     else:
         path.chmod(0)
     return str(path), f"cannot read {path}: permission denied"

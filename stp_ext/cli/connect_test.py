@@ -122,13 +122,22 @@ def _check_url(url: str) -> str:
 
 
 def _read_payload(path: str) -> dict[str, Any]:
+    from stp_ext.inputs import MiB, decode_utf8, read_path
+
+    raw = read_path(
+        path,
+        limit=MiB,
+        what="--payload file",
+        option="--payload",
+        too_big=f"--payload {path} is larger than 1 MiB",
+        too_big_hint="A payload holds the few request fields to change; check that this is the right file.",
+    )
     try:
-        with open(path, encoding="utf-8") as stream:
-            document = json.load(stream)
-    except OSError as e:
-        raise InputError(f"cannot read --payload {path}: {e.strerror or e}") from None
-    except ValueError as e:
+        document = json.loads(decode_utf8(raw, f"--payload {path}"))
+    except ValueError as e:  # not JSON, or a number longer than Python converts
         raise InputError(f"--payload {path} is not valid JSON: {e}") from None
+    except RecursionError:
+        raise InputError(f"--payload {path} is nested too deeply to be a request body") from None
     if not isinstance(document, dict):
         raise InputError(
             f"--payload {path} must hold a JSON object",

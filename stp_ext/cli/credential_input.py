@@ -18,8 +18,13 @@ import click
 from stp_ext import auth_header
 from stp_ext.auth_header import AuthHeader
 from stp_ext.errors import InputError
+from stp_ext.inputs import decode_utf8, read_stdin
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# A secret value is at most 128 KiB (the Secrets API's limit); two more bytes for the newline
+# `echo` adds. A longer input is refused here, before anything is sent (auth_header names the limit).
+MAX_STDIN_BYTES = auth_header.MAX_VALUE_BYTES + 2
 
 
 def credential_options(f: F) -> F:
@@ -164,7 +169,12 @@ def _stdin_is_terminal() -> bool:
 def _read_stdin(what: str) -> str:
     if _stdin_is_terminal():
         click.echo(f"Reading {what} from stdin; end with Ctrl-D.", err=True)
-    data = sys.stdin.read()
+    raw = read_stdin(
+        limit=MAX_STDIN_BYTES,
+        too_big=f"{what} on stdin is larger than 128 KiB, the most a workspace secret holds; nothing was sent",
+        too_big_hint=f"Pipe in only {what}.",
+    )
+    data = decode_utf8(raw, "stdin")
     if data == "":
         raise InputError(f"stdin was empty; expected {what}", hint="Pipe the value in, e.g. from a file.")
     return data

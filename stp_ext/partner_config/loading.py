@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import codecs
 import json
-import os
 import sys
 from typing import IO, Any
 
 from stp_ext.errors import ConfigFileError
+from stp_ext.inputs import STDIN, STDIN_NAME, MiB, read_path, read_stdin
 from stp_ext.partner_config.model import ERROR, WARNING, ConfigReport, Finding, sort_findings
 from stp_ext.partner_config.rules import FILE, validate_partner_config
 from stp_ext.partner_config.text import child, quote
 
-MAX_BYTES = 1024 * 1024  # a partner config is a few hundred bytes; 1 MiB is plenty
-STDIN = "-"
-STDIN_NAME = "<stdin>"
-_READ_CHUNK = 64 * 1024
+MAX_BYTES = MiB  # a partner config is a few hundred bytes; 1 MiB is plenty
+_TOO_BIG = "A partner config file is a few hundred bytes; check that this is the right file."
 _SAVE_AS_UTF8 = "Save the file as UTF-8 text."
 
 
@@ -50,65 +48,11 @@ def parse_partner_config(raw: bytes, source: str) -> ConfigReport:
 
 
 def _read_file(path: str) -> bytes:
-    if not path.strip():
-        raise ConfigFileError(
-            "the path after -f is empty", "Give the path of the JSON config file (is a shell variable unset?)."
-        )
-    expanded = os.path.expanduser(path)
-    if os.path.isdir(expanded):
-        raise ConfigFileError(f"{path} is a directory, not a file", "Give the path of the JSON config file.")
-    try:
-        with open(expanded, "rb") as stream:
-            return _read_limited(stream, path)
-    except FileNotFoundError:
-        hint = "Check the path."
-        if os.path.islink(expanded):
-            hint = "It is a symbolic link to a file that does not exist."
-        raise ConfigFileError(f"config file not found: {path}", hint) from None
-    except PermissionError:
-        raise ConfigFileError(
-            f"cannot read {path}: permission denied", f"Check the file's permissions (ls -l {path})."
-        ) from None
-    except IsADirectoryError:
-        raise ConfigFileError(f"{path} is a directory, not a file", "Give the path of the JSON config file.") from None
-    except OSError as e:
-        raise ConfigFileError(f"cannot read {path}: {e.strerror or e}") from None
+    return read_path(path, limit=MAX_BYTES, what="config file", too_big_hint=_TOO_BIG, error=ConfigFileError)
 
 
 def _read_stream(stream: IO[Any] | None, source: str) -> bytes:
-    # Prefer the byte stream under a text stream, so decoding errors are ours to report.
-    if stream is None:  # no stdin at all (a detached or windowless process)
-        raise ConfigFileError(f"cannot read {source}: there is no standard input")
-    binary = getattr(stream, "buffer", None)
-    try:
-        if binary is not None:
-            return _read_limited(binary, source)
-        return _read_limited(stream, source)
-    except UnicodeDecodeError as e:
-        # A text stream with no buffer decoded for us, and failed.
-        raise ConfigFileError(f"{source} is not UTF-8 text ({e.reason})", _SAVE_AS_UTF8) from None
-    except OSError as e:
-        raise ConfigFileError(f"cannot read {source}: {e.strerror or e}") from None
-
-
-def _read_limited(stream: IO[Any], source: str) -> bytes:
-    """At most MAX_BYTES + 1 bytes: enough to tell the file is too big, never the whole of a huge one."""
-    chunks: list[bytes] = []
-    size = 0
-    while size <= MAX_BYTES:
-        chunk = stream.read(min(_READ_CHUNK, MAX_BYTES + 1 - size))
-        if not chunk:
-            break
-        if isinstance(chunk, str):  # a text stream (e.g. StringIO): count UTF-8 bytes
-            chunk = chunk.encode("utf-8", "surrogatepass")
-        chunks.append(chunk)
-        size += len(chunk)
-    if size > MAX_BYTES:
-        raise ConfigFileError(
-            f"{source} is larger than 1 MiB",
-            "A partner config file is a few hundred bytes; check that this is the right file.",
-        )
-    return b"".join(chunks)
+    return read_stdin(limit=MAX_BYTES, stream=stream, source=source, too_big_hint=_TOO_BIG, error=ConfigFileError)
 
 
 # -- decoding ------------------------------------------------------------------
