@@ -16,7 +16,7 @@ from stp_ext.labs import TABLE_COMMANDS, LabsCommand, labs_commands
 REPO = Path(__file__).resolve().parent.parent
 # What the Databricks CLI reads (its cmd/labs/project/schema.json); anything else is a typo.
 TOP_LEVEL_KEYS = {"$version", "name", "description", "install", "uninstall", "entrypoint", "min_python", "commands"}
-OFFLINE = {"validate", "schema", "connect-test", "emulator", "sample-partner", "demo"}
+OFFLINE = {"init", "validate", "schema", "connect-test", "emulator", "sample-partner", "demo"}
 
 
 @pytest.fixture(scope="module")

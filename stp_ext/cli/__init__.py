@@ -23,6 +23,7 @@ from stp_ext.logs import configure_logging, redact
 
 # name -> "module:attribute"; the order is the order of `--help`.
 COMMANDS: dict[str, str] = {
+    "init": "stp_ext.cli.init:init",
     "create": "stp_ext.cli.partners:create",
     "get": "stp_ext.cli.partners:get",
     "update": "stp_ext.cli.partners:update",

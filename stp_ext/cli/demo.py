@@ -44,5 +44,7 @@ def demo() -> None:
     if render.is_json:
         render.json({"passed": True, "steps": [r.to_dict() for r in results]})
     else:
-        render.line(f"\n[green]All {len(results)} steps passed.[/] Next: point a profile at your workspace and run")
+        render.line(f"\n[green]All {len(results)} steps passed.[/] Next: write your config, then point a profile")
+        render.line("at your workspace and create the partner:")
+        render.line("  databricks-stp init                  # asks; or --example TYPE, --no-input")
         render.line("  databricks-stp create -f partner.json -p PROFILE --basic-user USER")

@@ -1,0 +1,190 @@
+"""`init`: write a valid starting partner config (and its schema beside it).
+
+On a terminal it asks for each field not given as a flag, checking every
+answer with the same rules as `validate`; off a terminal (or with
+--no-input) flags and defaults are used. Never imports databricks-sdk.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from stp_ext.cli.options import command_env, common_options
+from stp_ext.errors import InputError
+
+# flag name -> config field, for the text fields and URLs
+TEXT_FLAGS = (
+    ("name", "name", "Partner name (shown on the tile)"),
+    ("connect_url", "connect_url", "Connect URL (Databricks POSTs here when a user connects)"),
+    ("sign_up_url", "sign_up_url", "Sign-up page URL"),
+    ("delete_url", "delete_url", "Delete-connection URL"),
+    ("terms_of_service_url", "terms_of_service_url", "Terms of service URL"),
+    ("privacy_policy_url", "privacy_policy_url", "Privacy policy URL"),
+    ("hostnames", "hostnames", "Hostnames redirect_uri may point to (comma-separated, bare hosts)"),
+)
+
+
+def _split(values: tuple[str, ...]) -> list[str] | None:
+    """Repeated or comma-separated flag values; None when the flag was not given."""
+    if not values:
+        return None
+    items = [part.strip().upper() for value in values for part in value.split(",")]
+    return [item for item in items if item and item != "NONE"]
+
+
+@click.command()
+@click.option(
+    "-f",
+    "--file",
+    "path",
+    default="partner.json",
+    show_default=True,
+    metavar="FILE",
+    help="Where to write the config; the JSON Schema is written beside it.",
+)
+@click.option(
+    "--example",
+    metavar="NAME|TYPE",
+    help="Copy a shipped example: a name (see --list-examples) or an integration type.",
+)
+@click.option("--list-examples", is_flag=True, help="List the shipped examples and exit.")
+@click.option("--force", is_flag=True, help="Replace FILE (and the schema beside it) when it exists.")
+@click.option("--no-input", is_flag=True, help="Never ask, even on a terminal: flags and defaults only.")
+@click.option("--name", help="Partner name, shown on the tile.")
+@click.option("--category", help="Where the tile appears, e.g. DATA_PREP_AND_TRANSFORM.")
+@click.option("--connect-url", help="Endpoint Databricks calls when a user connects.")
+@click.option("--sign-up-url", help="Default: /sign-up on the connect URL's host.")
+@click.option("--delete-url", help="Default: /databricks/delete on the connect URL's host.")
+@click.option("--terms-of-service-url", help="Default: /tos on the connect URL's host.")
+@click.option("--privacy-policy-url", help="Default: /privacy on the connect URL's host.")
+@click.option("--hostnames", help="Default: the hosts of the connect and sign-up URLs.")
+@click.option("--integration-type", help="What Databricks provisions, e.g. WAREHOUSE_READ.")
+@click.option(
+    "--auth-option",
+    "auth_options",
+    multiple=True,
+    help="AUTH_PAT, AUTH_OAUTH_M2M or AUTH_OAUTH_U2M (repeat, or comma-separate; 'none' for an empty list).",
+)
+@click.option(
+    "--feature",
+    "features",
+    multiple=True,
+    help="UNITY_CATALOG, NON_ADMIN or EXTERNAL_LOCATION (repeat, or comma-separate; 'none' for an empty list).",
+)
+@common_options
+def init(
+    path: str,
+    example: str | None,
+    list_examples: bool,
+    force: bool,
+    no_input: bool,
+    auth_options: tuple[str, ...],
+    features: tuple[str, ...],
+    **flags: Any,
+) -> None:
+    """Write a valid starting partner config (FILE, default partner.json).
+
+    On a terminal you are asked for each field not given as a flag, and each
+    answer is checked as you go; off a terminal (or with --no-input) flags and
+    defaults are used. The other URLs default to pages on the connect URL's
+    host, and hostnames to the hosts of the URLs. The JSON Schema is written
+    beside FILE and "$schema" points at it, so editors check the file offline.
+    An existing file is never replaced without --force.
+
+    \b
+    Examples:
+      databricks-stp init
+      databricks-stp init --no-input --name "Acme" --connect-url https://acme.example.com/databricks/connect
+      databricks-stp init --example non-admin -f partner.json
+      databricks-stp init --list-examples
+    """
+    from stp_ext import init_config
+    from stp_ext.cli.init_prompts import ask_partner
+
+    env = command_env()
+    render = env.renderer
+    if list_examples:
+        _show_examples(env)
+        return
+    target = Path(path).expanduser()
+    if target.exists() and not force:  # before any question: do not ask for answers we cannot write
+        raise InputError(f"{target} already exists; nothing was written", hint="Add --force to replace it.")
+    given: dict[str, Any] = {field: flags.get(flag) for flag, field, _ in TEXT_FLAGS}
+    for name in ("category", "integration_type"):
+        value = flags.get(name)
+        given[name] = value.strip().upper().replace("-", "_") if value else None
+    given["auth_options"] = _split(auth_options)
+    given["supported_features"] = _split(features)
+
+    chosen_example = None
+    if example is not None:
+        chosen_example, partner = init_config.example_partner(example)
+        partner.update({k: v for k, v in given.items() if v is not None})
+    elif not no_input and _stdin_is_terminal():
+        partner = ask_partner(given, say=render.note)
+    else:
+        partner = init_config.build_partner(given)
+    result = init_config.write_config(target, partner, force=force, example=chosen_example)
+    for warning in result.warnings:
+        render.warning(warning)
+    if render.is_json:
+        render.json(result.to_dict())
+        return
+    _show_written(render, result)
+
+
+def _stdin_is_terminal() -> bool:
+    import sys
+
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _show_examples(env: Any) -> None:
+    import json
+
+    from stp_ext import init_config
+
+    rows = []
+    for name in init_config.example_names():
+        data = json.loads((init_config.EXAMPLES_DIR / f"{name}.json").read_text(encoding="utf-8"))["partner"]
+        rows.append(
+            {
+                "name": name,
+                "integration_type": data["integration_type"],
+                "supported_features": data.get("supported_features") or [],
+                "auth_options": data.get("auth_options") or [],
+            }
+        )
+    if env.renderer.is_json:
+        env.renderer.json({"examples": rows})
+        return
+    env.renderer.table(
+        ["Example", "Integration type", "Features", "Auth options"],
+        [
+            (r["name"], r["integration_type"], ", ".join(r["supported_features"]), ", ".join(r["auth_options"]))
+            for r in rows
+        ],
+        title="Shipped examples (databricks-stp init --example NAME)",
+    )
+
+
+def _show_written(render: Any, result: Any) -> None:
+    from stp_ext.render import _escape as escape  # paths are data, never markup
+
+    source = f" from example {result.example!r}" if result.example else ""
+    lines = [
+        f"config: {escape(result.path)}{escape(source)}",
+        f"schema: {escape(result.schema_path)}" + ("" if result.schema_written else " (already there)"),
+        "",
+        "Next:",
+        f"  databricks-stp validate -f {escape(result.path)}",
+        f"  databricks-stp connect-test -f {escape(result.path)} --basic-user USER",
+        f"  databricks-stp create -f {escape(result.path)} -p PROFILE --basic-user USER",
+    ]
+    render.panel("\n".join(lines), title="Partner config written")
