@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from stp_ext import auth_header
-from stp_ext.errors import StpError
+from stp_ext.errors import ExitCode, StpError
 
 DEMO_USER = "demo-user"
 DEMO_PASSWORD = "demo-password"  # a throwaway credential for a throwaway local partner
@@ -56,10 +56,21 @@ def demo_config(partner_url: str) -> dict[str, Any]:
     }
 
 
+@contextmanager
+def _quiet(_message: str) -> Iterator[None]:
+    yield  # the demo prints a line per step, not spinners
+
+
 class DemoFailed(StpError):
     def __init__(self, message: str, hint: str | None, results: list[StepResult]) -> None:
         super().__init__(message, hint)
         self.results = results
+
+
+class DemoInterrupted(DemoFailed):
+    """Ctrl-C or SIGTERM during the demo: what ran is reported; the local servers are gone with it."""
+
+    exit_code = ExitCode.INTERRUPTED
 
 
 def run_demo(on_step: Callable[[StepResult], None]) -> list[StepResult]:
@@ -68,6 +79,8 @@ def run_demo(on_step: Callable[[StepResult], None]) -> list[StepResult]:
     from stp_ext.credential import CredentialService
     from stp_ext.doctor import run_doctor
     from stp_ext.emulator import Emulator
+    from stp_ext.flows import create_partner, unfinished_create
+    from stp_ext.next_steps import NextSteps
     from stp_ext.partner_config import load_partner_config
     from stp_ext.partners import PartnerService
     from stp_ext.sample_partner.server import SamplePartner
@@ -82,6 +95,14 @@ def run_demo(on_step: Callable[[StepResult], None]) -> list[StepResult]:
         outcome = {"detail": ""}
         try:
             yield outcome
+        except KeyboardInterrupt:
+            done = ", ".join(r.step for r in results) or "none"
+            raise DemoInterrupted(
+                f"interrupted during demo step {name!r}. Done: {done}. The local emulator and sample partner "
+                "were stopped with the demo: nothing is left behind",
+                None,
+                results,
+            ) from None
         except StpError as e:
             result = StepResult(name, False, e.message, (time.perf_counter() - started) * 1000)
             results.append(result)
@@ -114,9 +135,14 @@ def run_demo(on_step: Callable[[StepResult], None]) -> list[StepResult]:
         created_id: str | None = None
         try:
             with step("create with credential") as out:
-                created = partners.create(config.to_request_body())
+                outcome = create_partner(workspace, config, header, steps=NextSteps(), status=_quiet)
+                created = outcome.partner
                 created_id = created.id
-                put = secrets.put(created.id, header, non_admin=config.is_non_admin)
+                unfinished = unfinished_create(outcome, NextSteps(), "")
+                if unfinished is not None:
+                    raise unfinished
+                put = outcome.secret
+                assert put is not None  # a finished create with a header stored it
                 out["detail"] = f"partner {created.id}, secret {put.scope}/{put.key}, users can READ"
 
             with step("get") as out:
@@ -140,7 +166,7 @@ def run_demo(on_step: Callable[[StepResult], None]) -> list[StepResult]:
 
             with step("doctor") as out:
                 doctor = run_doctor(
-                    connect=lambda: workspace, report=report, config_path=str(path), auth_flags="", timeout=5.0
+                    connect=lambda: workspace, report=report, config_path=str(path), steps=NextSteps(), timeout=5.0
                 )
                 if not doctor.passed:
                     raise StpError(f"failed checks: {', '.join(c.check for c in doctor.failed)}")

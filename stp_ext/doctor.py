@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from stp_ext.errors import StpError
 
 if TYPE_CHECKING:
+    from stp_ext.next_steps import NextSteps
     from stp_ext.partner_config import ConfigReport
     from stp_ext.workspace import Workspace
 
@@ -57,7 +58,7 @@ def run_doctor(
     connect: Callable[[], Workspace],
     report: ConfigReport | None,
     config_path: str | None,
-    auth_flags: str,
+    steps: NextSteps,
     timeout: float = 10.0,
 ) -> DoctorReport:
     from stp_ext.credential import CredentialService
@@ -66,7 +67,7 @@ def run_doctor(
     checks: list[DoctorCheck] = []
     add = checks.append
     config = report.partner if report is not None and report.valid else None
-    file_arg = config_path or "partner.json"
+    file_arg = config_path or "partner.json"  # only for prose; commands come from `steps`
 
     if report is not None:
         warnings = len(report.warnings)
@@ -78,7 +79,7 @@ def run_doctor(
                     "config valid",
                     False,
                     f"{report.source}: {len(report.errors)} error(s)",
-                    f"databricks-stp validate -f {file_arg}",
+                    steps.validate(config_path),
                 )
             )
 
@@ -114,7 +115,7 @@ def run_doctor(
                     "partner active",
                     False,
                     "no active self-testing partner",
-                    f"databricks-stp create -f {file_arg}{auth_flags}",
+                    steps.create(config_path),
                 )
             )
         elif config is not None and partners[0].name != config.name:
@@ -124,18 +125,18 @@ def run_doctor(
                     "partner active",
                     False,
                     f"active partner {partner_id} is named {partners[0].name!r}, {file_arg} says {config.name!r}",
-                    f"databricks-stp update -f {file_arg}{auth_flags}",
+                    steps.update(config_path),
                 )
             )
         else:
             partner_id = partners[0].id
-            add(DoctorCheck("partner active", True, f"{partners[0].name!r} ({partner_id})"))
+            add(DoctorCheck("partner active", True, f"{partners[0].name} ({partner_id})"))
 
     non_admin = config.is_non_admin if config is not None else None
     if partner_id is None:
         add(DoctorCheck("secret present", None, "skipped: no active partner"))
     else:
-        put = f"databricks-stp secret put --id {partner_id}{' --non-admin' if non_admin else ''}{auth_flags}"
+        put = steps.secret_put(partner_id, non_admin=non_admin)
         try:
             status = CredentialService(workspace).status(partner_id, non_admin=non_admin)
         except StpError as e:

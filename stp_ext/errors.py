@@ -73,3 +73,9 @@ class PartialFailure(StpError):
     def __init__(self, message: str, hint: str | None = None, *, done: list[str] | None = None) -> None:
         super().__init__(message, hint)
         self.done = done or []
+
+
+class Interrupted(StpError):
+    """The user interrupted (Ctrl-C, SIGTERM); the message says what was done by then."""
+
+    exit_code = ExitCode.INTERRUPTED

@@ -1,4 +1,4 @@
-"""The self-testing partner service: the four endpoints of contracts.md section 1."""
+"""The self-testing partner service: the four partnerhub endpoints (create, get, update, delete)."""
 
 from __future__ import annotations
 
@@ -47,15 +47,7 @@ class PartnerService:
         return partners[0]
 
     def create(self, request_body: dict[str, Any]) -> Partner:
-        try:
-            body = self._ws.do("POST", f"{BASE_PATH}/create", body=request_body)
-        except WorkspaceError as e:
-            if "already has an active" in e.message:
-                e.hint = (
-                    "Only one self-testing partner can be active. See it with `databricks-stp get`, then "
-                    "change it with `databricks-stp update -f FILE` or remove it with `databricks-stp delete`."
-                )
-            raise
+        body = self._ws.do("POST", f"{BASE_PATH}/create", body=request_body)
         partner_id = body.get("id")
         if not isinstance(partner_id, str) or not partner_id:
             raise WorkspaceError(f"the workspace created a partner but answered without its id: {body!r}")

@@ -120,7 +120,9 @@ def run() -> Any:
     except TypeError:
         runner = CliRunner()  # click >= 8.2 keeps them apart and dropped the argument
 
-    def invoke(*args: str, input: str | None = None) -> Result:
-        return runner.invoke(cli, list(args), input=input, catch_exceptions=False)
+    def invoke(*args: str, input: str | None = None, env: dict[str, str] | None = None, terminal: Any = None) -> Result:
+        # terminal: a stp_ext.terminal.FakeTerminal to answer prompts (default: the real one, no tty here).
+        extra = {"terminal": terminal} if terminal is not None else {}
+        return runner.invoke(cli, list(args), input=input, env=env, catch_exceptions=False, **extra)
 
     return invoke

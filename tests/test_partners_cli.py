@@ -68,14 +68,21 @@ def test_get_with_no_partner_is_success(workspace, run):
     assert "No active self-testing partner" in result.stdout
 
 
-def test_second_create_hints_update_or_delete(workspace, run, partner_file):
+def test_second_create_names_the_active_partner_and_hints_with_the_users_profile(workspace, run, partner_file):
     path = partner_file()
-    _create(run, path)
+    partner_id = _create(run, path)["id"]
     result = run("create", "-f", str(path), "-p", "emu", "--no-secret")
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
-    assert lines[0] == "Error: Workspace already has an active self-testing partner."
-    assert "update" in lines[1] and "delete" in lines[1]
+    assert lines[0] == (f"Error: Workspace already has an active self-testing partner: 'Test Partner' ({partner_id})")
+    assert "databricks-stp update -f partner.json -p emu" in lines[1]
+    assert "databricks-stp delete -p emu" in lines[1]
+
+
+def test_no_active_partner_hint_keeps_the_users_profile(workspace, run):
+    result = run("delete", "-p", "emu", "--yes")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[1] == "Create one with: databricks-stp create -f partner.json -p emu"
 
 
 @pytest.mark.parametrize("command", [["update", "-f", "{path}"], ["delete"]])

@@ -71,7 +71,10 @@ class StpGroup(click.Group):
         **extra: Any,
     ) -> Any:
         configure_logging(debug=False)
-        options = GlobalOptions()
+        # terminal: the seam tests use to answer prompts (stp_ext.terminal.FakeTerminal).
+        terminal = extra.pop("terminal", None)
+        options = GlobalOptions(terminal=terminal) if terminal is not None else GlobalOptions()
+        restore_sigterm = _sigterm_interrupts()
         try:
             result = super().main(
                 args, prog_name or "databricks-stp", complete_var, standalone_mode=False, obj=options, **extra
@@ -98,9 +101,27 @@ class StpGroup(click.Group):
                 e,
             )
             code = ExitCode.FAILURE
+        finally:
+            restore_sigterm()
         if standalone_mode:
             sys.exit(int(code))
         return int(code)
+
+
+def _sigterm_interrupts() -> Any:
+    """Treat SIGTERM like Ctrl-C, so a multi-step command stopped by a supervisor still says
+    what it did and how to finish. Returns a function that puts the old handler back."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None  # signals can only be handled on the main thread
+
+    def interrupt(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    return lambda: signal.signal(signal.SIGTERM, previous)
 
 
 def _report(options: GlobalOptions, message: str, hint: str | None, error: BaseException) -> None:

@@ -8,7 +8,7 @@ imports databricks-sdk.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import click
@@ -17,11 +17,6 @@ from stp_ext.cli.config_input import load_valid_config
 from stp_ext.cli.credential_input import CredentialInput, credential_options
 from stp_ext.cli.options import command_env, common_options, config_file_option
 from stp_ext.errors import CheckFailed, InputError
-
-if TYPE_CHECKING:
-    from stp_ext.connect import ConnectTestReport
-    from stp_ext.connect.report import CheckFinding
-    from stp_ext.render import Renderer
 
 
 @click.command(
@@ -81,6 +76,7 @@ def connect_test(config_path: str, url: str | None, payload_path: str | None, ti
     with `create` or `secret put`). Exits 1 when any check fails.
     """
     from stp_ext.connect import run_connect_test
+    from stp_ext.render.views import connect as view
 
     env = command_env()
     render = env.renderer
@@ -89,7 +85,7 @@ def connect_test(config_path: str, url: str | None, payload_path: str | None, ti
     base_url = _check_url(url) if url else None
     overrides = _read_payload(payload_path) if payload_path else None
     partner = load_valid_config(config_path, render).partner
-    header = credential.read(prompt=True, warn=render.warning)
+    header = credential.read(prompt=True, warn=render.warning, terminal=env.terminal)
     if header is None:
         render.warning(
             "no credential given: sending no Authorization header and skipping the wrong-credentials "
@@ -98,10 +94,7 @@ def connect_test(config_path: str, url: str | None, payload_path: str | None, ti
     auth_value = header.value if header is not None else ""
     with render.status("Playing Partner Connect…"):
         report = run_connect_test(partner, auth_value, url=base_url, overrides=overrides, timeout=timeout)
-    if render.is_json:
-        render.json(report.to_dict())
-    else:
-        _render_text(report, render)
+    view.report(render, report)
     if not report.passed:
         names = ", ".join(s.name for s in report.failed)
         raise CheckFailed(
@@ -144,62 +137,3 @@ def _read_payload(path: str) -> dict[str, Any]:
             hint='For example: {"cloud_provider": "azure", "user_info": {"last_name": ""}}',
         )
     return document
-
-
-def _render_text(report: ConnectTestReport, render: Renderer) -> None:
-    from rich.markup import escape
-    from rich.text import Text
-
-    from stp_ext.render import Column
-
-    render.line(f"connect_url  {escape(report.connect_url)}")
-    render.line(f"delete_url   {escape(report.delete_url or '(none in the config)')}")
-    rows = []
-    for scenario in report.scenarios:
-        if scenario.skipped:
-            result: Any = "[dim]– skip[/]"
-        else:
-            result = scenario.passed
-        rows.append(
-            [
-                scenario.name,
-                result,
-                "" if scenario.status is None else str(scenario.status),
-                f"{scenario.elapsed_ms:.0f} ms",
-                _findings_cell(scenario.findings, Text),
-            ]
-        )
-    columns = [
-        Column("Scenario", no_wrap=True),
-        Column("Result", no_wrap=True),
-        Column("Status", no_wrap=True),
-        Column("Time", no_wrap=True),
-        Column("Findings"),
-    ]
-    render.table(columns, rows)
-    errors, warnings = report.count("error"), report.count("warning")
-    passed = sum(1 for s in report.scenarios if s.passed and not s.skipped)
-    skipped = sum(1 for s in report.scenarios if s.skipped)
-    summary = f"{passed} passed, {len(report.failed)} failed"
-    if skipped:
-        summary += f", {skipped} skipped"
-    summary += f"; {_plural(errors, 'error')}, {_plural(warnings, 'warning')}"
-    mark = "[green]✓[/]" if report.passed else "[red]✗[/]"
-    render.line(f"{mark} {summary}")
-
-
-def _findings_cell(findings: list[CheckFinding], text_type: Any) -> Any:
-    # A Text cell, not markup: messages quote the partner's answers, which may hold "[...]".
-    cell = text_type()
-    styles = {"error": ("✗ ", "red"), "warning": ("! ", "yellow"), "info": ("· ", "dim")}
-    for index, finding in enumerate(findings):
-        mark, style = styles.get(finding.severity, ("· ", ""))
-        if index:
-            cell.append("\n")
-        cell.append(mark + finding.check, style=f"bold {style}".strip())
-        cell.append(f": {finding.message}")
-    return cell
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"

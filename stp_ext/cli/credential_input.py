@@ -8,7 +8,6 @@ a hidden prompt on a terminal.
 from __future__ import annotations
 
 import shlex
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -19,6 +18,7 @@ from stp_ext import auth_header
 from stp_ext.auth_header import AuthHeader
 from stp_ext.errors import InputError
 from stp_ext.inputs import decode_utf8, read_stdin
+from stp_ext.terminal import Terminal
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -111,64 +111,57 @@ class CredentialInput:
         if self.basic_password_stdin and not self.basic_user:
             raise InputError("--basic-password-stdin needs --basic-user USER")
 
-    def can_prompt(self) -> bool:
-        """Whether a hidden prompt could be shown (stdin is a terminal)."""
-        return _stdin_is_terminal()
-
-    def check_readable(self) -> None:
+    def check_readable(self, terminal: Terminal) -> None:
         """Fail before anything is sent when the value would need a prompt and there is no terminal."""
         self.check()
-        if self.basic_user and not self.basic_password_stdin and not _stdin_is_terminal():
+        if self.basic_user and not self.basic_password_stdin and not terminal.stdin_is_tty():
             raise InputError(
                 "no password for --basic-user",
                 hint="Pipe it in with --basic-password-stdin, or run on a terminal to be prompted.",
             )
-        if not self.given and not _stdin_is_terminal():
+        if not self.given and not terminal.stdin_is_tty():
             raise InputError(
                 "no credential given and no terminal to prompt on",
                 hint="Use --auth-header-stdin, --basic-user USER --basic-password-stdin, or --no-auth-header.",
             )
 
-    def read(self, *, prompt: bool, warn: Callable[[str], None]) -> AuthHeader | None:
+    def read(self, *, prompt: bool, warn: Callable[[str], None], terminal: Terminal | None = None) -> AuthHeader | None:
         """The credential the options describe, or None when none was given and we may not prompt.
 
         ``prompt``: ask on a terminal (hidden input) when no option was given.
+        ``terminal``: where to ask (the command environment's; a fake in tests).
         """
         self.check()
+        terminal = terminal or Terminal()
         if self.no_auth_header:
             return auth_header.none()
         if self.auth_header_stdin:
-            text = _read_stdin("the Authorization header value")
+            text = _read_stdin("the Authorization header value", terminal)
             header, warnings = auth_header.from_text(text)
             for message in warnings:
                 warn(message)
             return header
         if self.basic_user:
             if self.basic_password_stdin:
-                password, _ = auth_header.from_text(_read_stdin("the password"))
+                password, _ = auth_header.from_text(_read_stdin("the password", terminal))
                 return auth_header.basic(self.basic_user, password.value)
-            if not _stdin_is_terminal():
+            if not terminal.stdin_is_tty():
                 raise InputError(
                     "no password for --basic-user",
                     hint="Pipe it in with --basic-password-stdin, or run on a terminal to be prompted.",
                 )
-            return auth_header.basic(self.basic_user, _hidden_prompt(f"Password for {self.basic_user}"))
-        if prompt and _stdin_is_terminal():
-            value = _hidden_prompt("Authorization header value Databricks should send (hidden)")
+            return auth_header.basic(
+                self.basic_user, terminal.hidden_prompt(f"Password for {self.basic_user}", repeat=True)
+            )
+        if prompt and terminal.stdin_is_tty():
+            value = terminal.hidden_prompt("Authorization header value Databricks should send (hidden)", repeat=True)
             return auth_header.from_text(value)[0]
         return None
 
 
-def _stdin_is_terminal() -> bool:
-    try:
-        return sys.stdin.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-def _read_stdin(what: str) -> str:
-    if _stdin_is_terminal():
-        click.echo(f"Reading {what} from stdin; end with Ctrl-D.", err=True)
+def _read_stdin(what: str, terminal: Terminal) -> str:
+    if terminal.stdin_is_tty():
+        terminal.say(f"Reading {what} from stdin; end with Ctrl-D.")
     raw = read_stdin(
         limit=MAX_STDIN_BYTES,
         too_big=f"{what} on stdin is larger than 128 KiB, the most a workspace secret holds; nothing was sent",
@@ -178,16 +171,3 @@ def _read_stdin(what: str) -> str:
     if data == "":
         raise InputError(f"stdin was empty; expected {what}", hint="Pipe the value in, e.g. from a file.")
     return data
-
-
-def _hidden_prompt(text: str) -> str:
-    # Asked twice: a typo in a hidden value would otherwise be stored, and found only when the tile fails.
-    value: str = click.prompt(
-        text,
-        hide_input=True,
-        err=True,
-        default="",
-        show_default=False,
-        confirmation_prompt="Repeat for confirmation",
-    )
-    return value

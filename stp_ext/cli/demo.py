@@ -22,29 +22,18 @@ def demo() -> None:
       databricks-stp demo
       databricks-stp demo -o json
     """
-    from stp_ext.demo import DemoFailed, StepResult, run_demo
+    from stp_ext.demo import DemoFailed, run_demo
+    from stp_ext.render.views import demo as view
 
     env = command_env()
-    render = env.renderer
-
-    def show(result: StepResult) -> None:
-        if render.is_json:
-            return
-        mark = "[green]✓[/]" if result.ok else "[red]✗[/]"
-        render.line(f"{mark} [bold]{result.step:<34}[/] {result.detail} [dim]({result.elapsed_ms:.0f} ms)[/]")
-
-    if not render.is_json:
-        render.line("[bold]databricks-stp demo[/]: a local workspace and a sample partner, no account needed\n")
+    view.started(env.renderer)
     try:
-        results = run_demo(show)
+        results = run_demo(lambda result: view.step(env.renderer, result))
     except DemoFailed as e:
-        if render.is_json:
-            render.json({"passed": False, "steps": [r.to_dict() for r in e.results]})
+        view.finished(env.renderer, e.results, passed=False)
         raise
-    if render.is_json:
-        render.json({"passed": True, "steps": [r.to_dict() for r in results]})
-    else:
-        render.line(f"\n[green]All {len(results)} steps passed.[/] Next: write your config, then point a profile")
-        render.line("at your workspace and create the partner:")
-        render.line("  databricks-stp init                  # asks; or --example TYPE, --no-input")
-        render.line("  databricks-stp create -f partner.json -p PROFILE --basic-user USER")
+    steps = [
+        "databricks-stp init                  # asks; or --example TYPE, --no-input",
+        env.steps.create("partner.json") + " -p PROFILE --basic-user USER",
+    ]
+    view.finished(env.renderer, results, passed=True, next_commands=steps)

@@ -23,6 +23,7 @@ def doctor(config_path: str | None, timeout: float) -> None:
       databricks-stp doctor -e -o json
     """
     from stp_ext.doctor import run_doctor
+    from stp_ext.render.views import doctor as view
 
     env = command_env()
     report = None
@@ -32,23 +33,9 @@ def doctor(config_path: str | None, timeout: float) -> None:
         report = load_partner_config(config_path)
     with env.renderer.status("Checking the setup…"):
         result = run_doctor(
-            connect=env.workspace,
-            report=report,
-            config_path=config_path,
-            auth_flags=env.options.auth_flags(),
-            timeout=timeout,
+            connect=env.workspace, report=report, config_path=config_path, steps=env.steps, timeout=timeout
         )
-    for check in result.checks:
-        if check.warning:
-            env.renderer.warning(check.warning)
-    if env.renderer.is_json:
-        env.renderer.json(result.to_dict())
-    else:
-        rows = [
-            (c.check, "[dim]– skipped[/]" if c.ok is None else "⚠ warn" if c.warning else c.ok, c.detail, c.fix or "")
-            for c in result.checks
-        ]
-        env.renderer.table(["Check", "Result", "Detail", "Fix"], rows, title="databricks-stp doctor")
+    view.report(env.renderer, result)
     if not result.passed:
         failed = result.failed
         raise CheckFailed(

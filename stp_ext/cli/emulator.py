@@ -66,6 +66,7 @@ def emulator(
       databricks-stp emulator --fail-next 2 --fail-status 429 --latency-ms 100
     """
     from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, DEFAULT_USER_TOKEN, Emulator
+    from stp_ext.render.views import servers as view
 
     env = command_env()
     emu = Emulator(
@@ -87,22 +88,10 @@ def emulator(
         "user_token": emu.user_token,
         "state": state_path,
     }
-    if env.renderer.is_json:
-        env.renderer.json(info)
-    else:
-        env.renderer.panel(
-            f"host:        [cyan]{emu.url}[/]\n"
-            f"admin token: {emu.admin_token}\n"
-            f"user token:  {emu.user_token}  (not an admin)\n"
-            f"state:       {state_path or 'in memory'}\n\n"
-            "Profiles for ~/.databrickscfg (or DATABRICKS_CONFIG_FILE):\n\n"
-            f"[emu]\nhost  = {emu.url}\ntoken = {emu.admin_token}\n\n"
-            f"[emu-user]\nhost  = {emu.url}\ntoken = {emu.user_token}",
-            title="Workspace emulator running (Ctrl-C stops it)",
-        )
+    view.emulator_running(env.renderer, info)
     try:
         emu.serve_forever()
     except KeyboardInterrupt:
-        env.renderer.note("Stopped.")
+        view.stopped(env.renderer)
     finally:
         emu.stop()

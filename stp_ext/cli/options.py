@@ -11,15 +11,16 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import click
 
 from stp_ext.errors import InputError, StpError
+from stp_ext.next_steps import NextSteps
 from stp_ext.render import OUTPUT_FORMATS, Renderer
+from stp_ext.terminal import Terminal
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,6 +33,7 @@ class GlobalOptions:
     use_env: bool = False
     output_flag: str | None = None
     debug: bool = False
+    terminal: Terminal = field(default_factory=Terminal)
 
     def auth_flags(self) -> str:
         """The auth options of this run, to print in a command that finishes a job."""
@@ -124,10 +126,19 @@ def common_options(f: F) -> F:
 
 @dataclass
 class CommandEnv:
-    """What a command body needs: the resolved options and the renderer."""
+    """What a command body needs: the resolved options, the renderer and the terminal."""
 
     options: GlobalOptions
     renderer: Renderer
+
+    @property
+    def terminal(self) -> Terminal:
+        return self.options.terminal
+
+    @property
+    def steps(self) -> NextSteps:
+        """Next-step commands carrying this run's -p/-e."""
+        return NextSteps(self.options.auth_flags())
 
     def workspace(self) -> Any:
         """Build the workspace client; imports databricks-sdk, so only on demand."""
@@ -136,11 +147,18 @@ class CommandEnv:
         with self.renderer.status("Connecting to the workspace…"):
             return connect(profile=self.options.profile, use_env=self.options.use_env, debug=self.options.debug)
 
+    def confirm(self, question: str, *, yes: bool) -> None:
+        """Ask on a terminal unless --yes; scripts (no terminal) are never blocked on stdin."""
+        if yes or not self.terminal.stdin_is_tty():
+            return
+        if not self.terminal.confirm(question):
+            raise StpError("cancelled; nothing was changed")
+
 
 def command_env() -> CommandEnv:
     ctx = click.get_current_context()
     opts = global_options(ctx)
-    return CommandEnv(options=opts, renderer=Renderer(output=opts.output, debug=opts.debug))
+    return CommandEnv(options=opts, renderer=Renderer(output=opts.output, debug=opts.debug, terminal=opts.terminal))
 
 
 def config_file_option(required: bool = True) -> Callable[[F], F]:
@@ -174,11 +192,3 @@ def partner_id_option(f: F) -> F:
         callback=_check_partner_id,
         help="The partner id; skips looking up the active partner.",
     )(f)
-
-
-def confirm(question: str, *, yes: bool) -> None:
-    """Ask on a terminal unless --yes; scripts (no terminal) are never blocked on stdin."""
-    if yes or not sys.stdin.isatty():
-        return
-    if not click.confirm(question, default=False, err=True):
-        raise StpError("cancelled; nothing was changed")

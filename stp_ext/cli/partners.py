@@ -8,15 +8,8 @@ import click
 
 from stp_ext.cli.config_input import load_valid_config
 from stp_ext.cli.credential_input import CredentialInput, credential_options
-from stp_ext.cli.options import (
-    command_env,
-    common_options,
-    config_file_option,
-    confirm,
-    partner_id_option,
-    yes_option,
-)
-from stp_ext.errors import InputError, PartialFailure, StpError
+from stp_ext.cli.options import command_env, common_options, config_file_option, partner_id_option, yes_option
+from stp_ext.errors import InputError
 
 
 @click.command()
@@ -38,60 +31,26 @@ def create(config_path: str, no_secret: bool, **kwargs: Any) -> None:
       printf 'Bearer %s' "$TOKEN" | databricks-stp create -f partner.json -e --auth-header-stdin
       databricks-stp create -f partner.json --no-secret -o json
     """
+    from stp_ext.flows import create_partner, unfinished_create
+    from stp_ext.render.views import partners as view
+
     env = command_env()
-    render = env.renderer
     credential = CredentialInput.from_kwargs(kwargs)
     if no_secret and credential.given:
         raise InputError("--no-secret cannot be combined with a credential option")
     credential.check_stdin_free(config_path)
-    report = load_valid_config(config_path, render)
-    config = report.partner
+    config = load_valid_config(config_path, env.renderer).partner
     # Read the credential before anything is sent: bad input must not leave a half-made partner.
-    header = None if no_secret else credential.read(prompt=True, warn=render.warning)
-
-    from stp_ext.credential import CredentialService, SecretStepFailed
-    from stp_ext.partners import PartnerService
-
-    workspace = env.workspace()
-    with render.status("Creating the self-testing partner…"):
-        partner = PartnerService(workspace).create(config.to_request_body())
-    secret: dict[str, Any] | None = None
-    failure: SecretStepFailed | None = None
-    if header is not None:
-        try:
-            with render.status("Storing the endpoint credential…"):
-                result = CredentialService(workspace).put(partner.id, header, non_admin=config.is_non_admin)
-            secret = result.to_dict()
-            for warning in result.warnings:
-                render.warning(warning)
-        except SecretStepFailed as e:
-            failure = e
-
-    if render.is_json:
-        render.json({"id": partner.id, "name": partner.name, "secret": secret})
-    else:
-        lines = [f"[bold]{partner.name}[/]", f"id: [cyan]{partner.id}[/]"]
-        if secret:
-            lines.append(f"credential: stored in {secret['scope']}/{secret['key']}")
-            if secret["users_read"]:
-                lines.append("users can READ the scope (NON_ADMIN)")
-        render.panel("\n".join(lines), title="Self-testing partner created")
-    finish = (
-        f"databricks-stp secret put --id {partner.id}{' --non-admin' if config.is_non_admin else ''}"
-        f"{credential.flags()}{env.options.auth_flags()}"
-    )
-    if failure is not None:
-        done = [f"partner {partner.id} created", *failure.done]
-        raise PartialFailure(
-            f"partner {partner.id} was created, but {failure.message}. "
-            f"Done: {'; '.join(done)}. Not done: {'; '.join(failure.not_done)}.",
-            hint=f"Finish with: {finish}",
-            done=done,
-        )
+    header = None if no_secret else credential.read(prompt=True, warn=env.renderer.warning, terminal=env.terminal)
+    outcome = create_partner(env.workspace(), config, header, steps=env.steps, status=env.renderer.status)
+    view.created(env.renderer, outcome)
+    unfinished = unfinished_create(outcome, env.steps, credential.flags())
+    if unfinished is not None:
+        raise unfinished
     if header is None:
-        render.warning(
-            "no endpoint credential was stored; the tile cannot be used until it is. "
-            f"Store it with: {finish if credential.given else finish + ' --basic-user USER'}"
+        flags = credential.flags() or " --basic-user USER"
+        view.store_later(
+            env.renderer, env.steps.secret_put(outcome.partner.id, non_admin=outcome.non_admin, credential_flags=flags)
         )
 
 
@@ -106,20 +65,13 @@ def get() -> None:
       databricks-stp get -e -o json
     """
     from stp_ext.partners import PartnerService
+    from stp_ext.render.views import partners as view
 
     env = command_env()
     workspace = env.workspace()
     with env.renderer.status("Reading the self-testing partner…"):
         partners = PartnerService(workspace).list()
-    if env.renderer.is_json:
-        env.renderer.json({"partners": [p.to_dict() for p in partners]})
-        return
-    env.renderer.table(
-        ["ID", "Name"],
-        [(p.id, p.name) for p in partners],
-        title=f"Self-testing partners in {workspace.host}",
-        empty=f"No active self-testing partner in {workspace.host}.",
-    )
+    view.listed(env.renderer, partners, workspace.host)
 
 
 @click.command()
@@ -139,25 +91,21 @@ def update(config_path: str, partner_id: str | None, yes: bool) -> None:
       databricks-stp update -f partner-v2.json -p my-workspace
       databricks-stp update -f partner-v2.json --id 0123456789ABCDEF0123456789ABCDEF --yes -o json
     """
+    from stp_ext.flows import active_partner
     from stp_ext.partners import PartnerService
+    from stp_ext.render.views import partners as view
 
     env = command_env()
     report = load_valid_config(config_path, env.renderer)
     workspace = env.workspace()
-    service = PartnerService(workspace)
-    if partner_id is None:
-        with env.renderer.status("Looking up the active partner…"):
-            partner_id = service.active().id
-    confirm(
+    partner_id = partner_id or active_partner(workspace, env.steps, status=env.renderer.status).id
+    env.confirm(
         f"Updating partner {partner_id} deletes all of its existing Partner Connect connections. Continue?",
         yes=yes,
     )
     with env.renderer.status("Updating the self-testing partner…"):
-        service.update(partner_id, report.partner.to_request_body())
-    if env.renderer.is_json:
-        env.renderer.json({"id": partner_id, "updated": True})
-    else:
-        env.renderer.panel(f"id: [cyan]{partner_id}[/]\nconfig: {report.source}", title="Self-testing partner updated")
+        PartnerService(workspace).update(partner_id, report.partner.to_request_body())
+    view.updated(env.renderer, partner_id, report.source)
 
 
 @click.command()
@@ -184,63 +132,25 @@ def delete(partner_id: str | None, yes: bool, keep_secret: bool, if_exists: bool
       databricks-stp delete --id 0123456789ABCDEF0123456789ABCDEF --yes -e -o json
       databricks-stp delete --if-exists --yes -e          # CI teardown: nothing to delete is fine
     """
-    from stp_ext.credential import CredentialService
-    from stp_ext.errors import NotFoundError
-    from stp_ext.partners import NoActivePartner, PartnerService
+    from stp_ext.flows import active_partner, delete_partner, unfinished_delete
+    from stp_ext.partners import NoActivePartner
+    from stp_ext.render.views import partners as view
 
     env = command_env()
     workspace = env.workspace()
-    service = PartnerService(workspace)
     if partner_id is None:
         try:
-            with env.renderer.status("Looking up the active partner…"):
-                partner_id = service.active().id
+            partner_id = active_partner(workspace, env.steps, status=env.renderer.status).id
         except NoActivePartner:
             if not if_exists:
                 raise
-            _nothing_to_delete(env, None, "no active self-testing partner")
+            view.nothing_to_delete(env.renderer)
             return
-    confirm(f"Delete partner {partner_id} and all of its Partner Connect connections?", yes=yes)
-    try:
-        with env.renderer.status("Deleting the self-testing partner…"):
-            service.delete(partner_id)
-    except NotFoundError:
-        if not if_exists:
-            raise
-        # Gone already (a rerun of a half-done teardown): still remove a credential left behind.
-        secret_deleted = False
-        if not keep_secret:
-            with env.renderer.status("Deleting the endpoint credential…"):
-                secret_deleted = CredentialService(workspace).delete(partner_id, missing_ok=True)
-        _nothing_to_delete(env, partner_id, f"partner {partner_id} does not exist", secret_deleted=secret_deleted)
-        return
-    secret_deleted = False
-    if not keep_secret:
-        try:
-            with env.renderer.status("Deleting the endpoint credential…"):
-                secret_deleted = CredentialService(workspace).delete(partner_id, missing_ok=True)
-        except StpError as e:
-            if env.renderer.is_json:
-                env.renderer.json({"id": partner_id, "deleted": True, "secret_deleted": False})
-            raise PartialFailure(
-                f"partner {partner_id} was deleted but its secret was not: {e.message}",
-                hint=f"Finish with: databricks-stp secret delete --id {partner_id}{env.options.auth_flags()}",
-            ) from None
-    if env.renderer.is_json:
-        env.renderer.json({"id": partner_id, "deleted": True, "secret_deleted": secret_deleted})
-        return
-    lines = [f"id: [cyan]{partner_id}[/]"]
-    if keep_secret:
-        lines.append("credential kept (--keep-secret)")
-    else:
-        lines.append("credential deleted" if secret_deleted else "no credential was stored")
-    env.renderer.panel("\n".join(lines), title="Self-testing partner deleted")
-
-
-def _nothing_to_delete(env: Any, partner_id: str | None, why: str, *, secret_deleted: bool = False) -> None:
-    """`delete --if-exists` found no partner: a success, said as such."""
-    if env.renderer.is_json:
-        env.renderer.json({"id": partner_id, "deleted": False, "secret_deleted": secret_deleted})
-        return
-    detail = why + ("; its leftover credential was deleted" if secret_deleted else "")
-    env.renderer.panel(detail, title="Nothing to delete")
+    env.confirm(f"Delete partner {partner_id} and all of its Partner Connect connections?", yes=yes)
+    outcome = delete_partner(
+        workspace, partner_id, keep_secret=keep_secret, if_exists=if_exists, status=env.renderer.status
+    )
+    view.deleted(env.renderer, outcome)
+    unfinished = unfinished_delete(outcome, env.steps)
+    if unfinished is not None:
+        raise unfinished

@@ -9,14 +9,15 @@ import click
 from stp_ext.cli.config_input import load_valid_config
 from stp_ext.cli.credential_input import CredentialInput, credential_options
 from stp_ext.cli.options import (
+    CommandEnv,
     command_env,
     common_options,
     config_file_option,
-    confirm,
     partner_id_option,
     yes_option,
 )
 from stp_ext.errors import CheckFailed, InputError, PartialFailure
+from stp_ext.next_steps import done_not_done, finish
 
 
 def _non_admin_option(f: Any) -> Any:
@@ -29,21 +30,20 @@ def _non_admin_option(f: Any) -> Any:
     )(f)
 
 
-def _resolve_non_admin(non_admin: bool | None, config_path: str | None, env: Any) -> bool | None:
+def _resolve_non_admin(non_admin: bool | None, config_path: str | None, env: CommandEnv) -> bool | None:
     if non_admin is not None or config_path is None:
         return non_admin
     return load_valid_config(config_path, env.renderer).partner.is_non_admin
 
 
-def _partner_id(partner_id: str | None, workspace: Any, env: Any) -> str:
+def _partner_id(partner_id: str | None, workspace: Any, env: CommandEnv) -> str:
     if partner_id is not None:
         return partner_id
     from stp_ext.errors import WorkspaceError
-    from stp_ext.partners import PartnerService
+    from stp_ext.flows import active_partner
 
     try:
-        with env.renderer.status("Looking up the active partner…"):
-            return PartnerService(workspace).active().id
+        return active_partner(workspace, env.steps, status=env.renderer.status).id
     except WorkspaceError as e:
         if e.status == 403:
             # Only admins may look partners up; the Secrets API itself does not need an admin.
@@ -96,18 +96,19 @@ def put(partner_id: str | None, non_admin: bool | None, config_path: str | None,
     """
     from stp_ext.credential import CredentialService, SecretStepFailed
     from stp_ext.credential_target import resolve_put_target
+    from stp_ext.render.views import secret as view
 
     env = command_env()
     credential = CredentialInput.from_kwargs(kwargs)
     credential.check_stdin_free(config_path)
-    credential.check_readable()
+    credential.check_readable(env.terminal)
     non_admin = _resolve_non_admin(non_admin, config_path, env)
     workspace = env.workspace()
     # The partner is checked before the secret is asked for: a typo in --id must not
     # silently store the credential under a key Partner Connect never reads.
     with env.renderer.status("Looking up the active partner…"):
         key = resolve_put_target(workspace, partner_id, force=force)
-    header = credential.read(prompt=True, warn=env.renderer.warning)
+    header = credential.read(prompt=True, warn=env.renderer.warning, terminal=env.terminal)
     if header is None:  # not reached: checked above
         raise InputError("no credential given")
     try:
@@ -116,18 +117,11 @@ def put(partner_id: str | None, non_admin: bool | None, config_path: str | None,
     except SecretStepFailed as e:
         if not e.done:
             raise  # nothing was done: a plain failure
+        command = env.steps.secret_put(key, non_admin=non_admin, credential_flags=credential.flags())
         raise PartialFailure(
-            f"{e.message}. Done: {'; '.join(e.done)}. Not done: {'; '.join(e.not_done)}.",
-            hint=f"Finish with: databricks-stp secret put --id {key}{' --non-admin' if non_admin else ''}"
-            f"{credential.flags()}{env.options.auth_flags()}",
-            done=e.done,
+            f"{e.message}. {done_not_done(e.done, e.not_done)}", hint=finish(command), done=e.done
         ) from None
-    for warning in result.warnings:
-        env.renderer.warning(warning)
-    if env.renderer.is_json:
-        env.renderer.json(result.to_dict())
-        return
-    env.renderer.panel("\n".join(result.done), title="Endpoint credential stored")
+    view.stored(env.renderer, result)
 
 
 @secret.command("status")
@@ -147,6 +141,7 @@ def status(partner_id: str | None, non_admin: bool | None, config_path: str | No
       databricks-stp secret status -f partner.json -o json
     """
     from stp_ext.credential import CredentialService
+    from stp_ext.render.views import secret as view
 
     env = command_env()
     non_admin = _resolve_non_admin(non_admin, config_path, env)
@@ -156,28 +151,12 @@ def status(partner_id: str | None, non_admin: bool | None, config_path: str | No
     with env.renderer.status("Checking the endpoint credential…"):
         checks = service.status(key, non_admin=non_admin)
         is_admin = service.caller_is_admin()
-    for check in checks:
-        if check.warning:
-            env.renderer.warning(check.warning)
-    if env.renderer.is_json:
-        env.renderer.json([c.to_dict() for c in checks])
-    else:
-        env.renderer.table(
-            ["Check", "Result", "Detail"],
-            [(c.check, "⚠ warn" if c.warning else c.ok, c.detail) for c in checks],
-            title=f"Endpoint credential of partner {key}",
-            # Only true of admins: a non-admin's own view is what non-admin users get.
-            caption="You are a workspace admin: admins read every secret scope regardless of ACLs, "
-            "so test a NON_ADMIN integration as a non-admin user."
-            if is_admin
-            else None,
-        )
+    view.status(env.renderer, key, checks, is_admin=is_admin)
     failed = [c.check for c in checks if not c.ok]
     if failed:
         raise CheckFailed(
             f"{len(failed)} of {len(checks)} checks failed: {', '.join(failed)}",
-            hint=f"Store the credential with: databricks-stp secret put --id {key}"
-            f"{' --non-admin' if non_admin else ''}{env.options.auth_flags()}",
+            hint=f"Store the credential with: {env.steps.secret_put(key, non_admin=non_admin)}",
         )
 
 
@@ -197,6 +176,7 @@ def delete(partner_id: str | None, yes: bool, if_exists: bool) -> None:
     """
     from stp_ext.credential import SCOPE, CredentialService
     from stp_ext.partners import NoActivePartner
+    from stp_ext.render.views import secret as view
 
     env = command_env()
     workspace = env.workspace()
@@ -205,20 +185,11 @@ def delete(partner_id: str | None, yes: bool, if_exists: bool) -> None:
     except NoActivePartner:
         if not if_exists:
             raise
-        if env.renderer.is_json:
-            env.renderer.json({"scope": SCOPE, "key": None, "deleted": False})
-        else:
-            env.renderer.panel("no active self-testing partner, so no credential to delete", title="Nothing to delete")
+        view.deleted(env.renderer, SCOPE, None, deleted=False)
         return
-    confirm(
+    env.confirm(
         f"Delete the endpoint credential of partner {key}? The tile stops working until it is stored again.", yes=yes
     )
     with env.renderer.status("Deleting the endpoint credential…"):
         deleted = CredentialService(workspace).delete(key, missing_ok=if_exists)
-    if env.renderer.is_json:
-        env.renderer.json({"scope": SCOPE, "key": key, "deleted": deleted})
-        return
-    if deleted:
-        env.renderer.panel(f"partner-connect/{key}", title="Endpoint credential deleted")
-    else:
-        env.renderer.panel(f"partner-connect/{key} was not stored", title="Nothing to delete")
+    view.deleted(env.renderer, SCOPE, key, deleted=deleted)

@@ -66,18 +66,16 @@ def sample_partner(
     code (stp_ext/sample_partner/app.py) as an example of a correct partner.
     Stop it with Ctrl-C.
     """
+    from stp_ext.render.views import servers as view
     from stp_ext.sample_partner import FAULTS, SamplePartner
 
     env = command_env()
     render = env.renderer
     if list_faults:
-        if render.is_json:
-            render.json({"faults": [{"name": f.name, "description": f.description} for f in FAULTS]})
-        else:
-            render.table(["Fault", "What goes wrong"], [[f.name, f.description] for f in FAULTS])
+        view.faults(render, FAULTS)
         return
     credential = CredentialInput.from_kwargs(kwargs)
-    header = credential.read(prompt=True, warn=render.warning)
+    header = credential.read(prompt=True, warn=render.warning, terminal=env.terminal)
     if header is None:
         render.warning(
             "no credential given: accepting requests with any Authorization header or none "
@@ -89,23 +87,16 @@ def sample_partner(
         auth_header=header.value if header is not None else "",
         hostnames=hostnames,
         fault=fault,
-        log=_request_logger(render),
+        log=view.request_logger(render),
     ).bind()
     _announce(server, header is not None and not header.is_empty, hostnames, fault, render)
     server.serve_forever()  # returns on Ctrl-C: stopping is the normal end of a foreground server
-    render.note("Stopped.")
-
-
-def _request_logger(render: Any) -> Any:
-    from rich.markup import escape
-
-    def log(line: str) -> None:
-        render.note(escape(line))
-
-    return log
+    view.stopped(render)
 
 
 def _announce(server: Any, checks_auth: bool, hostnames: str | None, fault: str | None, render: Any) -> None:
+    from stp_ext.render.views import servers as view
+
     url = server.url
     info = {
         "url": url,
@@ -116,21 +107,4 @@ def _announce(server: Any, checks_auth: bool, hostnames: str | None, fault: str 
         "requires_authorization": checks_auth,
         "fault": fault,
     }
-    if render.is_json:
-        render.json(info)
-        return
-    from rich.markup import escape
-
-    lines = [
-        f"Listening on [bold]{escape(url)}[/]",
-        f"  connect_url  {escape(info['connect_url'])}",
-        f"  delete_url   {escape(info['delete_url'])}",
-        f"  test         {escape(info['test_connection_url'])}",
-        f"  hostnames    {escape(str(info['hostnames']))}",
-        f"  auth         {'the given Authorization header only' if checks_auth else 'none required'}",
-    ]
-    if fault:
-        lines.append(f"  [yellow]fault        {escape(fault)}[/]")
-    lines.append("Test it: databricks-stp connect-test -f partner.json --url " + escape(url) + " ...")
-    lines.append("Ctrl-C stops it.")
-    render.panel("\n".join(lines), title="sample partner", style="yellow" if fault else "green")
+    view.sample_partner_listening(render, info, checks_auth)

@@ -1,0 +1,60 @@
+"""Data is data: strings from configs, servers and users, made safe to print.
+
+Two dangers, both handled here and nowhere else:
+
+* rich markup: a partner named ``ACME [/beta] Data`` must not be read as a
+  closing tag (rich raises MarkupError) and ``[beta]`` must not vanish. Views
+  never format data into markup strings; they build ``rich.text.Text`` from
+  plain pieces with :func:`text`, so markup is only ever our own.
+* terminal control: ANSI/OSC escape sequences, a newline that forges a second
+  ``Error:`` line, or a right-to-left override that reorders what is shown.
+  :func:`clean` shows every such character escaped (``\\x1b``, ``\\n``,
+  ``\\u202e``), so the terminal only ever receives printable text.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any, Union
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+# C0 and C1 control characters, DEL, and the Unicode bidirectional controls
+# (marks, embeddings, overrides, isolates) that can make text read differently
+# from what it is ("Trojan source").
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def clean(value: object) -> str:
+    """``str(value)`` with every control character shown escaped: always one printable line."""
+    return _UNSAFE.sub(_escaped, str(value))
+
+
+# A piece of a line: plain data, or (data, style) where the style is ours.
+Piece = Union[str, "tuple[str, str]", "Text"]
+
+
+def text(*pieces: Any, no_wrap: bool = False) -> Text:
+    """A rich Text from pieces that are never parsed as markup, each cleaned."""
+    from rich.text import Text
+
+    out = Text(no_wrap=no_wrap, overflow="ignore" if no_wrap else "fold")
+    for piece in pieces:
+        if isinstance(piece, Text):
+            out.append_text(piece)
+        elif isinstance(piece, tuple):
+            value, style = piece
+            out.append(clean(value), style=style)
+        else:
+            out.append(clean(piece))
+    return out

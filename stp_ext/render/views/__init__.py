@@ -1,0 +1,1 @@
+"""One module per command family: a command's result in, text or JSON out."""

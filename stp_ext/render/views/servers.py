@@ -1,0 +1,73 @@
+"""Views of the foreground servers: `sample-partner` and `emulator`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from stp_ext.render.console import Renderer
+from stp_ext.render.safe import text
+
+
+def faults(render: Renderer, fault_list: Sequence[Any]) -> None:
+    if render.is_json:
+        render.json({"faults": [{"name": f.name, "description": f.description} for f in fault_list]})
+        return
+    render.table(["Fault", "What goes wrong"], [[f.name, f.description] for f in fault_list])
+
+
+def request_logger(render: Renderer) -> Callable[[str], None]:
+    """One stderr line per request; the line quotes a peer's path, so it is data."""
+
+    def log(line: str) -> None:
+        render.note(line)
+
+    return log
+
+
+def sample_partner_listening(render: Renderer, info: dict[str, Any], checks_auth: bool) -> None:
+    if render.is_json:
+        render.json(info)
+        return
+    url, fault = info["url"], info.get("fault")
+    lines = [
+        text("Listening on ", (url, "bold")),
+        text("  connect_url  ", info["connect_url"]),
+        text("  delete_url   ", info["delete_url"]),
+        text("  test         ", info["test_connection_url"]),
+        text("  hostnames    ", str(info["hostnames"])),
+        text("  auth         ", "the given Authorization header only" if checks_auth else "none required"),
+    ]
+    if fault:
+        lines.append(text(("  fault        ", "yellow"), (fault, "yellow")))
+    render.panel(lines, title="sample partner", style="yellow" if fault else "green")
+    render.line("Test it: databricks-stp connect-test -f partner.json --url ", url, " ...")
+    render.line("Ctrl-C stops it.")
+
+
+def emulator_running(render: Renderer, info: dict[str, Any]) -> None:
+    if render.is_json:
+        render.json(info)
+        return
+    host = info["host"]
+    render.panel(
+        [
+            text("host:        ", (host, "cyan")),
+            text("admin token: ", info["admin_token"]),
+            text("user token:  ", info["user_token"], "  (not an admin)"),
+            text("state:       ", info["state"] or "in memory"),
+        ],
+        title="Workspace emulator running (Ctrl-C stops it)",
+    )
+    # The profiles are for copying into a file: plain lines, outside the box.
+    render.line("Profiles for ~/.databrickscfg (or DATABRICKS_CONFIG_FILE):")
+    render.line("")
+    for name, token in (("emu", info["admin_token"]), ("emu-user", info["user_token"])):
+        render.line(f"[{name}]")
+        render.line("host  = ", host)
+        render.line("token = ", token)
+        render.line("")
+
+
+def stopped(render: Renderer) -> None:
+    render.note("Stopped.")

@@ -1,0 +1,41 @@
+"""Views of `validate` and `schema`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from stp_ext.render.console import Column, Renderer
+from stp_ext.render.safe import text
+
+if TYPE_CHECKING:
+    from stp_ext.partner_config import ConfigReport
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def report(render: Renderer, result: ConfigReport) -> None:
+    if render.is_json:
+        render.json({"valid": result.valid, "findings": [f.to_dict() for f in result.findings]})
+        return
+    if result.findings:
+        rows = [
+            [text((f.severity, "bold red" if f.severity == "error" else "yellow")), f.field, f.message, f.hint or ""]
+            for f in result.findings
+        ]
+        columns = [Column("Severity", no_wrap=True), Column("Field", no_wrap=True), Column("Message"), Column("Hint")]
+        render.table(columns, rows)
+    if not result.valid:
+        summary: list[Any] = [("✗", "red"), f" {result.source}: {plural(len(result.errors), 'error')}, "]
+        summary.append(plural(len(result.warnings), "warning"))
+    elif result.warnings:
+        summary = [("✓", "green"), f" {result.source} is valid ({plural(len(result.warnings), 'warning')})"]
+    else:
+        summary = [("✓", "green"), f" {result.source} is valid"]
+    render.line(*summary)  # one unwrapped line, whatever the width, so it can be grepped
+
+
+def schema(render: Renderer, document: dict[str, Any]) -> None:
+    # JSON in text mode too: the schema has no other useful form.
+    render.json(document)
