@@ -20,6 +20,7 @@ from werkzeug.wrappers import Request, Response
 
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, DEFAULT_USER_TOKEN, Emulator
 from stp_ext.serving import LocalServer
+from stp_ext.terminal import Terminal
 
 SCOPE = "partner-connect"
 SECRETS = "/api/2.0/secrets"
@@ -162,9 +163,9 @@ def test_secret_put_id_must_be_the_active_partner(workspace, run, partner_file):
 
 
 @pytest.fixture
-def fake_tty(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Stdin counts as a terminal (click's prompts then read the runner's input)."""
-    monkeypatch.setattr("stp_ext.cli.credential_input._stdin_is_terminal", lambda: True)
+def fake_tty(mocker: Any) -> None:
+    """Stdin counts as a terminal: the real Terminal's click prompts then read the runner's input."""
+    mocker.patch.object(Terminal, "stdin_is_tty", return_value=True)
 
 
 def test_secret_put_checks_partner_before_prompting(workspace, run, fake_tty):

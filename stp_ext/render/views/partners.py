@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 
 def created(render: Renderer, outcome: CreateOutcome) -> None:
+    for warning in outcome.secret.warnings if outcome.secret is not None else []:
+        render.warning(warning)  # on stderr, in JSON mode too
     if render.is_json:
         render.json(outcome.to_dict())
         return
@@ -22,8 +24,6 @@ def created(render: Renderer, outcome: CreateOutcome) -> None:
     render.line("  name: ", (outcome.partner.name, "bold"))
     render.line("  id:   ", (outcome.partner.id, "cyan"))
     if outcome.secret is not None:
-        for warning in outcome.secret.warnings:
-            render.warning(warning)
         render.line(f"  credential: stored in {outcome.secret.scope}/{outcome.secret.key}")
         if outcome.secret.users_read:
             render.line("  users can READ the scope (NON_ADMIN)")
