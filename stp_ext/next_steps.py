@@ -27,6 +27,9 @@ class NextSteps:
     def validate(self, config_path: str | None) -> str:
         return f"{PROG} validate -f {_file(config_path)}"
 
+    def connect_test(self, config_path: str | None, credential_flags: str = " --basic-user USER") -> str:
+        return f"{PROG} connect-test -f {_file(config_path)}{credential_flags}"
+
     def create(self, config_path: str | None) -> str:
         return self._workspace_command("create", "-f", _file(config_path))
 

@@ -137,8 +137,11 @@ def test_repository_examples_are_the_shipped_ones():
 
 
 @pytest.fixture
-def terminal(monkeypatch):
-    monkeypatch.setattr("stp_ext.cli.init._stdin_is_terminal", lambda: True)
+def terminal(mocker):
+    """The real Terminal reports a tty; init's click prompts then read the runner's input."""
+    from stp_ext.terminal import Terminal
+
+    mocker.patch.object(Terminal, "stdin_is_tty", return_value=True)
 
 
 def test_on_a_terminal_it_asks_and_checks_each_answer(run, tmp_path, terminal):

@@ -103,11 +103,12 @@ def init(
     """
     from stp_ext import init_config
     from stp_ext.cli.init_prompts import ask_partner
+    from stp_ext.render.views import init as view
 
     env = command_env()
     render = env.renderer
     if list_examples:
-        _show_examples(env)
+        view.examples(render, _example_rows())
         return
     target = Path(path).expanduser()
     if target.exists() and not force:  # before any question: do not ask for answers we cannot write
@@ -123,29 +124,15 @@ def init(
     if example is not None:
         chosen_example, partner = init_config.example_partner(example)
         partner.update({k: v for k, v in given.items() if v is not None})
-    elif not no_input and _stdin_is_terminal():
+    elif not no_input and env.terminal.stdin_is_tty():
         partner = ask_partner(given, say=render.note)
     else:
         partner = init_config.build_partner(given)
     result = init_config.write_config(target, partner, force=force, example=chosen_example)
-    for warning in result.warnings:
-        render.warning(warning)
-    if render.is_json:
-        render.json(result.to_dict())
-        return
-    _show_written(render, result)
+    view.written(render, result, env.steps)
 
 
-def _stdin_is_terminal() -> bool:
-    import sys
-
-    try:
-        return sys.stdin.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-def _show_examples(env: Any) -> None:
+def _example_rows() -> list[dict[str, Any]]:
     import json
 
     from stp_ext import init_config
@@ -161,30 +148,4 @@ def _show_examples(env: Any) -> None:
                 "auth_options": data.get("auth_options") or [],
             }
         )
-    if env.renderer.is_json:
-        env.renderer.json({"examples": rows})
-        return
-    env.renderer.table(
-        ["Example", "Integration type", "Features", "Auth options"],
-        [
-            (r["name"], r["integration_type"], ", ".join(r["supported_features"]), ", ".join(r["auth_options"]))
-            for r in rows
-        ],
-        title="Shipped examples (databricks-stp init --example NAME)",
-    )
-
-
-def _show_written(render: Any, result: Any) -> None:
-    from stp_ext.render import _escape as escape  # paths are data, never markup
-
-    source = f" from example {result.example!r}" if result.example else ""
-    lines = [
-        f"config: {escape(result.path)}{escape(source)}",
-        f"schema: {escape(result.schema_path)}" + ("" if result.schema_written else " (already there)"),
-        "",
-        "Next:",
-        f"  databricks-stp validate -f {escape(result.path)}",
-        f"  databricks-stp connect-test -f {escape(result.path)} --basic-user USER",
-        f"  databricks-stp create -f {escape(result.path)} -p PROFILE --basic-user USER",
-    ]
-    render.panel("\n".join(lines), title="Partner config written")
+    return rows

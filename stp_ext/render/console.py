@@ -127,6 +127,8 @@ class Renderer:
         from rich.panel import Panel
         from rich.text import Text
 
+        if isinstance(lines, str):
+            lines = lines.split("\n")  # one string: its line breaks are ours, its text is data
         body = Text("\n").join(_as_text(line) for line in lines)
         self._print_whole(Panel(body, title=text(title), title_align="left", border_style=style, expand=False))
 
