@@ -59,6 +59,10 @@ class WorkspaceError(StpError):
         self.error_code = error_code
 
 
+class OutcomeUnknownError(WorkspaceError):
+    """A change was sent and no answer came back: it may or may not have been made."""
+
+
 class NotFoundError(WorkspaceError):
     """The thing asked for does not exist in the workspace."""
 

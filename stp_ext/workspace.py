@@ -1,83 +1,125 @@
-"""Auth resolution and the one HTTP path to the workspace.
+"""The one HTTP path to the workspace: ``Workspace.do``, its retries, its bounds, its error messages.
 
-The auth rules live here and nowhere else (spec/cli.md, "Common options"):
+Auth (which host, which credentials) is ``stp_ext.workspace_auth``; requests
+go through databricks-sdk's ApiClient, so authentication headers, the user
+agent and error parsing are the SDK's. What to retry, for how long, and what
+to tell the user is decided here, one attempt at a time:
 
-* ``--env`` uses only DATABRICKS_HOST and DATABRICKS_TOKEN and ignores the
-  config file; it wins over ``--profile``.
-* ``--profile NAME`` reads that profile from DATABRICKS_CONFIG_FILE (else
-  ~/.databrickscfg) and wins over DATABRICKS_* variables in the environment.
-  databricks-sdk alone would silently mix the two, so the SDK builds the
-  Config with those variables hidden for the duration of the construction.
-* With neither, databricks-sdk's unified auth decides, so every auth type it
-  knows (PAT, OAuth M2M/U2M, the Databricks CLI's login, Azure...) works.
+* a host name that does not resolve, a TLS failure, plain HTTP sent to an
+  HTTPS port (or the reverse) and an answer too large fail on the first try:
+  retrying cannot fix them;
+* a refused connection is retried for 0.3 s at most (a server
+  restarting), then fails;
+* 429 and 503 are retried within the retry budget, honouring Retry-After
+  only when it fits in what is left of it;
+* a request that was sent and got no answer (timed out, connection dropped)
+  is retried once if it is a read and the budget still holds a whole HTTP
+  timeout; a write is not retried, and the error says its outcome is unknown
+  and how to find out;
+* every answer is read by one bounded reader: at most ``MAX_BODY_BYTES`` and
+  within the HTTP timeout, however slowly it arrives.
 
-Timeouts are set deliberately: the SDK's default retry budget is 300 s, which
-is how long a mistyped host would hang an interactive command.
+Every "gave up" message states the time really spent. Time comes from a
+clock that tests replace (``use_clock``), so retry tests do not wait.
 """
 
 from __future__ import annotations
 
-import configparser
 import contextlib
-import functools
+import json
+import logging
 import math
 import os
-import sys
+import random
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from stp_ext import __version__
-from stp_ext.errors import AuthConfigError, NotFoundError, WorkspaceError
-from stp_ext.logs import redact, register_secret
+from stp_ext.errors import AuthConfigError, NotFoundError, OutcomeUnknownError, WorkspaceError
+from stp_ext.logs import redact
 from stp_ext.sdk_loader import load_core
+from stp_ext.workspace_http import (
+    MAX_BODY_BYTES,
+    Answer,
+    NetworkFailure,
+    bound_session,
+    classify,
+    last_answer,
+)
+
+logger = logging.getLogger(__name__)
 
 HTTP_TIMEOUT_ENV = "DATABRICKS_STP_HTTP_TIMEOUT_SECONDS"
 RETRY_TIMEOUT_ENV = "DATABRICKS_STP_RETRY_TIMEOUT_SECONDS"
-# The SDK checks its retry deadline before each attempt and sleeps 1, 2, 3...
-# seconds between attempts, so it can overshoot the budget by a few seconds.
-# With these defaults a refused connection gives up after about 10 s, and a
-# host that accepts and never answers after one attempt (the request timeout
-# is longer than the budget): both well within 15 s.
+# How long one request may take (connect, send, the whole answer), and how long
+# to keep retrying 429/503 and dropped reads. A typo in the host fails at once
+# whatever these say; a host that never answers costs one HTTP timeout.
 DEFAULT_HTTP_TIMEOUT = 8.0
-DEFAULT_RETRY_TIMEOUT = 6
-# Host metadata (/.well-known/databricks-config) is a best-effort probe the SDK
-# sends while building the Config; it gets a small budget of its own.
-PROBE_RETRY_TIMEOUT = 1
-PROBE_HTTP_TIMEOUT = 2
+DEFAULT_RETRY_TIMEOUT = 6.0
+# A refused connection is retried this long (a workspace proxy restarting), never the whole budget.
+REFUSED_RETRY_SECONDS = 0.3
+REFUSED_PAUSE_SECONDS = 0.1
+READS = frozenset({"GET", "HEAD"})
 
-DEFAULT_CONFIG_FILE = "~/.databrickscfg"
 
-# Environment variables that identify a workspace or a credential. An explicit
-# profile hides them; --env hides all but DATABRICKS_HOST/DATABRICKS_TOKEN.
-_IDENTITY_ATTRIBUTES = {
-    "host",
-    "account_id",
-    "workspace_id",
-    "auth_type",
-    "profile",
-    "config_file",
-    "azure_environment",
-    "cloud",
-    "discovery_url",
-    "token_audience",
-}
+class Clock(Protocol):
+    """databricks-sdk's Clock interface: ``time()`` in seconds and ``sleep(seconds)``."""
+
+    def time(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class MonotonicClock:
+    """The real clock, immune to wall-clock jumps while measuring elapsed time."""
+
+    def time(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+_REAL_CLOCK = MonotonicClock()
+_clock_override: Clock | None = None
+
+
+def active_clock() -> Clock:
+    return _clock_override or _REAL_CLOCK
+
+
+def clock_is_real() -> bool:
+    return _clock_override is None
+
+
+@contextlib.contextmanager
+def use_clock(clock: Clock) -> Iterator[Clock]:
+    """Run workspace calls (retries, back-offs, the SDK's own waits) on ``clock``; for tests."""
+    global _clock_override
+    saved, _clock_override = _clock_override, clock
+    try:
+        yield clock
+    finally:
+        _clock_override = saved
 
 
 @dataclass(frozen=True)
 class Timeouts:
     http_seconds: float
-    retry_seconds: int
+    retry_seconds: float
 
     @classmethod
     def from_environment(cls) -> Timeouts:
         return cls(
             http_seconds=_positive_number(HTTP_TIMEOUT_ENV, DEFAULT_HTTP_TIMEOUT),
-            # Whole seconds, rounded up: int() made 0.5 into 0, which the SDK reads as
-            # "not set" and replaces with its 300 s default.
-            retry_seconds=math.ceil(_positive_number(RETRY_TIMEOUT_ENV, DEFAULT_RETRY_TIMEOUT)),
+            retry_seconds=_positive_number(RETRY_TIMEOUT_ENV, DEFAULT_RETRY_TIMEOUT),
         )
+
+    @property
+    def sdk_retry_seconds(self) -> int:
+        # Whole seconds, rounded up: the SDK reads 0 as "not set" and waits its 300 s default.
+        return max(1, math.ceil(self.retry_seconds))
 
 
 def _positive_number(name: str, default: float) -> float:
@@ -101,14 +143,52 @@ class WorkspaceInfo:
     source: str  # how the workspace was chosen, for messages: "profile 'emu' in ~/.databrickscfg"
 
 
+@dataclass(frozen=True)
+class HintRule:
+    """A next step for a workspace error: matched on status and/or words of the message, first match wins."""
+
+    status: int | None
+    words: str | None
+    hint: str  # {host} and {source} are filled in
+
+    def matches(self, status: int | None, message: str) -> bool:
+        if self.status is not None and status != self.status:
+            return False
+        return self.words is None or self.words in message.lower()
+
+
+_TOKEN_REFUSED = (
+    "The token was refused by {host}. Check the host and token of {source}, or log in again (databricks auth login)."
+)
+HINT_RULES = (
+    HintRule(401, None, _TOKEN_REFUSED),
+    HintRule(None, "invalid access token", _TOKEN_REFUSED),
+    HintRule(403, "admin", "Only workspace admins can do this. Use an admin's credentials instead of {source}."),
+)
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f} s"
+
+
 class Workspace:
     """A configured databricks-sdk ApiClient, with errors turned into domain errors."""
 
-    def __init__(self, api_client: Any, info: WorkspaceInfo, timeouts: Timeouts) -> None:
+    def __init__(self, api_client: Any, info: WorkspaceInfo, timeouts: Timeouts, clock: Clock | None = None) -> None:
         _prefer_reason_phrase(api_client)
         self._api = api_client
         self.info = info
         self.timeouts = timeouts
+        self._clock = clock or active_clock()
+        base = getattr(api_client, "_api_client", None)
+        # One attempt at a time through the SDK's request path (auth, user agent, error parsing).
+        # Without it (a future SDK), requests fall back to ApiClient.do and the SDK's own retries.
+        self._perform = getattr(base, "_perform", None)
+        self._user_agent = getattr(base, "_user_agent_base", None)
+        self._session = bound_session(getattr(base, "_session", None), timeouts.http_seconds)
+        if self._session is None or not callable(self._perform) or not isinstance(self._user_agent, str):
+            logger.debug("databricks-sdk internals moved: using ApiClient.do with the SDK's retries")
+            self._perform = None
 
     @property
     def host(self) -> str:
@@ -122,43 +202,119 @@ class Workspace:
         body: dict[str, Any] | None = None,
         query: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
+        """Send one API call, retried as the module docstring says; the JSON object it answered."""
         core = load_core()
+        clock = self._clock
+        started = clock.time()
+        deadline = started + self.timeouts.retry_seconds
+        method = method.upper()
+        attempt = 0
+        timeouts_retried = 0
+        while True:
+            attempt += 1
+            try:
+                content = self._attempt(method, path, body, query)
+                return self._json_object(method, path, content)
+            except core.DatabricksError as e:
+                error = self._api_error(e)
+                if error.status not in (429, 503) or self._perform is None:  # the fallback path retried already
+                    raise error from None
+                asked = _retry_after(last_answer(self._session))
+                now = clock.time()
+                if asked is not None:
+                    # Retry-After beyond what is left of the budget: the workspace said not before then.
+                    if now + asked > deadline:
+                        raise self._gave_up(error, now - started, asked, deadline - now) from None
+                    wait = max(asked, 0.25)  # Retry-After: 0 must not turn into a request storm
+                else:
+                    wait = self._within_budget(_backoff(attempt), now, deadline)
+                    if wait is None:
+                        raise self._gave_up(error, now - started) from None
+            except NetworkFailure as failure:
+                now = clock.time()
+                pause = self._network_pause(failure, method, attempt, now - started, deadline - now, timeouts_retried)
+                if pause is None:
+                    if failure.kind in ("dropped", "timeout") and method not in READS:
+                        raise self._outcome_unknown(method, path, failure, now - started) from None
+                    raise self._unreachable(failure, now - started) from None
+                if failure.kind in ("timeout", "connect_timeout"):
+                    timeouts_retried += 1
+                wait = pause
+            logger.debug("retrying %s %s in %s (attempt %d)", method, path, _seconds(wait), attempt + 1)
+            clock.sleep(wait)
+
+    def _network_pause(
+        self, failure: NetworkFailure, method: str, attempt: int, spent: float, left: float, timeouts_retried: int
+    ) -> float | None:
+        """How long to wait before trying again after a network failure; None: do not try again."""
+        if self._perform is None:
+            return None  # the fallback path (ApiClient.do) retried already
+        if failure.kind == "refused":  # nothing was sent; a service restarting comes back quickly, a typo never
+            window = min(REFUSED_RETRY_SECONDS, self.timeouts.retry_seconds)
+            return REFUSED_PAUSE_SECONDS if spent + REFUSED_PAUSE_SECONDS <= window else None
+        if failure.kind in ("dropped", "timeout") and method not in READS:
+            return None  # it may have been done: repeating a write is not ours to decide
+        if failure.kind == "dropped":
+            return self._within_budget(_backoff(attempt), 0.0, left)
+        if failure.kind in ("timeout", "connect_timeout"):
+            # Once, and only if a whole HTTP timeout still fits: a silent host costs one timeout, two at most.
+            return 0.0 if timeouts_retried == 0 and left >= self.timeouts.http_seconds else None
+        return None  # dns, tls, scheme, too_large, other: retrying cannot fix them
+
+    @staticmethod
+    def _within_budget(wait: float, now: float, deadline: float) -> float | None:
+        """The back-off, shortened to end at the deadline for a last try; None when no time is left."""
+        left = deadline - now
+        return min(wait, left) if left > 0.05 else None
+
+    def _attempt(self, method: str, path: str, body: dict[str, Any] | None, query: dict[str, Any] | None) -> bytes:
         import requests
 
         headers = {"Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = "application/json"
         try:
-            result = self._api.do(method, path, body=body, query=query, headers=headers)
-        except core.DatabricksError as e:
-            raise self._api_error(e) from None
-        except TimeoutError as e:
-            if isinstance(e.__cause__, core.DatabricksError):  # it answered, with 429/503 until the budget ran out
-                raise self._gave_up(self._api_error(e.__cause__)) from None
-            raise self._unreachable(e.__cause__ or e) from None
-        except requests.exceptions.JSONDecodeError:  # a RequestException too: it must come first
-            raise self._not_json(method, path) from None
+            if self._perform is None:
+                result = self._api.do(method, path, body=body, query=query, headers=headers)
+                return json.dumps(result).encode()
+            headers["User-Agent"] = self._user_agent  # what ApiClient.do would add
+            response = self._perform(method, f"{self.host}{path}", query=query, headers=headers, body=body)
+            return bytes(response.content)
         except requests.RequestException as e:
-            raise self._unreachable(e) from None
-        except ValueError:  # a 2xx body that is not JSON
+            raise classify(e) from None
+        except TimeoutError as e:  # the SDK's retry loop gave up (fallback path only)
+            cause = e.__cause__
+            if isinstance(cause, requests.RequestException):
+                raise classify(cause) from None
+            raise
+
+    def _json_object(self, method: str, path: str, content: bytes) -> dict[str, Any]:
+        if not content.strip():
+            return {}
+        try:
+            result = json.loads(content)
+        except (ValueError, UnicodeDecodeError):
             raise self._not_json(method, path) from None
         if isinstance(result, dict):
             return result
-        raise WorkspaceError(f"{self.host} answered {method} {path} with JSON that is not an object")
+        raise WorkspaceError(
+            f"{self.host} answered {method} {path} with JSON that is not an object",
+            hint=f"Is {self.host} a Databricks workspace URL? Check the host in {self.info.source}.",
+        )
 
     def _api_error(self, error: Any) -> WorkspaceError:
-        status = _status_of(error)
+        answer = last_answer(self._session)
+        status = answer.status if answer is not None else _status_of(error)
         code = error.error_code if isinstance(error.error_code, str) else None
         message = redact(str(error)).strip() or f"HTTP {status}"
-        hint = None
-        lowered = message.lower()
-        if "invalid access token" in lowered or status == 401:
-            hint = (
-                f"The token was refused by {self.host}. Check the host and token of {self.info.source}, "
-                "or log in again (databricks auth login)."
-            )
-        elif "admin" in lowered and status == 403:
-            hint = f"Only workspace admins can do this. Use an admin's credentials instead of {self.info.source}."
+        hint = next(
+            (
+                rule.hint.format(host=self.host, source=self.info.source)
+                for rule in HINT_RULES
+                if rule.matches(status, message)
+            ),
+            None,
+        )
         cls = NotFoundError if status == 404 else WorkspaceError
         return cls(message, hint, status=status, error_code=code)
 
@@ -168,21 +324,55 @@ class Workspace:
             hint=f"Is {self.host} a Databricks workspace URL? Check the host in {self.info.source}.",
         )
 
-    def _gave_up(self, last: WorkspaceError) -> WorkspaceError:
+    def _gave_up(
+        self, last: WorkspaceError, elapsed: float, asked: float | None = None, left: float = 0.0
+    ) -> WorkspaceError:
+        why = f"gave up after {_seconds(elapsed)}"
+        if asked is not None:
+            budget = f"the {_seconds(max(left, 0))} left of the retry budget"
+            why = f"it asked to retry after {asked:g} s, more than {budget}; {why}"
         return WorkspaceError(
-            f"{self.host} is busy or unavailable: {last.message} (gave up after {self.timeouts.retry_seconds} s)",
+            f"{self.host} is busy or unavailable: {last.message} ({why})",
             hint=f"Try again later; {RETRY_TIMEOUT_ENV} sets how long to keep retrying.",
             status=last.status,
             error_code=last.error_code,
         )
 
-    def _unreachable(self, cause: BaseException) -> WorkspaceError:
-        reason = _network_reason(cause)
+    def _unreachable(self, failure: NetworkFailure, elapsed: float) -> WorkspaceError:
+        if failure.kind in ("dns", "tls", "scheme", "too_large", "other"):
+            # Retrying cannot fix these: no "gave up", just what is wrong.
+            return WorkspaceError(
+                f"cannot use {self.host}: {failure.reason}",
+                hint=f"Check the host in {self.info.source}." + (f" {failure.hint}" if failure.hint else ""),
+            )
         return WorkspaceError(
-            f"cannot reach {self.host}: {reason} (gave up after {self.timeouts.retry_seconds} s)",
+            f"cannot reach {self.host}: {failure.reason} (gave up after {_seconds(elapsed)})",
             hint=f"Check the host in {self.info.source} and your network. "
             f"{RETRY_TIMEOUT_ENV} and {HTTP_TIMEOUT_ENV} set how long to wait.",
         )
+
+    def _outcome_unknown(self, method: str, path: str, failure: NetworkFailure, elapsed: float) -> WorkspaceError:
+        check = "databricks-stp secret status" if "/secrets/" in path else "databricks-stp get"
+        return OutcomeUnknownError(
+            f"no answer from {self.host} to {method} {path}: {failure.reason} after {_seconds(elapsed)}; "
+            "the change may or may not have been made",
+            hint=f"Check with `{check}` before trying again; {HTTP_TIMEOUT_ENV} sets how long to wait for an answer.",
+        )
+
+
+def _backoff(attempt: int) -> float:
+    """1, 2, 3 s... (at most 5) plus a little jitter, so many clients do not retry in step."""
+    return float(min(attempt, 5)) + random.uniform(0, 0.25)
+
+
+def _retry_after(answer: Answer | None) -> float | None:
+    """The Retry-After the workspace sent, in seconds; None when it sent none (or an HTTP date)."""
+    raw = answer.retry_after if answer is not None else None
+    try:
+        value = float(raw) if raw is not None else None
+    except ValueError:
+        return None
+    return value if value is not None and math.isfinite(value) and value >= 0 else None
 
 
 def _prefer_reason_phrase(api_client: Any) -> None:
@@ -196,10 +386,11 @@ def _prefer_reason_phrase(api_client: Any) -> None:
     core = load_core()
     parser = getattr(getattr(api_client, "_api_client", None), "_error_parser", None)
     customizers = getattr(parser, "_error_customizers", None)
-    if not isinstance(customizers, list):
+    base = getattr(core, "_ErrorCustomizer", None)
+    if not isinstance(customizers, list) or not isinstance(base, type):
         return
 
-    class ReasonPhrase(core._ErrorCustomizer):  # type: ignore[misc,name-defined]
+    class ReasonPhrase(base):  # type: ignore[misc,valid-type]
         def customize_error(self, response: Any, kwargs: dict[str, Any]) -> None:
             try:
                 payload = response.json()
@@ -231,199 +422,45 @@ def _prefer_reason_phrase(api_client: Any) -> None:
         parsers.append(AnyBody())
 
 
-_STATUS_BY_CLASS = {
-    "BadRequest": 400,
-    "Unauthenticated": 401,
-    "PermissionDenied": 403,
-    "NotFound": 404,
-    "ResourceConflict": 409,
-    "TooManyRequests": 429,
-    "InternalError": 500,
-    "NotImplemented": 501,
-    "TemporarilyUnavailable": 503,
-    "DeadlineExceeded": 504,
-}
+def _status_by_class() -> dict[type, int]:
+    """databricks-sdk's own status table (status -> error class), inverted."""
+    try:
+        from databricks.sdk.errors import platform
+
+        return {cls: status for status, cls in platform.STATUS_CODE_MAPPING.items()}
+    except (ImportError, AttributeError):  # a release without the table: the status stays unknown
+        return {}
 
 
 def _status_of(error: Any) -> int | None:
-    # DatabricksError does not keep the status; its class (chosen by status when
-    # the error_code is unknown) tells it.
-    for cls in type(error).__mro__:
-        if cls.__name__ in _STATUS_BY_CLASS:
-            return _STATUS_BY_CLASS[cls.__name__]
-    return None
+    # Only when no answer was seen (the fallback path): the error's class, chosen by
+    # status when the error_code is unknown, tells the status.
+    table = _status_by_class()
+    return next((table[cls] for cls in type(error).__mro__ if cls in table), None)
 
 
-def _network_reason(cause: BaseException) -> str:
-    text = str(cause)
-    lowered = text.lower()
-    if "refused" in lowered:
-        return "connection refused"
-    if "timed out" in lowered or "timeout" in type(cause).__name__.lower():
-        return "no answer (timed out)"
-    if "name or service not known" in lowered or "nodename nor servname" in lowered or "getaddrinfo" in lowered:
-        return "unknown host name"
-    if "ssl" in lowered or "certificate" in lowered:
-        return "TLS error"
-    if "remotedisconnected" in lowered or "connection aborted" in lowered or "reset" in lowered:
-        return "the connection was closed without an answer"
-    return redact(text)[:200] or type(cause).__name__
+__all__ = [
+    "DEFAULT_HTTP_TIMEOUT",
+    "DEFAULT_RETRY_TIMEOUT",
+    "HTTP_TIMEOUT_ENV",
+    "MAX_BODY_BYTES",
+    "RETRY_TIMEOUT_ENV",
+    "Timeouts",
+    "Workspace",
+    "WorkspaceInfo",
+    "connect",
+    "use_clock",
+]
 
 
-# -- building the Config ------------------------------------------------------
+def connect(*args: Any, **kwargs: Any) -> Workspace:
+    """Resolve auth and return a ready Workspace (see ``stp_ext.workspace_auth.connect``)."""
+    from stp_ext.workspace_auth import connect as _connect
+
+    return _connect(*args, **kwargs)
 
 
-def config_file_path() -> Path:
-    return Path(os.environ.get("DATABRICKS_CONFIG_FILE") or DEFAULT_CONFIG_FILE).expanduser()
+def config_file_path() -> Any:
+    from stp_ext.workspace_auth import config_file_path as _config_file_path
 
-
-def _profiles_in(path: Path) -> dict[str, dict[str, str]]:
-    parser = configparser.ConfigParser(default_section="__no_default__", interpolation=None)
-    try:
-        parser.read(path, encoding="utf-8")
-    except (configparser.Error, UnicodeDecodeError) as e:
-        raise AuthConfigError(f"cannot parse the config file {path}: {e}") from None
-    return {name: dict(parser.items(name)) for name in parser.sections()}
-
-
-@contextlib.contextmanager
-def _hidden_environment(names: set[str]) -> Iterator[None]:
-    """Hide environment variables while the SDK reads them (a CLI is single-threaded here)."""
-    saved = {name: os.environ.pop(name) for name in names if name in os.environ}
-    try:
-        yield
-    finally:
-        os.environ.update(saved)
-
-
-def _sdk_env_names(config_cls: Any, keep: set[str] = frozenset()) -> set[str]:  # type: ignore[assignment]
-    names: set[str] = set()
-    for attr in config_cls.attributes():
-        if not attr.env:
-            continue
-        if attr.auth or attr.name in _IDENTITY_ATTRIBUTES:
-            names.add(attr.env)
-            names.update(getattr(attr, "env_aliases", ()) or ())
-    return names - keep
-
-
-def connect(
-    profile: str | None = None,
-    use_env: bool = False,
-    debug: bool = False,
-    *,
-    host: str | None = None,
-    token: str | None = None,
-) -> Workspace:
-    """Resolve auth as spec/cli.md says and return a ready Workspace.
-
-    ``host`` and ``token`` (used by `demo`) name the workspace directly, with
-    the environment and config file ignored as for --env.
-    """
-    core = load_core()
-    timeouts = Timeouts.from_environment()
-    common: dict[str, Any] = {
-        "product": "databricks-stp",
-        "product_version": __version__,
-        "retry_timeout_seconds": PROBE_RETRY_TIMEOUT,
-        "http_timeout_seconds": PROBE_HTTP_TIMEOUT,
-    }
-    if debug:
-        common["debug_truncate_bytes"] = 4096
-    if use_env and not (host and token):
-        host = os.environ.get("DATABRICKS_HOST", "").strip()
-        token = os.environ.get("DATABRICKS_TOKEN", "").strip()
-        for name, value in (("DATABRICKS_HOST", host), ("DATABRICKS_TOKEN", token)):
-            if not value:
-                raise AuthConfigError(
-                    f"--env is set but {name} is empty or not set",
-                    hint="export DATABRICKS_HOST=https://<workspace> and DATABRICKS_TOKEN=<token>, or use -p PROFILE.",
-                )
-        source = "DATABRICKS_HOST/DATABRICKS_TOKEN (--env)"
-    else:
-        source = f"the token given for {host}"
-    if host and token:
-        register_secret(token)
-        with _hidden_environment(_sdk_env_names(core.Config)):
-            cfg = _build(core, source, debug, host=host, token=token, auth_type="pat", **common)
-    elif profile:
-        path = config_file_path()
-        if not path.is_file():
-            raise AuthConfigError(
-                f"config file {path} does not exist (needed for --profile {profile})",
-                hint="Create the profile with `databricks configure --profile NAME`, "
-                "point DATABRICKS_CONFIG_FILE at your file, or use --env.",
-            )
-        profiles = _profiles_in(path)
-        if profile not in profiles:
-            known = ", ".join(profiles) if profiles else "none"
-            raise AuthConfigError(
-                f"profile {profile!r} not found in {path}",
-                hint=f"Profiles in that file: {known}.",
-            )
-        source = f"profile {profile!r} in {path}"
-        section = profiles[profile]
-        if not (section.get("host", "").strip() or section.get("azure_workspace_resource_id", "").strip()):
-            raise AuthConfigError(
-                f"{source} has no host",
-                hint="Add `host = https://<workspace>` to the profile, e.g. with `databricks configure`.",
-            )
-        with _hidden_environment(_sdk_env_names(core.Config)):
-            cfg = _build(core, source, debug, profile=profile, config_file=str(path), **common)
-    else:
-        source = "the default databricks-sdk authentication (environment, then the DEFAULT profile)"
-        cfg = _build(core, source, debug, **common)
-        if cfg.profile:
-            source = f"profile {cfg.profile!r} in {cfg.config_file or config_file_path()}"
-    # The probe is done; give real requests the real budget.
-    cfg.retry_timeout_seconds = timeouts.retry_seconds
-    cfg.http_timeout_seconds = timeouts.http_seconds
-    register_secret(getattr(cfg, "token", None))
-    info = WorkspaceInfo(host=cfg.host, auth_type=cfg.auth_type or "unknown", profile=cfg.profile, source=source)
-    return Workspace(core.ApiClient(cfg), info, timeouts)
-
-
-@contextlib.contextmanager
-def _bounded_host_metadata_probe() -> Iterator[None]:
-    """Give the SDK's host-metadata probe our small budget on every SDK version.
-
-    databricks-sdk 0.162 builds the probe's client from the Config's timeouts;
-    the releases that still support Python 3.9 (up to about 0.10x) call
-    ``get_host_metadata(host)`` with a module-level client whose retry budget
-    is 300 s, so an unreachable host would hang Config() for five minutes.
-    For the length of the construction the name config.py calls is bound to
-    the same function with a bounded client; an explicit ``client=`` (newer
-    SDKs) still wins over it, so nothing changes there.
-    """
-    config_module = sys.modules.get("databricks.sdk.config")
-    original = getattr(config_module, "get_host_metadata", None)
-    if config_module is None or original is None:
-        yield
-        return
-    client_module = sys.modules["databricks.sdk._base_client"]
-    bounded = client_module._BaseClient(
-        retry_timeout_seconds=PROBE_RETRY_TIMEOUT, http_timeout_seconds=PROBE_HTTP_TIMEOUT
-    )
-    config_module.get_host_metadata = functools.partial(original, client=bounded)
-    try:
-        yield
-    finally:
-        config_module.get_host_metadata = original
-
-
-def _build(core: Any, source: str, debug: bool, **kwargs: Any) -> Any:
-    try:
-        with _bounded_host_metadata_probe():
-            cfg = core.Config(**kwargs)
-    except ValueError as e:
-        message = str(e)
-        if not debug:
-            # The SDK appends a dump of every setting it saw; useful with --debug, noise otherwise.
-            message = message.split(". Config: ", 1)[0]
-        raise AuthConfigError(
-            f"cannot authenticate with {source}: {redact(message)}",
-            hint="Pass -p PROFILE or -e, or log in with `databricks auth login`.",
-        ) from None
-    if not cfg.host:
-        raise AuthConfigError(f"no workspace host in {source}", hint="Set host in the profile or DATABRICKS_HOST.")
-    return cfg
+    return _config_file_path()

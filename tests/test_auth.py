@@ -133,6 +133,7 @@ def test_unreachable_workspace_fails_fast_with_defaults(run, tmp_path, monkeypat
 
 
 def test_workspace_that_never_answers_times_out(run, monkeypatch):
+    monkeypatch.setenv("DATABRICKS_STP_HTTP_TIMEOUT_SECONDS", "0.5")
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(16)  # accepts connections, never answers
@@ -142,7 +143,7 @@ def test_workspace_that_never_answers_times_out(run, monkeypatch):
         result = run("get", "-e")
         elapsed = time.monotonic() - started
     assert result.exit_code == 1
-    assert elapsed < 15
+    assert elapsed < 2
     assert "cannot reach" in result.stderr and "timed out" in result.stderr
 
 
@@ -154,7 +155,7 @@ def test_invalid_timeout_variable(run, monkeypatch, env_auth):
 
 
 def test_config_file_path_follows_variable(tmp_path: Path, monkeypatch):
-    from stp_ext.workspace import config_file_path
+    from stp_ext.workspace_auth import config_file_path
 
     monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(tmp_path / "x.cfg"))
     assert config_file_path() == tmp_path / "x.cfg"
@@ -178,3 +179,153 @@ def test_sdk_auth_errors_are_short_without_debug(run, tmp_path, monkeypatch):
     first = result.stderr.splitlines()[0]
     assert first.startswith("Error: cannot authenticate with profile 'weird'")
     assert "Config:" not in first
+
+
+# -- a host copied from the browser (issue 10.1) --------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", ["/?o=123", "/some/path?o=123#notebook/1", "/"])
+def test_a_browser_url_names_the_workspace_from_the_environment(env_auth, run, monkeypatch, suffix):
+    monkeypatch.setenv("DATABRICKS_HOST", env_auth.url + suffix)
+    for argv in (["get", "-e", "-o", "json"], ["get", "-o", "json"]):  # --env and the SDK's default auth
+        result = run(*argv)
+        assert result.exit_code == 0, result.stderr
+        assert json.loads(result.stdout) == {"partners": []}
+    assert {r.path for r in env_auth.request_log} == {"/api/2.0/partnerhub/self-test-partners/get"}
+
+
+def test_a_browser_url_in_a_profile_names_the_workspace(emulator, run, tmp_path, monkeypatch):
+    config = tmp_path / "cfg"
+    url = f"{emulator.url}/?o=123"
+    profile = f"host = {url}\ntoken = {DEFAULT_ADMIN_TOKEN}\n"
+    config.write_text(f"[DEFAULT]\n{profile}[copied]\n{profile}")
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(config))
+    for argv in (["get", "-p", "copied"], ["get"]):
+        result = run(*argv, "-o", "json")
+        assert result.exit_code == 0, result.stderr
+
+
+def test_debug_says_how_the_host_was_taken(env_auth, run, monkeypatch):
+    monkeypatch.setenv("DATABRICKS_HOST", env_auth.url + "/?o=123")
+    result = run("get", "-e", "--debug")
+    assert result.exit_code == 0, result.stderr
+    assert f"workspace host {env_auth.url}/?o=123 taken as {env_auth.url}" in result.stderr
+
+
+def test_labs_passes_a_browser_url_through(env_auth, monkeypatch, capsys):
+    from stp_ext import labs
+
+    monkeypatch.setenv("DATABRICKS_HOST", env_auth.url + "/?o=123")
+    status = labs.main([json.dumps({"command": "get", "flags": {}})])
+    assert status == 0, capsys.readouterr().err
+    assert json.loads(capsys.readouterr().out) == {"partners": []}
+
+
+@pytest.mark.parametrize(
+    ("raw", "host"),
+    [
+        ("https://adb-123.4.azuredatabricks.net/?o=123", "https://adb-123.4.azuredatabricks.net"),
+        ("adb-123.4.azuredatabricks.net/", "https://adb-123.4.azuredatabricks.net"),
+        ("https://dbc-1.cloud.databricks.com:443/login.html#x", "https://dbc-1.cloud.databricks.com"),
+        ("HTTP://127.0.0.1:8765/api/2.0?o=1", "http://127.0.0.1:8765"),
+        ("https://user@host.example.com/", "https://host.example.com"),
+    ],
+)
+def test_normalize_host(raw, host):
+    from stp_ext.workspace_auth import normalize_host
+
+    assert normalize_host(raw) == host
+
+
+# -- leftovers and typos name themselves (issue 10.5) -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("present", "absent"), [("DATABRICKS_TOKEN", "DATABRICKS_HOST"), ("DATABRICKS_HOST", "DATABRICKS_TOKEN")]
+)
+def test_a_leftover_variable_is_named_with_the_ways_out(workspace, run, monkeypatch, present, absent):
+    monkeypatch.setenv(present, "x" if present == "DATABRICKS_TOKEN" else workspace.url)
+    result = run("get")
+    assert result.exit_code == 2
+    first, hint = result.stderr.splitlines()[:2]
+    assert first.startswith(f"Error: {present} is set but {absent} is not")
+    assert str(workspace.config_file) in first
+    assert f"unset {present}" in hint and f"set {absent}" in hint
+    assert "docs" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "what"),
+    [
+        ("host = https://x\n[a]\ntoken = y\n", 1, "comes before any [profile] header"),
+        ("[a]\nhost = https://x\nhost = https://y\n", 3, "'host' is set twice in [a]"),
+        ("[a]\nhost = https://x\n[a]\n", 3, "[a] appears twice"),
+    ],
+)
+@pytest.mark.parametrize("argv", [["get", "-p", "a"], ["get"]])
+def test_a_config_file_that_does_not_parse_is_one_line(run, tmp_path, monkeypatch, text, line, what, argv):
+    config = tmp_path / "cfg"
+    config.write_text(text)
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(config))
+    result = run(*argv)
+    assert result.exit_code == 2
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(f"Error: cannot read the config file {config}: line {line}")
+    assert what in first
+    for noise in ("PosixPath", "unexpected", "report", "Traceback"):
+        assert noise not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("given", "hint"), [("[emu]", "without brackets: -p emu"), ("default", "Did you mean -p DEFAULT?")]
+)
+def test_a_mistyped_profile_gets_a_hint(workspace, run, given, hint):
+    result = run("get", "-p", given)
+    assert result.exit_code == 2
+    assert hint in result.stderr
+    assert "Profiles in that file: DEFAULT, emu, emu-user" in result.stderr
+    assert not workspace.requests()
+
+
+# -- the SDK internals relied on degrade instead of crashing (issue 11.5) --------------------
+
+
+def test_the_sdk_hooks_relied_on_exist_in_this_release():
+    from stp_ext.sdk_loader import load_core
+    from stp_ext.workspace_auth import sdk_hooks_present
+
+    assert sdk_hooks_present(load_core().Config) == {"_fix_host_if_needed": True, "_resolve_host_metadata": True}
+
+
+def test_without_the_config_hooks_the_host_is_still_normalised(env_auth, run, monkeypatch):
+    """A release that renamed the Config steps: the overrides never run; the host is fixed afterwards."""
+    from stp_ext import workspace_auth
+
+    monkeypatch.setattr(workspace_auth, "_config_class", lambda base: base)
+    monkeypatch.setattr(workspace_auth, "sdk_hooks_present", lambda cls: {"_fix_host_if_needed": False})
+    monkeypatch.setenv("DATABRICKS_HOST", env_auth.url + "/?o=123")
+    result = run("get", "-e", "-o", "json")
+    assert result.exit_code == 0, result.stderr
+
+
+def test_without_the_client_internals_requests_go_through_the_sdk(env_auth, run, monkeypatch):
+    """No session to bound or no _perform: ApiClient.do with the SDK's retries; still one clear answer."""
+    from stp_ext import workspace
+
+    monkeypatch.setattr(workspace, "bound_session", lambda session, seconds: None)
+    result = run("get", "-e", "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    env_auth.faults.arm(path_prefix="/api/2.0/partnerhub", fail_next=1, status=500)
+    result = run("get", "-e")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: Injected fault: HTTP 500")
+
+
+def test_without_the_error_parser_hook_errors_are_the_sdks(env_auth, run, monkeypatch):
+    from stp_ext.sdk_loader import load_core
+
+    monkeypatch.delattr(load_core(), "_ErrorCustomizer")
+    env_auth.faults.arm(path_prefix="/api/2.0/partnerhub", fail_next=1, status=500)
+    result = run("get", "-e")
+    assert result.exit_code == 1, result.stderr
+    assert result.stderr.startswith("Error: ") and "Traceback" not in result.stderr

@@ -7,9 +7,10 @@ answers fails within DATABRICKS_STP_RETRY_TIMEOUT_SECONDS and
 DATABRICKS_STP_HTTP_TIMEOUT_SECONDS (not the SDK's 300 s); an HTML page or
 broken JSON is one clear line, never a traceback or the SDK's bug-report text.
 
-Faults target the command's own call with ``path_prefix``, so the SDK's
-host-metadata probe (``/.well-known/databricks-config``) is left alone unless
-a test means to hit it.
+Faults target the command's own call with ``path_prefix``. Retries and
+back-offs run on a fake clock (``fake_clock``): the tests prove what is waited
+and for how long without waiting it; only HTTP timeouts, which are real socket
+waits, take real time.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fake_clock import FakeClock
 
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, Emulator
 from stp_ext.sdk_loader import load_core
+from stp_ext.workspace import use_clock
 
 PARTNERS = "/api/2.0/partnerhub/self-test-partners"
 SECRETS = "/api/2.0/secrets"
@@ -74,6 +77,12 @@ CASES = (
 def _sdk_imported() -> None:
     """Import databricks-sdk once up front, so its one-off import cost is not timed as a request."""
     load_core()
+
+
+@pytest.fixture
+def fake_clock() -> Any:
+    with use_clock(FakeClock()) as clock:
+        yield clock
 
 
 def api(emu: Emulator, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -156,17 +165,47 @@ RETRYABLE = {
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
-def test_429_and_503_are_retried_within_the_budget(case: Case, prepare: Any, env_auth: Emulator, monkeypatch) -> None:
-    monkeypatch.setenv(RETRY_ENV, "6")  # the default budget: two back-offs of 1-2 s and 2-3 s fit in it
+def test_429_and_503_are_retried_within_the_budget(
+    case: Case, prepare: Any, env_auth: Emulator, monkeypatch, fake_clock: FakeClock
+) -> None:
+    monkeypatch.setenv(RETRY_ENV, "6")  # the default budget: two back-offs of 1-1.25 s and 2-2.25 s fit in it
     invoke = prepare(case)
     fault = RETRYABLE[case.name]
     env_auth.faults.arm(path_prefix=case.target, **fault)
     result, elapsed = invoke()
     assert result.exit_code == 0, result.stderr
     assert statuses(env_auth, case.target) == [fault["status"]] * fault["fail_next"] + [200]
-    assert elapsed < 6
+    if "retry_after" in fault:
+        assert fake_clock.slept == [1] * fault["fail_next"]  # what the workspace asked for, no more
+    else:
+        assert len(fake_clock.slept) == 1 and 1 <= fake_clock.slept[0] <= 1.25  # the first back-off
+    assert elapsed < 2  # the waits were on the fake clock
     if case.name == "doctor":
         assert json.loads(result.stdout)["passed"] is True
+
+
+@pytest.mark.parametrize("retry_after", [30, 86400])
+def test_retry_after_beyond_the_budget_fails_at_once(
+    retry_after: int, env_auth: Emulator, run, fake_clock: FakeClock
+) -> None:
+    """It used to wait the whole Retry-After (31.4 s for 30; a day for 86400) and print "gave up after 6 s"."""
+    env_auth.faults.arm(path_prefix=f"{PARTNERS}/get", fail_next=1, status=503, retry_after=retry_after)
+    result, elapsed = _get(run)
+    assert result.exit_code == 1
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(f"Error: {env_auth.url} is busy or unavailable: Injected fault: HTTP 503")
+    assert f"it asked to retry after {retry_after} s, more than the 3.0 s left of the retry budget" in first
+    assert "gave up after 0.0 s" in first  # the real time: nothing was waited
+    assert fake_clock.slept == []
+    assert statuses(env_auth, PARTNERS) == [503]
+    assert elapsed < 1
+
+
+def test_retry_after_within_the_budget_is_obeyed(env_auth: Emulator, run, fake_clock: FakeClock) -> None:
+    env_auth.faults.arm(path_prefix=f"{PARTNERS}/get", fail_next=1, status=429, retry_after=2)
+    result, _ = _get(run)
+    assert result.exit_code == 0, result.stderr
+    assert fake_clock.slept == [2]
 
 
 # -- failed at once: 500 --------------------------------------------------------------
@@ -188,13 +227,14 @@ def test_500_fails_at_once_with_one_error_line(case: Case, prepare: Any, env_aut
 
 SLOW = {"drop": {"fail_next": 1000, "mode": "drop"}, "latency": {"latency_ms": 2500}}
 LATENCY = ("secret status", "doctor")  # and get, in test_http_timeout_is_configurable
+WRITES = ("create", "update", "delete", "secret put", "secret delete")
 
 
 @pytest.mark.parametrize(
     ("case", "kind"), [(case, "latency" if case.name in LATENCY else "drop") for case in CASES], ids=str
 )
 def test_dropped_or_slow_workspace_fails_within_the_budget(
-    case: Case, kind: str, prepare: Any, env_auth: Emulator, monkeypatch
+    case: Case, kind: str, prepare: Any, env_auth: Emulator, monkeypatch, fake_clock: FakeClock
 ) -> None:
     monkeypatch.setenv(RETRY_ENV, "1")
     monkeypatch.setenv(HTTP_ENV, "1")
@@ -202,23 +242,35 @@ def test_dropped_or_slow_workspace_fails_within_the_budget(
     env_auth.faults.arm(path_prefix=case.target, **SLOW[kind])
     result, elapsed = invoke()
     message = failure(case, result)
-    assert "cannot reach http://127.0.0.1:" in message
-    assert ("timed out" if kind == "latency" else "closed without an answer") in message
-    assert "gave up after 1 s" in message
+    reason = "timed out" if kind == "latency" else "closed without an answer"
+    assert reason in message
+    if case.name in WRITES:
+        # The request went out and no answer came: it may have been done, so it is not repeated.
+        assert f"no answer from {env_auth.url} to " in message
+        assert "may or may not have been made" in message
+        check = "secret status" if case.target.startswith(SECRETS) else "databricks-stp get"
+        assert check in result.stderr or "Finish with" in result.stderr  # how to find out, or how to finish
+        assert len(statuses(env_auth, case.target)) == 1
+    else:
+        assert f"cannot reach {env_auth.url}: " in message
+        assert "gave up after 1.0 s" in message  # the real elapsed time (fake back-offs included)
     assert elapsed < bound(1, 1)
 
 
-def test_dropping_everything_probe_included_is_bounded(env_auth: Emulator, run, monkeypatch) -> None:
-    monkeypatch.setenv(RETRY_ENV, "1")
-    monkeypatch.setenv(HTTP_ENV, "1")
-    env_auth.faults.arm(fail_next=1000, mode="drop")
-    start = time.monotonic()
-    result = run("get", "-e")
-    elapsed = time.monotonic() - start
+def test_a_personal_access_token_sends_no_probe(env_auth: Emulator, run) -> None:
+    """One request for `get`: the host-metadata answer is for OAuth, and a PAT needs none of it."""
+    result, _ = _get(run)
+    assert result.exit_code == 0, result.stderr
+    assert [r.path for r in env_auth.request_log] == [f"{PARTNERS}/get"]
+
+
+def test_a_fault_with_the_default_prefix_meets_the_command(env_auth: Emulator, run) -> None:
+    """The README's "a 500 fails at once" holds with no path_prefix: the fault is not used up elsewhere."""
+    env_auth.faults.arm(fail_next=1, status=500)
+    result, _ = _get(run)
     assert result.exit_code == 1
-    assert result.stderr.startswith("Error: cannot reach http://127.0.0.1:")
-    assert statuses(env_auth, PROBE) and statuses(env_auth, PARTNERS)  # the probe failed, then the call
-    assert elapsed < bound(1, 1) * 2  # two bounded waits: the probe's and the call's
+    assert "Injected fault: HTTP 500" in result.stderr
+    assert statuses(env_auth, PARTNERS) == [500]
 
 
 # -- HTML pages and broken JSON -------------------------------------------------------------
@@ -272,24 +324,24 @@ def test_http_timeout_is_configurable(env_auth: Emulator, run, monkeypatch) -> N
     assert 1.5 <= elapsed < 4
 
 
-def test_retry_budget_is_configurable(env_auth: Emulator, run, monkeypatch) -> None:
+def test_retry_budget_is_configurable(env_auth: Emulator, run, monkeypatch, fake_clock: FakeClock) -> None:
     monkeypatch.setenv(RETRY_ENV, "1")
-    env_auth.faults.arm(path_prefix=f"{PARTNERS}/get", fail_next=2, status=503)
-    short, elapsed = _get(run)
+    env_auth.faults.arm(path_prefix=f"{PARTNERS}/get", fail_next=3, status=503)
+    short, _ = _get(run)
     assert short.exit_code == 1
     # It was reached and kept answering 503: that is not "cannot reach".
     assert short.stderr.startswith(f"Error: {env_auth.url} is busy or unavailable: Injected fault: HTTP 503")
-    assert "(gave up after 1 s)" in short.stderr.splitlines()[0]
-    assert statuses(env_auth, PARTNERS) == [503]  # the first back-off already ran past the budget
-    assert elapsed < bound(1, 3)
+    assert "(gave up after 1.0 s)" in short.stderr.splitlines()[0]
+    # The back-off was cut to end at the budget, for one last try there.
+    assert statuses(env_auth, PARTNERS) == [503, 503]
+    assert len(fake_clock.slept) == 1 and 0.9 < fake_clock.slept[0] <= 1.0
 
     monkeypatch.setenv(RETRY_ENV, "8")
     env_auth.clear_log()
     env_auth.faults.arm(path_prefix=f"{PARTNERS}/get", fail_next=2, status=503)
-    patient, elapsed = _get(run)
+    patient, _ = _get(run)
     assert patient.exit_code == 0, patient.stderr
     assert statuses(env_auth, PARTNERS) == [503, 503, 200]
-    assert elapsed < 8
 
 
 def test_fractional_retry_budget_stays_bounded(env_auth: Emulator, run, monkeypatch) -> None:

@@ -153,10 +153,11 @@ def test_malformed_id_is_refused_locally(workspace, run):
     assert workspace.requests() == []
 
 
-def test_get_makes_two_round_trips(workspace, run):
+def test_get_makes_one_round_trip(workspace, run):
+    # A personal access token needs nothing from the SDK's /.well-known/databricks-config probe.
     workspace.emulator.clear_log()
     assert run("get", "-p", "emu").exit_code == 0
-    assert [p for _, p, _ in workspace.requests()] == ["/.well-known/databricks-config", f"{PARTNERS}/get"]
+    assert [p for _, p, _ in workspace.requests()] == [f"{PARTNERS}/get"]
 
 
 def test_json_output_is_only_json(workspace, run, partner_file):

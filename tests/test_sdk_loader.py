@@ -80,11 +80,14 @@ def test_already_imported_sdk_is_reused():
 def test_reason_phrase_customizer_is_installed():
     """Pins the SDK internals that the error-message precedence relies on."""
     from stp_ext.sdk_loader import load_core
-    from stp_ext.workspace import Timeouts, Workspace, WorkspaceInfo, _bounded_host_metadata_probe
+    from stp_ext.workspace import Timeouts, Workspace, WorkspaceInfo
+    from stp_ext.workspace_auth import _bounded_host_metadata_probe, _config_class
 
     core = load_core()
     with _bounded_host_metadata_probe():  # nothing listens there; older SDKs would retry for 300 s
-        cfg = core.Config(host="http://127.0.0.1:9", token="dapi-x", retry_timeout_seconds=1, http_timeout_seconds=1)
+        cfg = _config_class(core.Config)(
+            host="http://127.0.0.1:9", token="dapi-x", retry_timeout_seconds=1, http_timeout_seconds=1
+        )
     api = core.ApiClient(cfg)
     Workspace(api, WorkspaceInfo("h", "pat", None, "test"), Timeouts(1, 1))
     customizers = api._api_client._error_parser._error_customizers
@@ -96,7 +99,7 @@ def test_host_metadata_probe_is_bounded_during_config_construction():
     import sys
 
     from stp_ext.sdk_loader import load_core
-    from stp_ext.workspace import PROBE_RETRY_TIMEOUT, _bounded_host_metadata_probe
+    from stp_ext.workspace_auth import PROBE_RETRY_TIMEOUT, _bounded_host_metadata_probe
 
     load_core()
     config_module = sys.modules["databricks.sdk.config"]
@@ -105,3 +108,16 @@ def test_host_metadata_probe_is_bounded_during_config_construction():
         bound = config_module.get_host_metadata
         assert bound.keywords["client"]._retry_timeout_seconds == PROBE_RETRY_TIMEOUT
     assert config_module.get_host_metadata is original
+
+
+def test_our_config_class_built_first_still_knows_every_setting():
+    """Config.attributes() caches on the first class asked: asking our subclass first once lost them all."""
+    out = _python(
+        """
+        from stp_ext.sdk_loader import load_core
+        from stp_ext.workspace_auth import _config_class
+        cls = _config_class(load_core().Config)
+        print("token" in {a.name for a in cls.attributes()})
+        """
+    )
+    assert out == "True"

@@ -215,6 +215,12 @@ def _match(routes: Map, request: Request) -> tuple[Any, Mapping[str, Any]]:
 
 
 def _faulty(fault: Fault) -> Response:
+    streamed = fault.body_chunks()  # json, drip, huge: faults.py makes the body
+    if streamed is not None:
+        length, chunks = streamed
+        response = Response(chunks, status=fault.status, content_type="application/json")
+        response.headers["Content-Length"] = str(length)
+        return response
     if fault.mode == "html":
         # What a load balancer in front of a workspace answers when the service is down.
         page = "<html><body><h1>Service unavailable</h1></body></html>"

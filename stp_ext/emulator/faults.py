@@ -14,7 +14,15 @@ Over HTTP (no auth: the emulator is meant for loopback use only):
         {"fail_next": 1, "mode": "drop"}                   close the connection without a byte
         {"fail_next": 1, "mode": "html"}                   an HTML page instead of JSON
         {"fail_next": 1, "mode": "malformed_json"}         truncated JSON (status may be 200 here)
-        "path_prefix": "/api/2.0/secrets"                  only requests under this path (default "/")
+        {"fail_next": 1, "mode": "json", "body": [1, 2]}   this JSON value as the answer (status default 503;
+                                                           200 with a wrong shape tests a client's parsing)
+        {"fail_next": 1, "mode": "drip", "status": 200}    a JSON answer sent one byte every drip_ms (1000)
+        {"fail_next": 1, "mode": "huge", "status": 200,    a valid JSON object of size_bytes, streamed
+         "size_bytes": 100000000}
+        {"fail_next": 1, "status": 503, "retry_after": 86400}  Retry-After (seconds) on a status answer
+        "path_prefix": "/api/2.0/secrets"                  only requests under this path (default "/api/":
+                                                           the API calls, not the SDK's /.well-known or
+                                                           /oidc requests; give "/" to hit everything)
     GET    /_emulator/faults    the plan in force (fail_next counts down)
     DELETE /_emulator/faults    back to normal
     GET    /_emulator/requests  the request log: {"requests": [{"method", "path", "status"}]};
@@ -22,9 +30,10 @@ Over HTTP (no auth: the emulator is meant for loopback use only):
     POST   /_emulator/reset     wipe partners and secrets, clear faults and the log
 
 The control API is itself never delayed or failed, and its requests are in the
-log under ``/_emulator/...`` so tests can filter them out. Note that
-databricks-sdk fetches ``/.well-known/databricks-config`` when it builds a
-``Config``: use ``path_prefix`` to aim a fault at the API calls instead.
+log under ``/_emulator/...`` so tests can filter them out. databricks-sdk
+fetches ``/.well-known/databricks-config`` when it builds a ``Config`` for
+OAuth: the default ``path_prefix`` leaves it alone, so a fault meets the
+command's own call first.
 
 In Python:
 
@@ -36,11 +45,18 @@ At start-up: ``databricks-stp emulator --latency-ms 200 --fail-next 2 --fail-sta
 
 from __future__ import annotations
 
+import json
 import threading
+import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
-MODES = ("status", "drop", "html", "malformed_json")
+MODES = ("status", "drop", "html", "malformed_json", "json", "drip", "huge")
+DEFAULT_PATH_PREFIX = "/api/"
+# The largest answer "huge" streams: enough to test any client's size bound, small enough to be a test.
+MAX_HUGE_BYTES = 1024 * 1024 * 1024
+DRIP_BODY = b'{"partners": []}'
 
 
 @dataclass
@@ -50,7 +66,10 @@ class FaultPlan:
     status: int = 503
     retry_after: int | None = None
     mode: str = "status"
-    path_prefix: str = "/"
+    path_prefix: str = DEFAULT_PATH_PREFIX
+    body: Any = None  # mode "json": the answer; mode "drip": the answer dripped (default {"partners": []})
+    drip_ms: int = 1000
+    size_bytes: int = 1024 * 1024
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FaultPlan:
@@ -64,7 +83,7 @@ class FaultPlan:
     def check(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
-        for name in ("latency_ms", "fail_next", "status"):
+        for name in ("latency_ms", "fail_next", "status", "drip_ms", "size_bytes"):
             value = getattr(self, name)
             # bool is an int to Python, never to a user writing {"fail_next": true}
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
@@ -79,6 +98,14 @@ class FaultPlan:
             raise ValueError("retry_after must be a non-negative integer (seconds)")
         if not isinstance(self.path_prefix, str) or not self.path_prefix.startswith("/"):
             raise ValueError("path_prefix must be a path starting with /")
+        if self.size_bytes > MAX_HUGE_BYTES:
+            raise ValueError(f"size_bytes must be at most {MAX_HUGE_BYTES}")
+        if self.body is not None and self.mode not in ("json", "drip"):
+            raise ValueError('body is only for mode "json" or "drip"')
+        try:
+            json.dumps(self.body)
+        except (TypeError, ValueError):
+            raise ValueError("body must be a JSON value") from None
 
 
 @dataclass(frozen=True)
@@ -89,6 +116,41 @@ class Fault:
     mode: str | None  # None: answer normally after the latency
     status: int
     retry_after: int | None
+    body: Any = None
+    drip_s: float = 1.0
+    size_bytes: int = 0
+
+    def body_chunks(self) -> tuple[int, Iterator[bytes]] | None:
+        """For the body modes (json, drip, huge): the Content-Length and the chunks to send; else None."""
+        if self.mode == "json":
+            data = json.dumps(self.body).encode()
+            return len(data), iter([data])
+        if self.mode == "drip":
+            data = DRIP_BODY if self.body is None else json.dumps(self.body).encode()
+            return len(data), _drip(data, self.drip_s)
+        if self.mode == "huge":
+            return self.size_bytes, _huge(self.size_bytes)
+        return None
+
+
+def _drip(data: bytes, pause_s: float) -> Iterator[bytes]:
+    for i in range(len(data)):
+        if i:
+            time.sleep(pause_s)
+        yield data[i : i + 1]
+
+
+def _huge(size: int) -> Iterator[bytes]:
+    """A valid JSON object of exactly ``size`` bytes (at least 16), made in 64 KiB pieces, never held whole."""
+    head, tail = b'{"partners": [], "padding": "', b'"}'
+    size = max(size, len(head) + len(tail))
+    yield head
+    left = size - len(head) - len(tail)
+    piece = b"x" * 65536
+    while left > 0:
+        yield piece[: min(left, len(piece))]
+        left -= len(piece)
+    yield tail
 
 
 class Faults:
@@ -106,10 +168,13 @@ class Faults:
         status: int = 503,
         retry_after: int | None = None,
         mode: str = "status",
-        path_prefix: str = "/",
+        path_prefix: str = DEFAULT_PATH_PREFIX,
+        body: Any = None,
+        drip_ms: int = 1000,
+        size_bytes: int = 1024 * 1024,
     ) -> None:
         """Replace the plan in force; ValueError names a bad field."""
-        plan = FaultPlan(latency_ms, fail_next, status, retry_after, mode, path_prefix)
+        plan = FaultPlan(latency_ms, fail_next, status, retry_after, mode, path_prefix, body, drip_ms, size_bytes)
         plan.check()
         self._set(plan)
 
@@ -139,4 +204,12 @@ class Faults:
                 plan.fail_next -= 1
             if not failing and plan.latency_ms == 0:
                 return None
-            return Fault(plan.latency_ms / 1000, plan.mode if failing else None, plan.status, plan.retry_after)
+            return Fault(
+                plan.latency_ms / 1000,
+                plan.mode if failing else None,
+                plan.status,
+                plan.retry_after,
+                plan.body,
+                plan.drip_ms / 1000,
+                plan.size_bytes,
+            )

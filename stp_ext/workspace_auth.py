@@ -1,0 +1,367 @@
+"""Which workspace, with which credentials: profiles, environment, host, the metadata probe.
+
+The auth rules live here and nowhere else (spec/cli.md, "Common options"):
+
+* ``--env`` uses only DATABRICKS_HOST and DATABRICKS_TOKEN and ignores the
+  config file; it wins over ``--profile``.
+* ``--profile NAME`` reads that profile from DATABRICKS_CONFIG_FILE (else
+  ~/.databrickscfg) and wins over DATABRICKS_* variables in the environment.
+  databricks-sdk alone would silently mix the two, so the SDK builds the
+  Config with those variables hidden for the duration of the construction.
+* With neither, databricks-sdk's unified auth decides, so every auth type it
+  knows (PAT, OAuth M2M/U2M, the Databricks CLI's login, Azure...) works.
+
+Wherever a host comes from, it is cut to scheme, host and port: a URL copied
+from the browser (``https://adb-1.2.azuredatabricks.net/?o=1#job/2``) names
+the workspace as well as the bare one does.
+
+databricks-sdk asks ``/.well-known/databricks-config`` while it builds the
+Config, for the account id, OIDC endpoints and cloud that OAuth needs. A
+personal access token needs none of them, so for a PAT the probe is skipped
+(one request per command instead of two); every other auth type still gets it.
+"""
+
+from __future__ import annotations
+
+import configparser
+import contextlib
+import functools
+import logging
+import os
+import sys
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from stp_ext import __version__
+from stp_ext.errors import AuthConfigError
+from stp_ext.logs import redact, register_secret
+from stp_ext.sdk_loader import load_core
+from stp_ext.workspace import Timeouts, Workspace, WorkspaceInfo, active_clock, clock_is_real
+
+logger = logging.getLogger(__name__)
+
+# Host metadata (/.well-known/databricks-config) is a best-effort probe the SDK
+# sends while building the Config; it gets a small budget of its own, which
+# is never added to a retry: a host that cannot answer it fails the real call.
+PROBE_RETRY_TIMEOUT = 1
+PROBE_HTTP_TIMEOUT = 2
+
+DEFAULT_CONFIG_FILE = "~/.databrickscfg"
+HOST_ENV = "DATABRICKS_HOST"
+TOKEN_ENV = "DATABRICKS_TOKEN"
+
+# Environment variables that identify a workspace or a credential. An explicit
+# profile hides them; --env hides all but DATABRICKS_HOST/DATABRICKS_TOKEN.
+_IDENTITY_ATTRIBUTES = {
+    "host",
+    "account_id",
+    "workspace_id",
+    "auth_type",
+    "profile",
+    "config_file",
+    "azure_environment",
+    "cloud",
+    "discovery_url",
+    "token_audience",
+}
+
+
+# -- the host --------------------------------------------------------------------
+
+
+def normalize_host(raw: str) -> str:
+    """Scheme, host and port of a workspace URL; the path, query (``?o=<id>``) and fragment go.
+
+    A URL without a scheme gets https://, as databricks-sdk does; :443 on https is dropped.
+    """
+    text = raw.strip()
+    if not text:
+        return text
+    if "://" not in text:
+        text = "https://" + text
+    parts = urllib.parse.urlsplit(text)
+    netloc = parts.netloc.rsplit("@", 1)[-1]  # user:password@ is never how a workspace is named
+    scheme = parts.scheme.lower()
+    if scheme == "https" and netloc.endswith(":443"):
+        netloc = netloc[: -len(":443")]
+    return f"{scheme}://{netloc}"
+
+
+def _log_normalized(raw: str, host: str) -> None:
+    if raw.strip().rstrip("/") != host:
+        logger.debug("workspace host %s taken as %s (a workspace is named by scheme, host and port)", raw, host)
+
+
+# -- the config file ---------------------------------------------------------------
+
+
+def config_file_path() -> Path:
+    return Path(os.environ.get("DATABRICKS_CONFIG_FILE") or DEFAULT_CONFIG_FILE).expanduser()
+
+
+def _parse_error(path: Path, error: Exception) -> AuthConfigError:
+    """One line naming the file and the line, whatever configparser raised."""
+    if isinstance(error, configparser.MissingSectionHeaderError):
+        what = f"line {error.lineno} comes before any [profile] header"
+    elif isinstance(error, configparser.DuplicateOptionError):
+        what = f"line {error.lineno}: {error.option!r} is set twice in [{error.section}]"
+    elif isinstance(error, configparser.DuplicateSectionError):
+        what = f"line {error.lineno}: [{error.section}] appears twice"
+    elif isinstance(error, configparser.ParsingError) and error.errors:
+        lineno, _line = error.errors[0]
+        what = f"line {lineno} is not `name = value`"
+    elif isinstance(error, UnicodeDecodeError):
+        what = "it is not UTF-8 text"
+    else:
+        what = type(error).__name__
+    return AuthConfigError(
+        f"cannot read the config file {path}: {what}",
+        hint="Fix that line (each profile is a [NAME] line followed by `name = value` lines), "
+        "or point DATABRICKS_CONFIG_FILE at another file.",
+    )
+
+
+def read_profiles(path: Path) -> dict[str, dict[str, str]]:
+    """The profiles of a config file (DEFAULT included when it has settings)."""
+    parser = configparser.ConfigParser(default_section="__no_default__", interpolation=None)
+    try:
+        parser.read(path, encoding="utf-8")
+    except (configparser.Error, UnicodeDecodeError) as e:
+        raise _parse_error(path, e) from None
+    return {name: dict(parser.items(name)) for name in parser.sections()}
+
+
+def _profile_not_found(profile: str, path: Path, profiles: dict[str, dict[str, str]]) -> AuthConfigError:
+    known = ", ".join(profiles) if profiles else "none"
+    stripped = profile.strip().strip("[]").strip()
+    if stripped != profile and stripped in profiles:
+        hint = f"Profile names go without brackets: -p {stripped}."
+    else:
+        matches = [name for name in profiles if name.lower() == profile.lower()]
+        hint = f"Did you mean -p {matches[0]}? Names are case-sensitive." if matches else ""
+    return AuthConfigError(
+        f"profile {profile!r} not found in {path}",
+        hint=f"{hint} Profiles in that file: {known}.".strip(),
+    )
+
+
+# -- building the Config -------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _hidden_environment(names: set[str]) -> Iterator[None]:
+    """Hide environment variables while the SDK reads them (a CLI is single-threaded here)."""
+    saved = {name: os.environ.pop(name) for name in names if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
+def _sdk_env_names(config_cls: Any, keep: frozenset[str] = frozenset()) -> set[str]:
+    names: set[str] = set()
+    for attr in config_cls.attributes():
+        if not attr.env:
+            continue
+        if attr.auth or attr.name in _IDENTITY_ATTRIBUTES:
+            names.add(attr.env)
+            names.update(getattr(attr, "env_aliases", ()) or ())
+    return names - keep
+
+
+@functools.cache
+def _config_class(base: type) -> type:
+    """databricks-sdk's Config, with the host cut to scheme://host:port and the probe only when needed.
+
+    Both are overrides of private Config steps (``_fix_host_if_needed`` and
+    ``_resolve_host_metadata``). If a release renames them, the overrides are
+    simply never called: the host is then normalised after construction and
+    the SDK probes as it always did (one more request, nothing broken).
+    """
+
+    # Config.attributes() collects the ConfigAttributes found in the class's own __dict__ and caches
+    # them on the first class it is called on: the base must be first, or the subclass caches none.
+    attributes = getattr(base, "attributes", None)
+    if callable(attributes):
+        attributes()
+
+    class Config(base):  # type: ignore[misc,valid-type]
+        def _fix_host_if_needed(self) -> None:
+            if self.host:
+                raw = self.host
+                self.host = normalize_host(raw)
+                _log_normalized(raw, self.host)
+
+        def _resolve_host_metadata(self) -> None:
+            if _is_pat(self):
+                logger.debug("host metadata not fetched: a personal access token needs none of it")
+                return
+            super()._resolve_host_metadata()
+
+    Config.__name__ = Config.__qualname__ = base.__name__
+    return Config
+
+
+def _is_pat(cfg: Any) -> bool:
+    return bool(getattr(cfg, "token", None)) and (getattr(cfg, "auth_type", None) or "pat") == "pat"
+
+
+def sdk_hooks_present(config_cls: Any) -> dict[str, bool]:
+    """Which private SDK hooks this module relies on exist in the installed databricks-sdk."""
+    return {
+        name: callable(getattr(config_cls, name, None)) for name in ("_fix_host_if_needed", "_resolve_host_metadata")
+    }
+
+
+@contextlib.contextmanager
+def _bounded_host_metadata_probe() -> Iterator[None]:
+    """Give the SDK's host-metadata probe our small budget on every SDK version.
+
+    databricks-sdk 0.162 builds the probe's client from the Config's timeouts;
+    the releases that still support Python 3.9 (up to about 0.10x) call
+    ``get_host_metadata(host)`` with a module-level client whose retry budget
+    is 300 s, so an unreachable host would hang Config() for five minutes.
+    For the length of the construction the name config.py calls is bound to
+    the same function with a bounded client; an explicit ``client=`` (newer
+    SDKs) still wins over it, so nothing changes there.
+    """
+    config_module = sys.modules.get("databricks.sdk.config")
+    original = getattr(config_module, "get_host_metadata", None)
+    client_module = sys.modules.get("databricks.sdk._base_client")
+    client_cls = getattr(client_module, "_BaseClient", None)
+    if config_module is None or original is None or client_cls is None:
+        yield
+        return
+    try:
+        bounded = client_cls(retry_timeout_seconds=PROBE_RETRY_TIMEOUT, http_timeout_seconds=PROBE_HTTP_TIMEOUT)
+    except TypeError:  # a release with another constructor: leave the probe as the SDK made it
+        yield
+        return
+    config_module.get_host_metadata = functools.partial(original, client=bounded)
+    try:
+        yield
+    finally:
+        config_module.get_host_metadata = original
+
+
+def _build(core: Any, source: str, debug: bool, **kwargs: Any) -> Any:
+    config_cls = _config_class(core.Config)
+    try:
+        with _bounded_host_metadata_probe():
+            cfg = config_cls(**kwargs)
+    except ValueError as e:
+        message = str(e)
+        if not debug:
+            # The SDK appends a dump of every setting it saw; useful with --debug, noise otherwise.
+            message = message.split(". Config: ", 1)[0]
+        raise AuthConfigError(
+            f"cannot authenticate with {source}: {redact(message)}",
+            hint="Pass -p PROFILE or -e, or log in with `databricks auth login`.",
+        ) from None
+    if not cfg.host:
+        raise AuthConfigError(f"no workspace host in {source}", hint="Set host in the profile or DATABRICKS_HOST.")
+    if not all(sdk_hooks_present(core.Config).values()):
+        raw = cfg.host
+        cfg.host = normalize_host(raw)
+        _log_normalized(raw, cfg.host)
+    return cfg
+
+
+def _half_set_environment(config_file: Path) -> AuthConfigError | None:
+    """DATABRICKS_HOST or DATABRICKS_TOKEN alone: the SDK then skips the DEFAULT profile and fails vaguely."""
+    host, token = os.environ.get(HOST_ENV, "").strip(), os.environ.get(TOKEN_ENV, "").strip()
+    if bool(host) == bool(token):
+        return None
+    present, absent = (HOST_ENV, TOKEN_ENV) if host else (TOKEN_ENV, HOST_ENV)
+    where = f"the DEFAULT profile in {config_file}" if config_file.is_file() else "a profile"
+    return AuthConfigError(
+        f"{present} is set but {absent} is not, so databricks-sdk cannot use it, nor {where}",
+        hint=f"Unset {present} (`unset {present}`) to use the profile, or set {absent} too and pass -e.",
+    )
+
+
+def connect(
+    profile: str | None = None,
+    use_env: bool = False,
+    debug: bool = False,
+    *,
+    host: str | None = None,
+    token: str | None = None,
+) -> Workspace:
+    """Resolve auth as spec/cli.md says and return a ready Workspace.
+
+    ``host`` and ``token`` (used by `demo`) name the workspace directly, with
+    the environment and config file ignored as for --env.
+    """
+    core = load_core()
+    timeouts = Timeouts.from_environment()
+    clock = active_clock()
+    common: dict[str, Any] = {
+        "product": "databricks-stp",
+        "product_version": __version__,
+        "retry_timeout_seconds": PROBE_RETRY_TIMEOUT,
+        "http_timeout_seconds": PROBE_HTTP_TIMEOUT,
+    }
+    if not clock_is_real():
+        common["clock"] = clock  # tests: the SDK's own waits (the probe's retries) on the same fake clock
+    if debug:
+        common["debug_truncate_bytes"] = 4096
+    if use_env and not (host and token):
+        host = os.environ.get(HOST_ENV, "").strip()
+        token = os.environ.get(TOKEN_ENV, "").strip()
+        for name, value in ((HOST_ENV, host), (TOKEN_ENV, token)):
+            if not value:
+                raise AuthConfigError(
+                    f"--env is set but {name} is empty or not set",
+                    hint="export DATABRICKS_HOST=https://<workspace> and DATABRICKS_TOKEN=<token>, or use -p PROFILE.",
+                )
+        source = "DATABRICKS_HOST/DATABRICKS_TOKEN (--env)"
+    else:
+        source = f"the token given for {host}"
+    if host and token:
+        register_secret(token)
+        with _hidden_environment(_sdk_env_names(core.Config)):
+            cfg = _build(core, source, debug, host=normalize_host(host), token=token, auth_type="pat", **common)
+        _log_normalized(host, cfg.host)
+    elif profile:
+        path = config_file_path()
+        if not path.is_file():
+            raise AuthConfigError(
+                f"config file {path} does not exist (needed for --profile {profile})",
+                hint="Create the profile with `databricks configure --profile NAME`, "
+                "point DATABRICKS_CONFIG_FILE at your file, or use --env.",
+            )
+        profiles = read_profiles(path)
+        if profile not in profiles:
+            raise _profile_not_found(profile, path, profiles)
+        source = f"profile {profile!r} in {path}"
+        section = profiles[profile]
+        if not (section.get("host", "").strip() or section.get("azure_workspace_resource_id", "").strip()):
+            raise AuthConfigError(
+                f"{source} has no host",
+                hint="Add `host = https://<workspace>` to the profile, e.g. with `databricks configure`.",
+            )
+        with _hidden_environment(_sdk_env_names(core.Config)):
+            cfg = _build(core, source, debug, profile=profile, config_file=str(path), **common)
+    else:
+        source = "the default databricks-sdk authentication (environment, then the DEFAULT profile)"
+        path = config_file_path()
+        if path.is_file():
+            read_profiles(path)  # a broken file is named with its line here, not as the SDK's "unexpected" error
+        try:
+            cfg = _build(core, source, debug, **common)
+        except AuthConfigError:
+            half = _half_set_environment(path)
+            if half is None:
+                raise
+            raise half from None
+        if cfg.profile:
+            source = f"profile {cfg.profile!r} in {cfg.config_file or path}"
+    # The probe is done; give real requests the real budget.
+    cfg.retry_timeout_seconds = timeouts.sdk_retry_seconds
+    cfg.http_timeout_seconds = timeouts.http_seconds
+    register_secret(getattr(cfg, "token", None))
+    info = WorkspaceInfo(host=cfg.host, auth_type=cfg.auth_type or "unknown", profile=cfg.profile, source=source)
+    return Workspace(core.ApiClient(cfg), info, timeouts, clock=clock)
