@@ -197,6 +197,14 @@ class CredentialService:
         permission = body.get("permission")
         return permission if isinstance(permission, str) else None
 
+    def stored_keys(self) -> list[str] | None:
+        """The keys in the scope; None when the scope does not exist."""
+        try:
+            secrets = self._ws.do("GET", f"{SECRETS}/list", query={"scope": self.scope}).get("secrets") or []
+        except NotFoundError:
+            return None
+        return [str(s.get("key")) for s in secrets if isinstance(s, dict)]
+
     def caller_is_admin(self) -> bool | None:
         """Whether the caller is a workspace admin (member of `admins`); None when it cannot be told."""
         try:
@@ -252,7 +260,7 @@ class CredentialService:
                 raise
             checks.append(self._users_check_as_non_admin(non_admin))
             return checks
-        checks.append(_users_check(permission, non_admin))
+        checks.append(users_check(permission, non_admin))
         return checks
 
     def _users_check_as_non_admin(self, non_admin: bool | None) -> Check:
@@ -288,7 +296,7 @@ class CredentialService:
         return True
 
 
-def _users_check(permission: str | None, non_admin: bool | None) -> Check:
+def users_check(permission: str | None, non_admin: bool | None) -> Check:
     """The `users` row of `secret status`, named for what the partner needs."""
     rank = _RANK.get(permission or "", 0)
     has = f"{USERS} has {permission}" if permission else f"{USERS} has no permission on the scope"

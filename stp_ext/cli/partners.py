@@ -55,19 +55,39 @@ def create(config_path: str, no_secret: bool, **kwargs: Any) -> None:
 
 
 @click.command()
+@click.option(
+    "--all-profiles",
+    is_flag=True,
+    help="Ask every profile of the config file at once: auth, active partner, credential, `users` READ.",
+)
+@config_file_option(required=False)
 @common_options
-def get() -> None:
-    """List the active self-testing partners (ID, Name).
+def get(all_profiles: bool, config_path: str | None) -> None:
+    """List the active self-testing partners (ID, Name); or every profile's at a glance.
+
+    With --all-profiles every profile of the config file is asked concurrently
+    and one table shows, per profile: host, whether auth works, the active
+    partner, whether its credential is stored and what `users` may do (judged
+    for NON_ADMIN with -f FILE); a profile that fails shows its error without
+    stopping the others. Exit 0 when every profile answered.
 
     \b
     Examples:
       databricks-stp get -p my-workspace
       databricks-stp get -e -o json
+      databricks-stp get --all-profiles -f partner.json
     """
     from stp_ext.partners import PartnerService
     from stp_ext.render.views import partners as view
 
     env = command_env()
+    if all_profiles:
+        from stp_ext.cli.profiles import show_all_profiles
+
+        show_all_profiles(env, config_path)
+        return
+    if config_path is not None:
+        raise InputError("-f FILE is used with --all-profiles only", hint="Add --all-profiles, or leave out -f.")
     workspace = env.workspace()
     with env.renderer.status("Reading the self-testing partner…"):
         partners = PartnerService(workspace).list()

@@ -1,0 +1,120 @@
+"""`get --all-profiles`: every profile of the config file in one table, concurrently, one bad one spoiling nothing."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, DEFAULT_USER_TOKEN
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def three_profiles(workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    config = tmp_path / "three.cfg"
+    config.write_text(
+        f"[admin]\nhost = {workspace.url}\ntoken = {DEFAULT_ADMIN_TOKEN}\n\n"
+        f"[user]\nhost = {workspace.url}\ntoken = {DEFAULT_USER_TOKEN}\n\n"
+        f"[closed]\nhost = http://127.0.0.1:{_closed_port()}\ntoken = dapi-nothing-listens\n"
+    )
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(config))
+    return workspace
+
+
+def _create(run, path, *args):
+    result = run("create", "-f", str(path), "-p", "admin", "-o", "json", *args)
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)["id"]
+
+
+def test_every_profile_gets_its_row(three_profiles, run, partner_file):
+    path = partner_file(supported_features=["NON_ADMIN"], auth_options=["AUTH_PAT"])
+    partner_id = _create(run, path, "--no-auth-header")
+    started = time.monotonic()
+    result = run("get", "--all-profiles", "-f", str(path), "-o", "json")
+    elapsed = time.monotonic() - started
+    assert elapsed < 10, elapsed  # concurrent and bounded: the closed port costs its budget once
+    assert result.exit_code == 1  # one profile did not answer
+    assert result.stderr.startswith("Error: 1 of 3 profiles did not answer: closed\n")
+    document = json.loads(result.stdout)
+    assert document["all_answered"] is False
+    rows = {row["profile"]: row for row in document["profiles"]}
+    assert list(rows) == ["admin", "user", "closed"]  # file order
+
+    admin = rows["admin"]
+    assert admin["auth_ok"] is True and admin["admin"] is True and admin["user"] == "admin@example.com"
+    assert admin["partner"] == {"id": partner_id, "name": "Test Partner"}
+    assert admin["credential_stored"] is True
+    assert admin["users_permission"] == "READ" and admin["users_ok"] is True
+    assert admin["error"] is None
+
+    user = rows["user"]
+    assert user["auth_ok"] is True and user["admin"] is False
+    assert user["partner"] is None and user["partner_note"] == "needs a workspace admin"
+    assert user["error"] is None
+
+    closed = rows["closed"]
+    assert closed["auth_ok"] is False and closed["partner"] is None
+    assert "cannot reach" in closed["error"]
+
+
+def test_table_and_exit_zero_when_every_profile_answers(three_profiles, run, partner_file, tmp_path, monkeypatch):
+    config = tmp_path / "two.cfg"
+    config.write_text(
+        f"[admin]\nhost = {three_profiles.url}\ntoken = {DEFAULT_ADMIN_TOKEN}\n\n"
+        f"[user]\nhost = {three_profiles.url}\ntoken = {DEFAULT_USER_TOKEN}\n\n"
+        "[acct]\nhost = https://accounts.cloud.databricks.com\naccount_id = 00000000-0000\n"
+    )
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("COLUMNS", "200")  # one line per row, to read the cells
+    none_yet = run("get", "--all-profiles")
+    assert none_yet.exit_code == 0, none_yet.stderr
+    assert "no active partner" in none_yet.stdout
+    _create(run, partner_file(), "--no-auth-header")
+    result = run("get", "--all-profiles")
+    assert result.exit_code == 0, result.stderr
+    text = result.stdout
+    for expected in ("admin", "user", "acct", "Test Partner", "✓ stored", "needs a workspace admin", "skipped"):
+        assert expected in text, expected
+
+
+def test_users_holding_manage_are_flagged(three_profiles, run, partner_file):
+    from emulator_client import RawClient
+
+    RawClient(three_profiles.emulator.port).create_scope("partner-connect", initial_manage_principal="users")
+    path = partner_file(supported_features=["NON_ADMIN"], auth_options=["AUTH_PAT"])
+    _create(run, path, "--no-secret")
+    result = run("get", "--all-profiles", "-f", str(path), "-o", "json")
+    admin = json.loads(result.stdout)["profiles"][0]
+    assert admin["users_permission"] == "MANAGE" and admin["credential_stored"] is False
+    assert "overwrite" in admin["warning"]
+    assert "Warning: profile admin:" in result.stderr
+
+
+def test_all_profiles_refuses_profile_and_env(workspace, run):
+    for flag in (["-p", "emu"], ["-e"]):
+        result = run("get", "--all-profiles", *flag)
+        assert result.exit_code == 2
+        assert "cannot be combined with -p or -e" in result.stderr
+    assert workspace.requests() == []
+
+
+def test_missing_config_file(run, tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(tmp_path / "nope.cfg"))
+    result = run("get", "--all-profiles")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: config file ") and "does not exist" in result.stderr
+
+
+def test_file_only_with_all_profiles(workspace, run, partner_file):
+    result = run("get", "-p", "emu", "-f", str(partner_file()))
+    assert result.exit_code == 2
