@@ -9,6 +9,7 @@ from stp_ext.errors import CheckFailed, InputError
 
 def show_all_profiles(env: Any, config_path: str | None) -> None:
     from stp_ext.profiles_status import query_all, read_profiles
+    from stp_ext.render.views import profiles as view
     from stp_ext.workspace import config_file_path, connect
 
     if env.options.profile or env.options.use_env:
@@ -29,84 +30,10 @@ def show_all_profiles(env: Any, config_path: str | None) -> None:
 
     with env.renderer.status(f"Asking {len(profiles)} profiles…"):
         rows = query_all(profiles, connect_profile, non_admin=non_admin)
-    for row in rows:
-        if row.warning:
-            env.renderer.warning(f"profile {row.profile}: {row.warning}")
-    if env.renderer.is_json:
-        env.renderer.json(
-            {
-                "config_file": str(path),
-                "all_answered": all(r.answered for r in rows),
-                "profiles": [r.to_dict() for r in rows],
-            }
-        )
-    else:
-        _table(env.renderer, rows, str(path), judged=non_admin is not None)
+    view.all_profiles(env.renderer, rows, str(path), judged=non_admin is not None)
     silent = [r for r in rows if not r.answered]
     if silent:
         raise CheckFailed(
             f"{len(silent)} of {len(rows)} profiles did not answer: {', '.join(r.profile for r in silent)}",
             hint=f"Check one with: databricks-stp get -p {silent[0].profile} --debug",
         )
-
-
-def _table(render: Any, rows: list[Any], path: str, *, judged: bool) -> None:
-    from stp_ext.render import _escape as esc  # names and messages from servers are data, never markup
-
-    def auth(row: Any) -> str:
-        if row.skipped:
-            return "[dim]skipped[/]"
-        if not row.auth_ok:
-            return "[red]✗[/]"
-        role = " (admin)" if row.admin else ""
-        return f"[green]✓[/] {esc(row.user or '')}{role}"
-
-    def partner(row: Any) -> str:
-        if row.partner_id:
-            return f"{esc(row.partner_name or '')}\n[cyan]{esc(row.partner_id)}[/]"
-        return f"[dim]{esc(row.partner_note or '')}[/]"
-
-    def credential(row: Any) -> str:
-        if row.credential_stored is None:
-            return ""
-        return "[green]✓ stored[/]" if row.credential_stored else "[red]✗ missing[/]"
-
-    def users(row: Any) -> str:
-        if row.credential_stored is None:
-            return ""
-        text = esc(row.users_permission or "none")
-        if row.warning:
-            return f"[yellow]⚠ {text}[/]"
-        if row.users_ok is False:
-            return f"[red]✗ {text}[/]"
-        return f"[green]✓ {text}[/]" if row.users_ok else text
-
-    from stp_ext.render import Column
-
-    render.table(
-        [
-            Column("Profile", no_wrap=True),
-            "Host",
-            "Auth",
-            "Active partner",
-            Column("Credential", no_wrap=True),
-            Column("users", no_wrap=True),
-            "Error",
-        ],
-        [
-            (
-                esc(r.profile),
-                esc(r.host or ""),
-                auth(r),
-                partner(r),
-                credential(r),
-                users(r),
-                f"[red]{esc(r.error)}[/]" if r.error else esc(r.skipped or ""),
-            )
-            for r in rows
-        ],
-        title=f"Self-testing partner in every profile of {esc(path)}",
-        caption=None
-        if judged
-        else "users: the ACL of `users` on scope partner-connect (NON_ADMIN needs READ; give -f FILE to judge it).",
-    )
