@@ -64,7 +64,7 @@ def _auth(row: ProfileStatus) -> Any:
 
 def _partner(row: ProfileStatus) -> Any:
     if row.partner_id:
-        return text(row.partner_name or "", "\n", (row.partner_id, "cyan"))
+        return text(row.partner_name or "", " ", (row.partner_id, "cyan"))
     return text((row.partner_note or "", "dim"))
 
 
