@@ -64,7 +64,7 @@ class ProfileStatus:
 
 def read_profiles(path: Path) -> dict[str, dict[str, str]]:
     """The config file's profiles, in file order."""
-    from stp_ext.workspace import _profiles_in
+    from stp_ext.workspace_auth import read_profiles as parse
 
     if not path.is_file():
         raise AuthConfigError(
@@ -72,7 +72,7 @@ def read_profiles(path: Path) -> dict[str, dict[str, str]]:
             hint="Create profiles with `databricks configure --profile NAME`, or point DATABRICKS_CONFIG_FILE "
             "at your file.",
         )
-    profiles = _profiles_in(path)
+    profiles = parse(path)
     if not profiles:
         raise AuthConfigError(f"no profiles in {path}", hint="Add one with `databricks configure --profile NAME`.")
     return profiles
