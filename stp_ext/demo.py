@@ -157,12 +157,13 @@ def run_demo(on_step: Callable[[StepResult], None]) -> list[StepResult]:
                 out["detail"] = "; ".join(c.check for c in checks)
 
             with step("connect-test") as out:
-                connect_report = run_connect_test(config, header.value, timeout=5.0)
-                passed = sum(1 for s in connect_report.scenarios if s.passed)
+                connect_report = run_connect_test(
+                    config, header.value, timeout=5.0, test_connection_url=f"{partner.url}/test-connection"
+                )
                 if not connect_report.passed:
-                    names = ", ".join(s.name for s in connect_report.failed)
-                    raise StpError(f"failed scenarios: {names}")
-                out["detail"] = f"{passed}/{len(connect_report.scenarios)} scenarios passed"
+                    names = ", ".join(s.case_id for s in connect_report.failed)
+                    raise StpError(f"{connect_report.summary}; failing: {names}")
+                out["detail"] = connect_report.summary
 
             with step("doctor") as out:
                 doctor = run_doctor(

@@ -7,7 +7,6 @@ run shows every missing piece; rows that cannot run without an earlier one
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
@@ -20,6 +19,7 @@ if TYPE_CHECKING:
     from stp_ext.workspace import Workspace
 
 ME_PATH = "/api/2.0/preview/scim/v2/Me"
+ENDPOINT_ROW = "connect endpoint reachable"
 
 
 @dataclass
@@ -60,6 +60,8 @@ def run_doctor(
     config_path: str | None,
     steps: NextSteps,
     timeout: float = 10.0,
+    endpoint_url: str | None = None,
+    skip_endpoint: bool = False,
 ) -> DoctorReport:
     from stp_ext.credential import CredentialService
     from stp_ext.partners import PartnerService
@@ -159,30 +161,18 @@ def run_doctor(
                 elif users.warning:  # admin-only or unknown: a row only when users hold too much
                     add(DoctorCheck(users.check, True, users.detail, warning=users.warning))
 
-    if config is None:
-        add(DoctorCheck("connect endpoint reachable", None, "skipped: give -f FILE to check the connect_url"))
+    if skip_endpoint:
+        add(DoctorCheck(ENDPOINT_ROW, None, "skipped: --skip-endpoint"))
+    elif config is None:
+        add(DoctorCheck(ENDPOINT_ROW, None, "skipped: give -f FILE to check the connect_url"))
     else:
-        add(_probe_connect(config.connect_url, timeout))
+        add(_probe_connect(config.connect_url, endpoint_url, timeout))
     return DoctorReport(checks)
 
 
-def _probe_connect(url: str, timeout: float) -> DoctorCheck:
-    """Any HTTP answer means reachable. The probe carries no credential and no
-    user, so a correct partner refuses it (400/401) and creates nothing."""
-    from stp_ext.connect.http import TransportError, send
+def _probe_connect(connect_url: str, base_url: str | None, timeout: float) -> DoctorCheck:
+    """connect-test's machinery on one safe request (see ``stp_ext.connect.probe``)."""
+    from stp_ext.connect.probe import probe_connect
 
-    headers = {"User-Agent": "databricks", "Content-Type": "application/json", "Accept-Language": "en-US"}
-    try:
-        response = send("POST", url, body=json.dumps({}).encode(), headers=headers, timeout=timeout)
-    except TransportError as e:
-        return DoctorCheck(
-            "connect endpoint reachable",
-            False,
-            e.message,
-            "Check connect_url in the config and that the endpoint is up and reachable from the internet.",
-        )
-    return DoctorCheck(
-        "connect endpoint reachable",
-        True,
-        f"{url} answered HTTP {response.status} in {response.elapsed_ms:.0f} ms",
-    )
+    result = probe_connect(connect_url, url=base_url, timeout=timeout)
+    return DoctorCheck(ENDPOINT_ROW, result.ok, result.detail, result.fix)

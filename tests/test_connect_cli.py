@@ -10,15 +10,17 @@ import sys
 import time
 from pathlib import Path
 from typing import IO, Any
+from xml.etree import ElementTree
 
 import pytest
 from click.testing import CliRunner, Result
 from connect_fixtures import BASIC_PASSWORD, BASIC_USER, sample_partner, write_config
 
 from stp_ext.cli import cli
+from stp_ext.connect.cases import CASE_IDS
 from stp_ext.sample_partner import FAULT_NAMES
 
-SPEC_SCENARIO_KEYS = {"name", "passed", "status", "elapsed_ms", "findings"}
+SPEC_SCENARIO_KEYS = {"name", "case_id", "title", "passed", "skipped", "status", "elapsed_ms", "findings"}
 CREDENTIAL = ["--basic-user", BASIC_USER, "--basic-password-stdin"]
 
 
@@ -39,25 +41,33 @@ def test_passes_against_a_correct_partner(config: Path) -> None:
     with sample_partner() as partner:
         result = invoke("connect-test", "-f", str(config), "--url", partner.url, *CREDENTIAL, input=BASIC_PASSWORD)
     assert result.exit_code == 0, result.stderr
-    for name in ("new_connection", "established_connection", "wrong_credentials", "delete_connection"):
-        assert name in result.stdout
-    assert "7 passed, 0 failed" in result.stdout
+    for case in ("P100", "P300", "P302", "P400", "P401", "P402", "P600", "P700", "AUTH"):
+        assert case in result.stdout
+    assert "9 of 9 certification cases pass (3 skipped)" in result.stdout
     assert f"{partner.url}/databricks/connect" in result.stdout
     assert "Error" not in result.stderr
 
 
-def test_json_has_exactly_the_spec_keys(config: Path) -> None:
+def test_json_carries_case_ids_and_the_summary(config: Path) -> None:
     with sample_partner() as partner:
         result = invoke(
             "connect-test", "-f", str(config), "--url", partner.url, *CREDENTIAL, "-o", "json", input=BASIC_PASSWORD
         )
     assert result.exit_code == 0, result.stderr
     document = json.loads(result.stdout)
-    assert set(document) == {"passed", "scenarios"}
+    assert set(document) == {"passed", "summary", "scenarios"}
     assert document["passed"] is True
-    assert len(document["scenarios"]) == 7
+    assert document["summary"] == {
+        "cases": 12,
+        "ran": 9,
+        "passed": 9,
+        "skipped": 3,
+        "text": "9 of 9 certification cases pass (3 skipped)",
+    }
+    assert [s["case_id"] for s in document["scenarios"]] == list(CASE_IDS)
     for scenario in document["scenarios"]:
         assert set(scenario) == SPEC_SCENARIO_KEYS
+        assert scenario["name"] == scenario["case_id"] and scenario["title"]
         assert isinstance(scenario["elapsed_ms"], (int, float))
 
 
@@ -69,14 +79,102 @@ def test_a_fault_fails_with_exit_1_and_names_the_finding(config: Path) -> None:
         )
     assert text.exit_code == 1
     assert "enum_value" in text.stdout and "signin" in text.stdout
-    assert text.stderr.startswith("Error: connect-test failed")
+    assert text.stderr.startswith("Error: connect-test failed: 1 of 9 certification cases pass")
     assert as_json.exit_code == 1
     document = json.loads(as_json.stdout)
     assert document["passed"] is False
     new = document["scenarios"][0]
-    assert new["name"] == "new_connection" and new["passed"] is False
+    assert new["case_id"] == "P100" and new["passed"] is False
     assert {"severity": "error", "check": "enum_value"}.items() <= new["findings"][0].items()
     assert "Error: connect-test failed" in as_json.stderr
+
+
+def test_junit_xml_has_one_test_case_per_case(config: Path, tmp_path: Path) -> None:
+    report = tmp_path / "cert.xml"
+    with sample_partner(fault="demo_ignored") as partner:
+        result = invoke(
+            "connect-test",
+            "-f",
+            str(config),
+            "--url",
+            partner.url,
+            *CREDENTIAL,
+            "--junit-xml",
+            str(report),
+            input=BASIC_PASSWORD,
+        )
+    assert result.exit_code == 1
+    suite = ElementTree.parse(report).getroot().find("testsuite")
+    assert suite is not None
+    cases = suite.findall("testcase")
+    assert [c.get("name", "").split()[0] for c in cases] == list(CASE_IDS)
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("12", "1", "3")
+    failed = [c for c in cases if c.find("failure") is not None]
+    assert [c.get("name", "").split()[0] for c in failed] == ["P700"]
+    failure = failed[0].find("failure")
+    assert failure is not None and "redirect_value" in (failure.text or "")
+    skipped = [c.get("name", "").split()[0] for c in cases if c.find("skipped") is not None]
+    assert skipped == ["P800", "P801", "P900"]
+
+
+def test_unwritable_junit_path_is_a_usage_error_before_anything_is_sent(config: Path, tmp_path: Path) -> None:
+    with sample_partner() as partner:
+        result = invoke(
+            "connect-test",
+            "-f",
+            str(config),
+            "--url",
+            partner.url,
+            "--no-auth-header",
+            "--junit-xml",
+            str(tmp_path / "missing-dir" / "cert.xml"),
+        )
+    assert result.exit_code == 2
+    assert partner.state.accounts == {}
+
+
+def test_options_name_the_extra_endpoints_and_the_new_user_action(config: Path) -> None:
+    ingest = write_config(config.parent, "ingest.json", category="INGEST")
+    with sample_partner(new_user_action="invite") as partner:
+        result = invoke(
+            "connect-test",
+            "-f",
+            str(ingest),
+            "--url",
+            partner.url,
+            *CREDENTIAL,
+            "-o",
+            "json",
+            "--test-connection-url",
+            "https://partner.example.com/test-connection",
+            "--connectors-url",
+            "https://partner.example.com/connectors",
+            "--new-user-action",
+            "invite",
+            input=BASIC_PASSWORD,
+        )
+        wrong = invoke(
+            "connect-test",
+            "-f",
+            str(ingest),
+            "--url",
+            partner.url,
+            *CREDENTIAL,
+            "--case",
+            "p302",
+            "--new-user-action",
+            "auto_add",
+            "-o",
+            "json",
+            input=BASIC_PASSWORD,
+        )
+    assert result.exit_code == 0, result.stdout
+    assert json.loads(result.stdout)["summary"]["text"] == "12 of 12 certification cases pass"
+    assert wrong.exit_code == 1
+    [p302] = json.loads(wrong.stdout)["scenarios"]
+    assert p302["case_id"] == "P302"
+    assert {"error"} == {f["severity"] for f in p302["findings"] if f["check"] == "new_user_action"}
+    assert "0 of 1 certification cases pass" in wrong.stderr
 
 
 def test_no_credential_warns_and_skips_wrong_credentials(config: Path) -> None:
@@ -84,8 +182,8 @@ def test_no_credential_warns_and_skips_wrong_credentials(config: Path) -> None:
         result = invoke("connect-test", "-f", str(config), "--url", partner.url, "-o", "json")
     assert result.exit_code == 0, result.stderr
     assert "Warning: no credential given" in result.stderr
-    wrong = json.loads(result.stdout)["scenarios"][2]
-    assert wrong["name"] == "wrong_credentials" and wrong["findings"][0]["check"] == "skipped"
+    wrong = json.loads(result.stdout)["scenarios"][-1]
+    assert wrong["case_id"] == "AUTH" and wrong["findings"][0]["check"] == "skipped"
 
 
 def test_no_auth_header_is_silent(config: Path) -> None:
@@ -111,6 +209,11 @@ def test_invalid_config_exits_2_and_sends_nothing(tmp_path: Path) -> None:
         (["--url", "http://localhost:8080/?x=1"], "query or fragment"),
         (["--payload", "missing.json"], "--payload file not found: missing.json"),
         (["--timeout", "0"], "Invalid value for '--timeout'"),
+        (["--url", "http://[::1"], "is not a valid URL"),
+        (["--url", "http://a:99999"], "is not a valid URL"),
+        (["--test-connection-url", "test-connection"], "not an absolute http(s) URL"),
+        (["--new-user-action", "maybe"], "Invalid value for '--new-user-action'"),
+        (["--case", "P999"], "Invalid value for '--case'"),
     ],
 )
 def test_bad_options_exit_2(config: Path, args: list[str], message: str) -> None:

@@ -9,7 +9,7 @@ from connect_fixtures import partner_config
 
 from stp_ext.connect import reroot
 from stp_ext.connect.payload import Caller, connect_request, deep_merge, delete_connection_request
-from stp_ext.connect.scenarios import headers
+from stp_ext.connect.session import headers
 
 CALLER = Caller.generate("primary", "0a1b2c3d")
 
@@ -64,6 +64,8 @@ def test_cluster_compute_sends_an_interactive_cluster() -> None:
     body = build(integration_type="CLUSTER_COMPUTE", auth_options=None)
     assert body["is_sql_warehouse"] is False and body["cluster_id"]
     assert body["user_info"]["auth"]["personal_access_token"].startswith("dapi")
+    # No SQL warehouse: no http_path or JDBC URLs (ApiSpecifications.md; the suite sends them only then).
+    assert not {"http_path", "jdbc_url", "databricks_jdbc_url"} & set(body)
 
 
 def test_workspace_management_sends_only_credentials() -> None:

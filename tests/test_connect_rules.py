@@ -38,10 +38,13 @@ def checks(findings: list[Any]) -> list[tuple[str, str]]:
     return [(f.severity, f.check) for f in findings]
 
 
-def connection(changes: dict[str, Any], established: bool = False, uses_u2m: bool = False) -> list[tuple[str, str]]:
+def connection(
+    changes: dict[str, Any], established: bool = False, uses_u2m: bool = False, hosts: rules.HostPolicy = HOSTS
+) -> list[tuple[str, str]]:
     doc = {**GOOD, **changes}
     doc = {k: v for k, v in doc.items() if v is not None}
-    return checks(rules.connection(doc, established=established, hosts=HOSTS, uses_u2m=uses_u2m))
+    findings, _ = rules.connection(doc, established=established, hosts=hosts, uses_u2m=uses_u2m)
+    return checks(findings)
 
 
 def test_a_good_answer_has_no_findings() -> None:
@@ -96,7 +99,7 @@ def test_types_and_enums() -> None:
 
 def test_enum_finding_suggests_the_near_value() -> None:
     doc = {**GOOD, "redirect_value": "Sign-In"}
-    (finding,) = rules.connection(doc, established=False, hosts=HOSTS, uses_u2m=False)
+    (finding,), _ = rules.connection(doc, established=False, hosts=HOSTS, uses_u2m=False)
     assert "did you mean 'sign_in'" in finding.message
 
 
@@ -110,17 +113,50 @@ def test_redirect_uri_rules() -> None:
     assert connection({"redirect_uri": "http://partner.example.com/x"}) == [("warning", "redirect_uri_scheme")]
 
 
-def test_connection_id_rules() -> None:
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        ("https://partner.example.com/x", []),
+        ("https://eu.login.partner.example.com/x", [("warning", "redirect_uri_host")]),  # the suite accepts it
+        ("https://partner.example.com.evil.example/x", [("error", "redirect_uri_host")]),  # the suite accepts it too
+        ("https://evilpartner.example.com/x", [("error", "redirect_uri_host")]),
+        ("https://example.com/x", [("error", "redirect_uri_host")]),
+    ],
+    ids=["listed", "sub-domain", "look-alike-suffix", "look-alike-prefix", "parent"],
+)
+def test_redirect_hosts_listed_subdomain_and_lookalikes(uri: str, expected: list[tuple[str, str]]) -> None:
+    assert connection({"redirect_uri": uri}) == expected
+
+
+def test_redirect_page_url_is_rerooted_on_the_local_base() -> None:
+    hosts = rules.HostPolicy(allowed=("partner.example.com",), local="127.0.0.1", base="http://127.0.0.1:9/stage")
+    _, fetch = rules.redirect_target("https://partner.example.com/sign-in?x=1", hosts)
+    assert fetch == "http://127.0.0.1:9/stage/sign-in?x=1"
+    _, fetch = rules.redirect_target("https://evil.example.net/sign-in", hosts)
+    assert fetch is None  # a refused host is never fetched
+
+
+def test_suite_assertions_of_new_connections_and_reuses() -> None:
+    # validateNewConnection: configured_resources true, a connection_id, a success redirect_value.
+    assert connection({"configured_resources": False}) == [
+        ("error", "configured_resources"),
+        ("error", "connection_id_unexpected"),
+    ]
     assert connection({"connection_id": None}) == [("error", "connection_id_required")]
-    assert connection({"configured_resources": False}) == [("error", "connection_id_unexpected")]
-    assert connection({"configured_resources": False, "connection_id": None}) == []
-    assert connection({}, established=True) == [("error", "connection_id_on_established")]
-    assert connection({"connection_id": None, "configured_resources": False}, established=True) == []
+    assert connection({"redirect_value": "contact_admin"}) == [("error", "redirect_value")]
+    # validateSignIn: configured_resources false, no connection_id.
+    reuse = {"connection_id": None, "configured_resources": False}
+    assert connection(reuse, established=True) == []
+    assert connection({**reuse, "configured_resources": True}, established=True) == [("error", "configured_resources")]
+    assert connection({}, established=True) == [
+        ("error", "configured_resources"),
+        ("error", "connection_id_on_established"),
+    ]
 
 
-def test_user_status_new_on_established_is_a_warning() -> None:
-    changes = {"connection_id": None, "configured_resources": False, "user_status": "new"}
-    assert connection(changes, established=True) == [("warning", "user_status")]
+def test_a_case_can_require_a_value() -> None:
+    assert rules.expect({"user_status": "new"}, "user_status", "new", "P700") == []
+    assert checks(rules.expect({"user_status": "existing"}, "user_status", "new", "P700")) == [("error", "user_status")]
 
 
 def test_oauth_redirect_uri_for_u2m() -> None:
@@ -131,6 +167,8 @@ def test_oauth_redirect_uri_for_u2m() -> None:
 
 def test_error_answers() -> None:
     assert rules.error_answer({"error_reason": "unauthorized"}, 401, ("unauthorized",)) == []
+    assert rules.error_answer({"error_reason": "general_error"}, 500, ()) == []  # any documented reason
+    assert checks(rules.error_answer({"error_reason": "oops"}, 500, ())) == [("error", "error_reason")]
     assert checks(rules.error_answer({}, 401, ("unauthorized",))) == [("error", "error_reason")]
     assert checks(rules.error_answer({"error_reason": "general_error"}, 404, ("connection_not_found",))) == [
         ("error", "error_reason")
@@ -139,8 +177,23 @@ def test_error_answers() -> None:
 
 def test_deletion() -> None:
     assert rules.deletion({"resource_status": "resources_pending_deletion"}) == []
-    assert checks(rules.deletion({})) == [("error", "required_field")]
+    assert checks(rules.deletion({})) == [("warning", "resource_status")]  # ApiSpecifications shows a bare 200
+    assert checks(rules.deletion({"resource_status": "user_unauthorized"})) == [("error", "enum_value")]  # not in 2.1.1
     assert checks(rules.deletion({"resource_status": "gone"})) == [("error", "enum_value")]
+
+
+def test_test_results_and_connectors() -> None:
+    good = {"test_results": [{"test_name": "t", "status": "PASS", "message": "ok"}]}
+    assert rules.test_results(good) == []
+    failed = {"test_results": [{"test_name": "t", "status": "FAIL", "message": "no"}]}
+    assert checks(rules.test_results(failed)) == [("warning", "test_connection")]
+    unknown = {"test_results": [{"test_name": "", "status": "UNKNOWN"}]}
+    assert checks(rules.test_results(unknown)) == [("error", "test_connection")] * 3
+    assert rules.connectors({"connectors": [{"identifier": "A", "name": "a", "type": "source"}]}) == []
+    assert checks(rules.connectors({"connectors": []})) == [("error", "connectors")]
+    assert checks(rules.connectors({"connectors": [{"identifier": "A", "name": "a", "type": "both"}]})) == [
+        ("error", "connectors")
+    ]
 
 
 def test_transport_kinds_are_checks() -> None:

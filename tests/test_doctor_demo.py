@@ -118,6 +118,57 @@ def test_doctor_renamed_partner_and_unreachable_endpoint(setup, run, partner_fil
     assert failed == {"partner active", "connect endpoint reachable"}
 
 
+def test_doctor_url_reroots_the_endpoint_probe(setup, run, partner_file, partner):
+    # The config names production; --url probes the same path on a local build, as connect-test --url does.
+    production = partner_file("prod.json", connect_url="https://partner.invalid/connect", hostnames="partner.invalid")
+    _, report = _doctor(run, production, "--url", partner.url)
+    row = report["checks"][-1]
+    assert row["check"] == "connect endpoint reachable" and row["ok"] is True, row
+    assert f"{partner.url}/connect answered HTTP 401" in row["detail"] and "unauthorized" in row["detail"]
+    assert run("doctor", "-f", str(production), "-p", "emu", "--url", "http://[::1").exit_code == 2
+
+
+def test_doctor_endpoint_row_judges_the_answer_like_connect_test(setup, run, partner_file):
+    with SamplePartner(port=0, auth_header=HEADER, fault="error_not_json") as broken:
+        path = partner_file("broken.json", connect_url=f"{broken.url}/connect", hostnames="127.0.0.1")
+        _, report = _doctor(run, path)
+    row = report["checks"][-1]
+    assert row["ok"] is False and "content_type" in row["detail"] and "error_reason" in row["fix"]
+
+
+def test_doctor_skip_endpoint_and_junit(setup, run, tmp_path):
+    path, _ = setup
+    junit = tmp_path / "doctor.xml"
+    result, report = _doctor(run, path, "--skip-endpoint", "--junit-xml", str(junit))
+    assert result.exit_code == 0, result.stderr
+    assert report["checks"][-1] == {
+        "check": "connect endpoint reachable",
+        "ok": None,
+        "detail": "skipped: --skip-endpoint",
+        "fix": None,
+    }
+    from xml.etree import ElementTree
+
+    suite = ElementTree.parse(junit).getroot().find("testsuite")
+    names = [c.get("name") for c in suite.findall("testcase")]
+    assert names == [c["check"] for c in report["checks"]]
+    assert suite.get("skipped") == "1" and suite.get("failures") == "0"
+
+
+def test_doctor_junit_records_failures(setup, run, tmp_path, workspace):
+    path, _ = setup
+    assert run("secret", "delete", "-p", "emu", "-y").exit_code == 0
+    junit = tmp_path / "doctor.xml"
+    result, _ = _doctor(run, path, "--junit-xml", str(junit))
+    assert result.exit_code == 1
+    from xml.etree import ElementTree
+
+    suite = ElementTree.parse(junit).getroot().find("testsuite")
+    failed = [c for c in suite.findall("testcase") if c.find("failure") is not None]
+    assert [c.get("name") for c in failed] == ["secret present"]
+    assert "Fix: databricks-stp secret put" in failed[0].find("failure").text
+
+
 def test_doctor_text_output(setup, run):
     path, _ = setup
     result = run("doctor", "-f", str(path), "-p", "emu")
@@ -139,4 +190,6 @@ def test_demo_json(run):
     report = json.loads(result.stdout)
     assert report["passed"] is True
     assert [s["step"] for s in report["steps"]][-1] == "delete"
+    connect_test = next(s for s in report["steps"] if s["step"] == "connect-test")
+    assert connect_test["detail"] == "11 of 11 certification cases pass (1 skipped)"  # P900 is for INGEST only
     assert all(s["ok"] for s in report["steps"])

@@ -141,3 +141,25 @@ def test_readme_examples_run(emulator, tmp_path, monkeypatch):
                 )
             assert "Traceback" not in done.stderr
             assert password not in done.stdout + done.stderr
+
+
+def test_readme_ci_job_runs_as_written(emulator, tmp_path):
+    """The CI snippet, verbatim but for its ports: emulator, sample partner, create, connect-test, doctor."""
+    text = README.read_text()
+    block = text.split("In a CI job:", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    lines = [line for line in block.strip().splitlines() if not line.rstrip().endswith("&")]
+    started = [line for line in block.strip().splitlines() if line.rstrip().endswith("&")]
+    assert [line.split()[1] for line in started] == ["emulator", "sample-partner"]
+    with SamplePartner(port=0) as partner:  # what `sample-partner --port 8766 --no-auth-header` runs
+        script = "set -e\n" + "\n".join(lines)
+        script = script.replace("127.0.0.1:8765", f"127.0.0.1:{emulator.port}")
+        script = script.replace("127.0.0.1:8766", f"127.0.0.1:{partner.port}")
+        (tmp_path / "partner.json").write_text((README.parent / "examples" / "partner.json").read_text())
+        env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+        env.pop("DATABRICKS_CONFIG_FILE", None)
+        done = subprocess.run(
+            ["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+        )
+    assert done.returncode == 0, done.stdout + done.stderr
+    for report in ("connect-test.xml", "doctor.xml"):
+        assert "<testsuite " in (tmp_path / report).read_text()

@@ -57,14 +57,136 @@ def test_new_connection_creates_an_account_and_a_connection(partner: SamplePartn
     assert doc["connection_id"] in partner.state.connections
 
 
-def test_repeating_a_connect_gives_the_same_connection(partner: SamplePartner) -> None:
+def test_every_new_connection_request_makes_a_new_connection(partner: SamplePartner) -> None:
     body = new_request()
     _, first = connect(partner, body)
-    status, second = connect(partner, body)
+    status, second = connect(partner, body)  # Databricks lost its side (deleted or retried): a new one
     assert status == 200
-    assert second["connection_id"] == first["connection_id"]
-    assert (second["user_status"], second["redirect_value"]) == ("existing", "sign_in")
-    assert len(partner.state.connections) == 1
+    assert second["connection_id"] != first["connection_id"]
+    assert (second["user_status"], second["account_status"], second["redirect_value"]) == (
+        "existing",
+        "active",
+        "sign_in",
+    )
+    assert len(partner.state.connections) == 2
+
+
+def in_account(user: str, domain: str, workspace: int | None = None, **kwargs: Any) -> dict[str, Any]:
+    return connect_request(partner_config(), Caller.in_account(user, domain, workspace), **kwargs)
+
+
+def test_accounts_are_email_domains_with_users(partner: SamplePartner) -> None:
+    _, first = connect(partner, in_account("user1", "acme.databricks-test.com"))
+    _, colleague = connect(partner, in_account("user2", "acme.databricks-test.com"))
+    _, stranger = connect(partner, in_account("user1", "other.databricks-test.com"))
+    assert (first["user_status"], first["account_status"], first["redirect_value"]) == ("new", "new", "create_trial")
+    # A new user of a known account: the account is active, no new trial.
+    assert (colleague["user_status"], colleague["account_status"], colleague["redirect_value"]) == (
+        "new",
+        "active",
+        "sign_in",
+    )
+    assert stranger["account_status"] == "new"
+    assert set(partner.state.accounts) == {"acme.databricks-test.com", "other.databricks-test.com"}
+    assert partner.state.accounts["acme.databricks-test.com"].users == {
+        "user1@acme.databricks-test.com",
+        "user2@acme.databricks-test.com",
+    }
+
+
+@pytest.mark.parametrize(
+    ("action", "status", "expected"),
+    [
+        ("auto_add", 200, {"user_status": "new", "redirect_value": "sign_in", "configured_resources": False}),
+        ("invite", 200, {"user_status": "not_applicable", "redirect_value": "contact_admin"}),
+        ("not_found", 404, {"error_reason": "account_not_found"}),
+        ("error", 500, {"error_reason": "general_error"}),
+    ],
+)
+def test_new_user_action_decides_a_never_seen_user_reusing_a_connection(
+    action: str, status: int, expected: dict[str, Any]
+) -> None:
+    with sample_partner(new_user_action=action) as running:
+        _, created = connect(running, in_account("user1", "acme.databricks-test.com", 7))
+        reuse = in_account(
+            "user2", "acme.databricks-test.com", 7, established=True, connection_id=created["connection_id"]
+        )
+        got, doc = connect(running, reuse)
+        again, _ = connect(running, reuse)
+    assert got == status and expected.items() <= doc.items()
+    # auto_add made user2 a member: the second reuse is an existing user's.
+    if action == "auto_add":
+        assert running.state.is_member("acme.databricks-test.com", "user2@acme.databricks-test.com")
+    assert again == status
+
+
+def test_delete_account_only_for_test_domains(partner: SamplePartner) -> None:
+    _, created = connect(partner, in_account("user1", "gone.databricks-test.com"))
+    connect(partner, in_account("user1", "customer.com"))
+    info = {"cloud_provider": "aws", "databricks_organization_id": 1}
+    refused = post(f"{partner.url}/delete-account", {**info, "domain": "customer.com"}, method="DELETE")
+    assert (refused.status, refused.json()["error_reason"]) == (400, "bad_request")
+    assert "customer.com" in partner.state.accounts
+    deleted = post(f"{partner.url}/delete-account", {**info, "domain": "gone.databricks-test.com"}, method="DELETE")
+    assert deleted.status == 200
+    assert "gone.databricks-test.com" not in partner.state.accounts
+    assert created["connection_id"] not in partner.state.connections  # its connections went with it
+    missing = post(f"{partner.url}/delete-account", {**info, "domain": "gone.databricks-test.com"}, method="DELETE")
+    assert (missing.status, missing.json()["error_reason"]) == (404, "account_not_found")
+
+
+def test_expire_account_then_purchase_product(partner: SamplePartner) -> None:
+    domain = "trial.databricks-test.com"
+    _, created = connect(partner, in_account("user1", domain, 5))
+    body = {
+        "email": f"user1@{domain}",
+        "databricks_user_id": 1,
+        "cloud_provider": "aws",
+        "databricks_organization_id": 5,
+    }
+    assert post(f"{partner.url}/expire-account", {**body, "email": "user1@customer.com"}, method="PUT").status == 400
+    assert post(f"{partner.url}/expire-account", body, method="PUT").status == 200
+    _, reused = connect(
+        partner, in_account("user1", domain, 5, established=True, connection_id=created["connection_id"])
+    )
+    assert (reused["account_status"], reused["redirect_value"]) == ("expired", "purchase_product")
+    _, new = connect(partner, in_account("user1", domain, 6))
+    assert (new["account_status"], new["redirect_value"], new["configured_resources"]) == (
+        "expired",
+        "purchase_product",
+        False,
+    )
+    assert "connection_id" not in new
+
+
+def test_connectors_are_paginated(partner: SamplePartner) -> None:
+    first = http.send("GET", f"{partner.url}/connectors?pagination_token=", headers={"Authorization": BASIC}, timeout=5)
+    assert first.status == 200
+    page = first.json()
+    assert page["connectors"] and page["pagination_token"]
+    second = http.send(
+        "GET",
+        f"{partner.url}/connectors?pagination_token={page['pagination_token']}",
+        headers={"Authorization": BASIC},
+        timeout=5,
+    ).json()
+    assert second["connectors"] and "pagination_token" not in second
+    types = {c["type"] for c in page["connectors"] + second["connectors"]}
+    assert types == {"source", "target"}
+    assert http.send("GET", f"{partner.url}/connectors", timeout=5).status == 401
+
+
+@pytest.mark.parametrize("page", ["create-trial", "sign-in", "contact-your-admin", "purchase-product", "sign-up"])
+def test_redirect_pages_answer_html(partner: SamplePartner, page: str) -> None:
+    for url in (f"{partner.url}/{page}", f"{partner.url}/staging/{page}?user=x"):
+        response = http.send("GET", url, timeout=5)
+        assert response.status == 200 and response.content_type == "text/html"
+
+
+def test_redirect_uri_of_each_answer_is_a_served_page() -> None:
+    with sample_partner(hostnames=None) as running:
+        _, doc = connect(running, new_request())
+        assert http.send("GET", doc["redirect_uri"], timeout=5).status == 200
 
 
 def test_established_and_unknown_connections(partner: SamplePartner) -> None:
@@ -81,10 +203,11 @@ def test_demo_leads_to_a_trial_even_for_a_known_user(partner: SamplePartner) -> 
     assert (status, doc["redirect_value"]) == (200, "create_trial")
 
 
-def test_no_resources_means_no_connection(partner: SamplePartner) -> None:
+def test_no_integration_still_makes_a_connection(partner: SamplePartner) -> None:
+    # No credentials come along, but the workspace link itself is what the partner keeps.
     body = connect_request(partner_config(integration_type="NO_INTEGRATION"), Caller.generate("x", "feedbeef"))
     status, doc = connect(partner, body)
-    assert status == 200 and doc["configured_resources"] is False and "connection_id" not in doc
+    assert status == 200 and doc["configured_resources"] is True and doc["connection_id"]
 
 
 @pytest.mark.parametrize("auth", [None, "Basic d3Jvbmc6d3Jvbmc=", BASIC + " "])
@@ -170,6 +293,8 @@ def test_unknown_paths_and_methods_answer_json(partner: SamplePartner) -> None:
 def test_index_describes_the_server(partner: SamplePartner) -> None:
     index = http.send("GET", f"{partner.url}/", timeout=5).json()
     assert index["endpoints"]["connect"] == "POST /connect"
+    assert index["endpoints"]["delete_account"] == "DELETE /delete-account"
+    assert index["new_user_action"] == "auto_add"
     assert index["requires_authorization"] is True and index["hostnames"] == [HOSTNAME]
 
 

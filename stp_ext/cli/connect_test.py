@@ -8,15 +8,19 @@ imports databricks-sdk.
 from __future__ import annotations
 
 import json
-from typing import Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from stp_ext.cli.arguments import check_url, check_writable
 from stp_ext.cli.config_input import load_valid_config
-from stp_ext.cli.credential_input import CredentialInput, credential_options
+from stp_ext.cli.credential_input import CredentialInput, credential_options_for
 from stp_ext.cli.options import command_env, common_options, config_file_option
+from stp_ext.connect.cases import CASE_IDS, NEW_USER_ACTIONS
 from stp_ext.errors import CheckFailed, InputError
+
+if TYPE_CHECKING:
+    from stp_ext.connect import ConnectTestReport
 
 
 @click.command(
@@ -25,11 +29,12 @@ from stp_ext.errors import CheckFailed, InputError
     "  databricks-stp connect-test -f partner.json --basic-user databricks --basic-password-stdin < pw.txt\n"
     "  databricks-stp connect-test -f partner.json --no-auth-header --url http://localhost:8080\n"
     "  databricks-stp connect-test -f partner.json --no-auth-header --payload extra.json -o json\n"
+    "  databricks-stp connect-test -f partner.json --no-auth-header --new-user-action invite --junit-xml cert.xml\n"
     "  databricks-stp sample-partner --no-auth-header --hostnames partner.example.com &  # a correct partner\n"
     "  databricks-stp connect-test -f partner.json --no-auth-header --url http://127.0.0.1:8766",
 )
 @config_file_option()
-@credential_options
+@credential_options_for("send")
 @click.option(
     "--url",
     metavar="URL",
@@ -53,27 +58,87 @@ from stp_ext.errors import CheckFailed, InputError
     metavar="SECONDS",
     help="Time allowed for each answer.",
 )
+@click.option(
+    "--new-user-action",
+    type=click.Choice(NEW_USER_ACTIONS),
+    help="What P302 must see for a never-seen user of a known account (as declared to Databricks); "
+    "default: any of the four passes and the report says which was seen.",
+)
+@click.option(
+    "--test-connection-url",
+    metavar="URL",
+    help="The partner's test-connection endpoint: runs P800 and P801 (re-rooted by --url like the config's URLs).",
+)
+@click.option(
+    "--connectors-url",
+    metavar="URL",
+    help="The partner's connector list (INGEST partners): runs P900.",
+)
+@click.option(
+    "--case",
+    "case_ids",
+    multiple=True,
+    type=click.Choice(CASE_IDS, case_sensitive=False),
+    metavar="ID",
+    help=f"Run only this case (repeatable): {', '.join(CASE_IDS)}.",
+)
+@click.option(
+    "--junit-xml",
+    "junit_path",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Also write a JUnit XML report (one test case per certification case) for CI.",
+)
 @common_options
-def connect_test(config_path: str, url: str | None, payload_path: str | None, timeout: float, **kwargs: Any) -> None:
-    """Call your connect (and delete) endpoint the way Databricks does, and check every answer.
+def connect_test(
+    config_path: str,
+    url: str | None,
+    payload_path: str | None,
+    timeout: float,
+    new_user_action: str | None,
+    test_connection_url: str | None,
+    connectors_url: str | None,
+    case_ids: tuple[str, ...],
+    junit_path: str | None,
+    **kwargs: Any,
+) -> None:
+    """Run the Partner Connect certification cases against your endpoints, as Databricks calls them.
 
-    No workspace is needed. The same headers and request bodies Databricks
-    sends (built from the config's integration_type, auth_options and
-    supported_features) are sent in these scenarios, independent ones at once:
+    A pre-certification run: every automated case of the public certification
+    suite (databrickslabs/partner-connect-api), with the suite's assertions,
+    no workspace and no Docker needed. Each case starts from a new account (a
+    random sub-domain of databricks-test.com), so runs can be repeated.
 
     \b
-      new_connection          first connect: 200, JSON, required fields, enums,
-                              redirect_uri absolute and on one of hostnames,
-                              connection_id exactly when configured_resources
-      established_connection  connect again with that connection_id: 200, no connection_id
-      wrong_credentials       a wrong Authorization header: 401 error_reason unauthorized
-      unknown_connection      an unknown connection_id: 404 connection_not_found
-      demo                    demo: true for a known user: redirect_value create_trial
-      repeat_request          the same request twice (Databricks retries 500s): no failure
-      delete_connection       delete_url with the connection_id: 200 and a valid resource_status
+      P100  new user, new account: 200/201, configured_resources true,
+            a connection_id, redirect_value create_trial
+      P300  the same user reuses the connection: exactly 200,
+            configured_resources false, no connection_id
+      P302  a never-seen user of the account reuses it: the answer of one
+            new_user_action (auto_add: 200 new sign_in|create_trial;
+            invite: 200 not_applicable contact_admin; not_found: 404
+            account_not_found; error: 500 general_error)
+      P400  the same new-connection request twice: two valid new connections
+      P401  delete through delete_url, connect again: a valid new connection
+      P402  delete, then reuse: 404 connection_not_found
+      P600  the same user from a second workspace: new connection and reuse
+      P700  demo: true for two users of one account: create_trial, user and
+            account new each time, and each can reuse
+      P800  test-connection on a live connection (--test-connection-url)
+      P801  test-connection on a deleted connection: 404 connection_not_found
+      P900  the connector list of an INGEST partner (--connectors-url)
+      AUTH  a wrong Authorization header: 401 unauthorized
 
-    The credential options give the Authorization header to send (as stored
-    with `create` or `secret put`). Exits 1 when any check fails.
+    \b
+    Every answer: the documented enums (a new connection redirects to
+    create_trial, sign_in or purchase_product unless the case says
+    otherwise), error answers as JSON with a valid error_reason, and each
+    redirect_uri answers a GET (not followed) with 2xx/3xx on a host in
+    hostnames (a sub-domain of one: a warning; any other host, look-alikes
+    included, an error: stricter than the suite).
+
+    The credential options give the Authorization header to send, the value
+    the partner gave Databricks. Exits 1 when any case fails.
     """
     from stp_ext.connect import run_connect_test
     from stp_ext.render.views import connect as view
@@ -82,36 +147,51 @@ def connect_test(config_path: str, url: str | None, payload_path: str | None, ti
     render = env.renderer
     credential = CredentialInput.from_kwargs(kwargs)
     credential.check_stdin_free(config_path)
-    base_url = _check_url(url) if url else None
+    base_url = check_url(url, "--url") if url else None
+    for option, value in (("--test-connection-url", test_connection_url), ("--connectors-url", connectors_url)):
+        if value:
+            check_url(value, option, query_ok=True)
     overrides = _read_payload(payload_path) if payload_path else None
+    if junit_path:
+        check_writable(junit_path, "--junit-xml")
     partner = load_valid_config(config_path, render).partner
     header = credential.read(prompt=True, warn=render.warning, terminal=env.terminal)
     if header is None:
         render.warning(
             "no credential given: sending no Authorization header and skipping the wrong-credentials "
-            "scenario (pass --basic-user, --auth-header-stdin, or --no-auth-header to say so)"
+            "case (pass --basic-user, --auth-header-stdin, or --no-auth-header to say so)"
         )
     auth_value = header.value if header is not None else ""
-    with render.status("Playing Partner Connect…"):
-        report = run_connect_test(partner, auth_value, url=base_url, overrides=overrides, timeout=timeout)
+    with render.status("Running the certification cases…"):
+        report = run_connect_test(
+            partner,
+            auth_value,
+            url=base_url,
+            overrides=overrides,
+            timeout=timeout,
+            new_user_action=new_user_action,
+            test_connection_url=test_connection_url,
+            connectors_url=connectors_url,
+            cases=[c.upper() for c in case_ids] or None,
+        )
+    if junit_path:
+        _write_junit(junit_path, report)
     view.report(render, report)
     if not report.passed:
         names = ", ".join(s.name for s in report.failed)
         raise CheckFailed(
-            f"connect-test failed: {len(report.failed)} of {len(report.scenarios)} scenarios ({names})",
-            hint="Fix the findings above; rerun with --debug to see each request and answer status.",
+            f"connect-test failed: {report.summary}; failing: {names}",
+            hint="Fix the findings above (each names the assertion); rerun with --debug to see every request.",
         )
 
 
-def _check_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(
-            f"--url {url!r} is not an absolute http(s) URL", hint="For example: --url http://localhost:8080"
-        )
-    if parts.query or parts.fragment:
-        raise InputError(f"--url {url!r} has a query or fragment; give only scheme, host, port and path")
-    return url
+def _write_junit(path: str, report: ConnectTestReport) -> None:
+    from stp_ext.connect import junit
+
+    try:
+        junit.write(path, "databricks-stp connect-test", junit.connect_test_cases(report))
+    except OSError as e:
+        raise InputError(f"cannot write --junit-xml {path}: {e.strerror or e}") from None
 
 
 def _read_payload(path: str) -> dict[str, Any]:

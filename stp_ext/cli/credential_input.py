@@ -27,32 +27,50 @@ F = TypeVar("F", bound=Callable[..., Any])
 MAX_STDIN_BYTES = auth_header.MAX_VALUE_BYTES + 2
 
 
-def credential_options(f: F) -> F:
-    decorators = [
-        click.option(
-            "--auth-header-stdin",
-            is_flag=True,
-            help="Read the exact Authorization header value from stdin (one trailing newline is dropped).",
-        ),
-        click.option(
-            "--basic-user",
-            metavar="USER",
-            help="Store Basic auth for USER; the password comes from --basic-password-stdin or a prompt.",
-        ),
-        click.option(
-            "--basic-password-stdin",
-            is_flag=True,
-            help="Read the Basic auth password from stdin (with --basic-user).",
-        ),
-        click.option(
-            "--no-auth-header",
-            is_flag=True,
-            help="The partner expects no Authorization header (an empty value is stored).",
-        ),
-    ]
-    for decorator in reversed(decorators):
-        f = decorator(f)
-    return f
+# How the credential options read per command: stored (create, secret put),
+# sent (connect-test) or accepted (sample-partner). The option names are the same.
+_CREDENTIAL_USE = {
+    "store": ("Store", "an empty value is stored"),
+    "send": ("Send", "none is sent"),
+    "accept": ("Accept only", "requests without one are accepted"),
+}
+
+
+def credential_options_for(use: str) -> Callable[[F], F]:
+    """The credential options, their help worded for what the command does with the credential."""
+    verb, empty = _CREDENTIAL_USE[use]
+
+    def apply(f: F) -> F:
+        decorators = [
+            click.option(
+                "--auth-header-stdin",
+                is_flag=True,
+                help="Read the exact Authorization header value from stdin (one trailing newline is dropped).",
+            ),
+            click.option(
+                "--basic-user",
+                metavar="USER",
+                help=f"{verb} Basic auth for USER; the password comes from --basic-password-stdin or a prompt.",
+            ),
+            click.option(
+                "--basic-password-stdin",
+                is_flag=True,
+                help="Read the Basic auth password from stdin (with --basic-user).",
+            ),
+            click.option(
+                "--no-auth-header",
+                is_flag=True,
+                help=f"The partner expects no Authorization header ({empty}).",
+            ),
+        ]
+        for decorator in reversed(decorators):
+            f = decorator(f)
+        return f
+
+    return apply
+
+
+credential_options = credential_options_for("store")
 
 
 @dataclass

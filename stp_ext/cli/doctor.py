@@ -5,26 +5,56 @@ from __future__ import annotations
 import click
 
 from stp_ext.cli.options import command_env, common_options, config_file_option
-from stp_ext.errors import CheckFailed
+from stp_ext.errors import CheckFailed, InputError
 
 
 @click.command()
 @config_file_option(required=False)
-@click.option("--timeout", default=10.0, show_default=True, help="Seconds to wait for the connect endpoint.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Seconds to wait for the connect endpoint.",
+)
+@click.option(
+    "--url",
+    metavar="URL",
+    help="Probe the connect_url's path on this base instead of the config's host (as connect-test --url).",
+)
+@click.option("--skip-endpoint", is_flag=True, help="Do not probe the connect endpoint (report the row as skipped).")
+@click.option(
+    "--junit-xml",
+    "junit_path",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Also write a JUnit XML report (one test case per check) for CI.",
+)
 @common_options
-def doctor(config_path: str | None, timeout: float) -> None:
+def doctor(
+    config_path: str | None, timeout: float, url: str | None, skip_endpoint: bool, junit_path: str | None
+) -> None:
     """Check the whole setup: auth, config, partner, credential, ACL, endpoint.
 
-    Every failed row says how to fix it. Exit 1 when any check fails.
+    Every failed row says how to fix it. Exit 1 when any check fails. The
+    endpoint row sends one request the way Databricks does, with no
+    credential and no user: a correct partner refuses it with a JSON error
+    answer. Run connect-test for the certification cases.
 
     \b
     Examples:
       databricks-stp doctor -f partner.json -p my-workspace
-      databricks-stp doctor -e -o json
+      databricks-stp doctor -f partner.json -e --url http://127.0.0.1:8766 --junit-xml doctor.xml
+      databricks-stp doctor -e -o json --skip-endpoint
     """
+    from stp_ext.cli.arguments import check_url, check_writable
     from stp_ext.doctor import run_doctor
     from stp_ext.render.views import doctor as view
 
+    if url:
+        check_url(url, "--url")
+    if junit_path:
+        check_writable(junit_path, "--junit-xml")
     env = command_env()
     report = None
     if config_path is not None:
@@ -33,8 +63,21 @@ def doctor(config_path: str | None, timeout: float) -> None:
         report = load_partner_config(config_path)
     with env.renderer.status("Checking the setup…"):
         result = run_doctor(
-            connect=env.workspace, report=report, config_path=config_path, steps=env.steps, timeout=timeout
+            connect=env.workspace,
+            report=report,
+            config_path=config_path,
+            steps=env.steps,
+            timeout=timeout,
+            endpoint_url=url,
+            skip_endpoint=skip_endpoint,
         )
+    if junit_path:
+        from stp_ext.connect import junit
+
+        try:
+            junit.write(junit_path, "databricks-stp doctor", junit.doctor_cases(result.checks))
+        except OSError as e:
+            raise InputError(f"cannot write --junit-xml {junit_path}: {e.strerror or e}") from None
     view.report(env.renderer, result)
     if not result.passed:
         failed = result.failed

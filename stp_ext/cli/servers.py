@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from stp_ext.cli.credential_input import CredentialInput, credential_options
+from stp_ext.cli.credential_input import CredentialInput, credential_options_for
 from stp_ext.cli.options import command_env, common_options
 
 
@@ -27,6 +27,7 @@ def _fault_choice() -> click.Choice:
     "  databricks-stp sample-partner --no-auth-header\n"
     "  databricks-stp sample-partner --port 8766 --basic-user databricks --basic-password-stdin < pw.txt\n"
     "  databricks-stp sample-partner --no-auth-header --hostnames partner.example.com --fault bad_enum\n"
+    "  databricks-stp sample-partner --no-auth-header --new-user-action invite\n"
     "  databricks-stp sample-partner --list-faults\n"
     "  curl -s -X POST 'http://127.0.0.1:8766/connect?fault=html_body' -H 'Content-Type: application/json' -d '{}'",
 )
@@ -38,7 +39,7 @@ def _fault_choice() -> click.Choice:
     show_default=True,
     help="Port to listen on; 0 picks a free one.",
 )
-@credential_options
+@credential_options_for("accept")
 @click.option(
     "--hostnames",
     metavar="HOSTS",
@@ -52,19 +53,36 @@ def _fault_choice() -> click.Choice:
     help="Break one rule of the contract on purpose (see --list-faults); a request can also ask "
     "with the query parameter ?fault=NAME.",
 )
+@click.option(
+    "--new-user-action",
+    type=click.Choice(("auto_add", "invite", "not_found", "error")),
+    default="auto_add",
+    show_default=True,
+    help="How a never-seen user of a known account is answered when reusing a connection (P302).",
+)
 @click.option("--list-faults", is_flag=True, help="List the fault modes and exit.")
 @common_options
 def sample_partner(
-    host: str, port: int, hostnames: str | None, fault: str | None, list_faults: bool, **kwargs: Any
+    host: str,
+    port: int,
+    hostnames: str | None,
+    fault: str | None,
+    new_user_action: str,
+    list_faults: bool,
+    **kwargs: Any,
 ) -> None:
     """Run the reference Partner Connect endpoint (a correct partner) in the foreground.
 
-    It serves POST /connect, POST /delete-connection and POST /test-connection
-    (also under any path prefix, e.g. /databricks/connect), accepts only the
-    Authorization header the credential options give, keeps accounts and
-    connections in memory, and passes every connect-test scenario. Read its
-    code (stp_ext/sample_partner/app.py) as an example of a correct partner.
-    Stop it with Ctrl-C.
+    It implements every operation of the Partner Connect API: POST /connect,
+    POST /delete-connection, POST /test-connection, DELETE /delete-account and
+    PUT /expire-account (test domains only), GET /connectors, and serves the
+    pages its redirect_uri points to (GET /create-trial, /sign-in, ...), all
+    also under any path prefix (e.g. /databricks/connect). Accounts are e-mail
+    domains with their users; every new-connection request makes a new
+    connection. It accepts only the Authorization header the credential
+    options give and passes every connect-test case. Read its code
+    (stp_ext/sample_partner/) as an example of a correct partner. Stop it
+    with Ctrl-C.
     """
     from stp_ext.render.views import servers as view
     from stp_ext.sample_partner import FAULTS, SamplePartner
@@ -87,14 +105,17 @@ def sample_partner(
         auth_header=header.value if header is not None else "",
         hostnames=hostnames,
         fault=fault,
+        new_user_action=new_user_action,
         log=view.request_logger(render),
     ).bind()
-    _announce(server, header is not None and not header.is_empty, hostnames, fault, render)
+    _announce(server, header is not None and not header.is_empty, hostnames, fault, new_user_action, render)
     server.serve_forever()  # returns on Ctrl-C: stopping is the normal end of a foreground server
     view.stopped(render)
 
 
-def _announce(server: Any, checks_auth: bool, hostnames: str | None, fault: str | None, render: Any) -> None:
+def _announce(
+    server: Any, checks_auth: bool, hostnames: str | None, fault: str | None, new_user_action: str, render: Any
+) -> None:
     from stp_ext.render.views import servers as view
 
     url = server.url
@@ -103,6 +124,8 @@ def _announce(server: Any, checks_auth: bool, hostnames: str | None, fault: str 
         "connect_url": f"{url}/connect",
         "delete_url": f"{url}/delete-connection",
         "test_connection_url": f"{url}/test-connection",
+        "connectors_url": f"{url}/connectors",
+        "new_user_action": new_user_action,
         "hostnames": hostnames or server.host,
         "requires_authorization": checks_auth,
         "fault": fault,

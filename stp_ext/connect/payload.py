@@ -1,14 +1,17 @@
 """What Databricks sends to a partner: the connect and delete-connection bodies.
 
-The connect body follows contracts.md section 5. Which optional fields appear
+The connect body follows the ``ConnectRequest`` of the Partner Connect API
+(openapi/partner-connect-2.0.yaml, 2.1.1, in databrickslabs/partner-connect-api);
+tests/fixtures/partner-connect-requests.schema.json holds its rules in our words. Which optional fields appear
 is decided by the partner config the way Partner Connect decides it (inferred
 from the public documentation, where the documentation is silent):
 
 - ``integration_type``: WAREHOUSE_* send a SQL warehouse (``cluster_id`` is the
   warehouse id, ``http_path``, JDBC URLs, ``is_sql_warehouse`` true, and a
   ``catalog_name`` for the writers); CLUSTER_COMPUTE sends an interactive
-  cluster; WORKSPACE_MANAGEMENT sends only credentials; NO_INTEGRATION sends
-  neither a service principal nor a token.
+  cluster (``cluster_id``, no ``http_path`` or JDBC URLs); WORKSPACE_MANAGEMENT
+  sends only credentials; NO_INTEGRATION sends neither a service principal nor
+  a token.
 - ``auth_options`` (after the NON_ADMIN fallback): AUTH_PAT sends
   ``user_info.auth.personal_access_token``, AUTH_OAUTH_M2M sends
   ``service_principal_oauth_secret``; both only for a new connection, as a
@@ -71,6 +74,33 @@ class Caller:
             user_id=4_000_000_000_000 + number * 16 + len(role),
             org_id=1_000_000_000_000_000 + number * 256 + sum(map(ord, role)) % 256,
         )
+
+    @classmethod
+    def in_account(cls, user: str, domain: str, workspace_id: int | None = None) -> Caller:
+        """``user``@``domain`` with a fresh user id, in ``workspace_id`` (default: a fresh workspace)."""
+        return cls(
+            email=f"{user}@{domain}",
+            first_name="Self",
+            last_name=f"Test {user}",
+            user_id=random_id(),
+            org_id=workspace_id if workspace_id is not None else random_id(),
+        )
+
+
+def new_account_domain(label: str) -> str:
+    """A never-seen account: a random sub-domain of the domain the API reserves for tests.
+
+    The Partner Connect API lets partners delete and expire accounts only
+    under databricks-test.com and databricks-demo.com, so partners can clean
+    up after connect-test; a fresh domain per case and run means a second run
+    against the same partner meets a new account again.
+    """
+    return f"{label.lower()}-{secrets.token_hex(6)}.databricks-test.com"
+
+
+def random_id() -> int:
+    """A positive int64, as Databricks user and workspace ids are (and the suite's ``nextLong``)."""
+    return secrets.randbits(62) + 1
 
 
 def connect_request(
@@ -165,13 +195,11 @@ def _compute_fields(integration: str, caller: Caller) -> dict[str, Any]:
             "is_sql_warehouse": True,
         }
     if integration == "CLUSTER_COMPUTE":
-        cluster_id = f"0101-{caller.org_id % 10**6:06d}-stp{caller.org_id % 10**5:05d}"
-        http_path = f"sql/protocol/v1/o/{caller.org_id}/{cluster_id}"
+        # An interactive cluster: no http_path or JDBC URLs. ApiSpecifications.md
+        # sets those only for SQL warehouses and the certification suite sends
+        # them only then.
         return {
-            "cluster_id": cluster_id,
-            "http_path": http_path,
-            "jdbc_url": _jdbc("spark", host, http_path),
-            "databricks_jdbc_url": _jdbc("databricks", host, http_path),
+            "cluster_id": f"0101-{caller.org_id % 10**6:06d}-stp{caller.org_id % 10**5:05d}",
             "is_sql_endpoint": False,
             "is_sql_warehouse": False,
         }

@@ -1,6 +1,7 @@
 """The result of a connect-test run: scenarios and their named findings.
 
-``to_dict`` gives exactly the JSON of spec/cli.md: scripts rely on those keys.
+``to_dict`` gives the JSON of ``connect-test -o json``: scripts rely on those
+keys. Every scenario is a certification case and carries its id (``P100``...).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ class ScenarioResult:
     status: int | None  # the HTTP status of the decisive answer; None when there was none
     elapsed_ms: float
     findings: list[CheckFinding] = field(default_factory=list)
+    case_id: str = ""  # the certification case (OnboardingTestCases.md), e.g. P100
+    title: str = ""  # what the case checks, in a few words
 
     @property
     def skipped(self) -> bool:
@@ -40,7 +43,10 @@ class ScenarioResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
+            "case_id": self.case_id,
+            "title": self.title,
             "passed": self.passed,
+            "skipped": self.skipped,
             "status": self.status,
             "elapsed_ms": round(self.elapsed_ms, 1),
             "findings": [f.to_dict() for f in self.findings],
@@ -61,5 +67,27 @@ class ConnectTestReport:
     def count(self, severity: str) -> int:
         return sum(1 for s in self.scenarios for f in s.findings if f.severity == severity)
 
+    @property
+    def ran(self) -> list[ScenarioResult]:
+        return [s for s in self.scenarios if not s.skipped]
+
+    @property
+    def summary(self) -> str:
+        """'9 of 10 certification cases pass (1 skipped)': the line a partner reports."""
+        passing = sum(1 for s in self.ran if s.passed)
+        text = f"{passing} of {len(self.ran)} certification cases pass"
+        skipped = len(self.scenarios) - len(self.ran)
+        return text + (f" ({skipped} skipped)" if skipped else "")
+
     def to_dict(self) -> dict[str, Any]:
-        return {"passed": self.passed, "scenarios": [s.to_dict() for s in self.scenarios]}
+        return {
+            "passed": self.passed,
+            "summary": {
+                "cases": len(self.scenarios),
+                "ran": len(self.ran),
+                "passed": sum(1 for s in self.ran if s.passed),
+                "skipped": len(self.scenarios) - len(self.ran),
+                "text": self.summary,
+            },
+            "scenarios": [s.to_dict() for s in self.scenarios],
+        }

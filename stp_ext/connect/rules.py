@@ -39,15 +39,21 @@ CHECKS: dict[str, str] = {
     "redirect_uri_absolute": "redirect_uri is an absolute http(s) URL",
     "redirect_uri_host": "redirect_uri points to one of the configured hostnames",
     "redirect_uri_scheme": "redirect_uri uses https",
+    "redirect_uri_page": "a GET of redirect_uri (redirects not followed) answers 2xx or 3xx",
+    "redirect_value": "redirect_value is one the certification case allows",
+    "configured_resources": "configured_resources is true for a new connection and false for a reuse",
+    "account_status": "account_status is the one the certification case expects",
     "connection_id_required": "a new connection with configured_resources true returns a connection_id",
     "connection_id_unexpected": "a new connection with configured_resources false returns no connection_id",
     "connection_id_on_established": "an established connection returns no connection_id",
     "oauth_redirect_uri": "partners using AUTH_OAUTH_U2M return an absolute oauth_redirect_uri",
-    "user_status": "an established connection does not report a new user",
-    "demo_trial": "demo: true leads to the trial flow (redirect_value create_trial)",
-    "idempotent": "the same connect request sent again (Databricks retries) does not fail",
+    "user_status": "user_status is the one the certification case expects",
+    "new_user_action": "a never-seen user reusing a connection gets the answer of one new_user_action",
+    "resource_status": "delete-connection answers a documented resource_status",
+    "test_connection": "test-connection answers valid test results, or 404 for a deleted connection",
+    "connectors": "connectors answers a non-empty list of valid connectors",
     # error answers
-    "error_reason": "an error answer carries the documented error_reason",
+    "error_reason": "an error answer is JSON with a documented error_reason, the one the case expects",
     # bookkeeping
     "skipped": "the scenario did not apply",
 }
@@ -55,13 +61,14 @@ CHECKS: dict[str, str] = {
 REDIRECT_VALUES = ("create_trial", "purchase_product", "sign_in", "contact_admin", "not_applicable")
 USER_STATUSES = ("new", "existing", "not_applicable")
 ACCOUNT_STATUSES = ("new", "active", "expired", "not_applicable")
-RESOURCE_STATUSES = (
-    "resources_deleted",
-    "resources_pending_deletion",
-    "deletion_acknowledged",
-    "user_unauthorized",
-)
-SUCCESS = (200, 201)  # 201 is tolerated for connect
+# openapi/partner-connect-2.0.yaml 2.1.1 lists these three (no user_unauthorized).
+RESOURCE_STATUSES = ("resources_deleted", "resources_pending_deletion", "deletion_acknowledged")
+ERROR_REASONS = ("unauthorized", "bad_request", "account_not_found", "connection_not_found", "general_error")
+# What a successful connect may redirect to unless the case says otherwise (PartnerTestBase).
+SUCCESS_REDIRECTS = ("create_trial", "sign_in", "purchase_product")
+TEST_STATUSES = ("PASS", "FAIL")  # what the suite accepts from test-connection (not UNKNOWN)
+CONNECTOR_TYPES = ("source", "target")
+SUCCESS = (200, 201)  # 201 is accepted for a new connection (isSuccessStatus)
 _LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
 
@@ -93,6 +100,7 @@ class HostPolicy:
 
     allowed: tuple[str, ...]
     local: str | None = None
+    base: str | None = None  # the --url base: pages on listed hosts are fetched there
 
 
 def envelope(
@@ -147,8 +155,14 @@ def connection(
     established: bool,
     hosts: HostPolicy,
     uses_u2m: bool,
-) -> list[CheckFinding]:
-    """The rules of a successful connect answer (the OpenAPI ``Connection``)."""
+    redirects: tuple[str, ...] | None = SUCCESS_REDIRECTS,
+) -> tuple[list[CheckFinding], str | None]:
+    """The rules of a successful connect answer (the OpenAPI ``Connection`` and PartnerTestBase).
+
+    ``established``: the request reused a connection. ``redirects``: the
+    redirect_values the case allows (None: any documented one). Returns the
+    findings and the URL to GET to check the redirect page (None: do not).
+    """
     findings = list(_required(doc, ("redirect_uri", "redirect_value", "user_status", "account_status")))
     if "configured_resources" not in doc:
         findings.append(error("required_field", "configured_resources is missing"))
@@ -158,8 +172,19 @@ def connection(
     findings += _enum(doc, "redirect_value", REDIRECT_VALUES)
     findings += _enum(doc, "user_status", USER_STATUSES)
     findings += _enum(doc, "account_status", ACCOUNT_STATUSES)
-    if isinstance(doc.get("redirect_uri"), str):
-        findings += _redirect_uri(doc["redirect_uri"], hosts)
+    value = doc.get("redirect_value")
+    if redirects is not None and value in REDIRECT_VALUES and value not in redirects:
+        findings.append(
+            error(
+                "redirect_value",
+                f"redirect_value is {value!r}; this case allows only {', '.join(redirects)}",
+            )
+        )
+    fetch = None
+    if isinstance(doc.get("redirect_uri"), str) and doc["redirect_uri"]:
+        host_findings, fetch = redirect_target(doc["redirect_uri"], hosts)
+        findings += host_findings
+    findings += _configured(doc, established)
     findings += _connection_id(doc, established)
     oauth = doc.get("oauth_redirect_uri")
     if uses_u2m and oauth is None:
@@ -172,35 +197,105 @@ def connection(
         )
     elif isinstance(oauth, str) and not _is_absolute(oauth):
         findings.append(error("oauth_redirect_uri", f"oauth_redirect_uri {oauth!r} is not an absolute URL"))
-    if established and doc.get("user_status") == "new":
-        findings.append(
-            warning(
-                "user_status",
-                "user_status is 'new' for an established connection; the user connected before",
-            )
-        )
-    return findings
+    return findings, fetch
 
 
-def error_answer(doc: dict[str, Any], status: int, reasons: tuple[str, ...]) -> list[CheckFinding]:
-    """The rules of an error answer (the OpenAPI ``ErrorResponse``)."""
-    wanted = " or ".join(reasons)
+def expect(doc: dict[str, Any], name: str, wanted: str, why: str) -> list[CheckFinding]:
+    """``doc[name]`` must be ``wanted`` (a case's own assertion, e.g. P700's user_status new)."""
+    value = doc.get(name)
+    if value == wanted or value is None:  # a missing field is already a required_field finding
+        return []
+    return [error(name, f"{name} is {value!r}; {why} expects {wanted!r}")]
+
+
+def error_answer(doc: dict[str, Any] | None, status: int, reasons: tuple[str, ...]) -> list[CheckFinding]:
+    """The rules of an error answer (the OpenAPI ``ErrorResponse``): JSON with a documented error_reason.
+
+    ``reasons``: the ones the case expects (empty: any documented one).
+    """
+    if doc is None:
+        return []  # not JSON: the envelope rules have said so
+    wanted = " or ".join(reasons or ERROR_REASONS)
     reason = doc.get("error_reason")
     if reason is None:
+        example = reasons[0] if reasons else "general_error"
         return [
             error(
                 "error_reason",
-                f'the {status} answer has no error_reason; expected {{"error_reason": "{reasons[0]}"}}',
+                f'the {status} answer has no error_reason; an error answer is {{"error_reason": "{example}"}}',
             )
         ]
-    if reason not in reasons:
+    if reason not in (reasons or ERROR_REASONS):
         return [error("error_reason", f"error_reason is {reason!r}; expected {wanted}")]
     return []
 
 
 def deletion(doc: dict[str, Any]) -> list[CheckFinding]:
-    findings = list(_required(doc, ("resource_status",)))
-    findings += _enum(doc, "resource_status", RESOURCE_STATUSES)
+    """delete-connection's answer: 2.1.1's ``DeleteConnectionResponse``.
+
+    ApiSpecifications.md shows a bare 200, the OpenAPI document a required
+    resource_status: a missing one is a warning, an undocumented one an error.
+    """
+    if "resource_status" not in doc:
+        return [
+            warning(
+                "resource_status",
+                "the answer has no resource_status; the OpenAPI document (2.1.1) requires one of "
+                + ", ".join(RESOURCE_STATUSES),
+            )
+        ]
+    return _enum(doc, "resource_status", RESOURCE_STATUSES)
+
+
+def test_results(doc: dict[str, Any]) -> list[CheckFinding]:
+    """test-connection's answer (TestConnectionApiTests: every result PASS or FAIL, named, with a message)."""
+    results = doc.get("test_results")
+    if not isinstance(results, list):
+        return [error("test_connection", "test_results is missing or not a list")]
+    findings: list[CheckFinding] = []
+    for index, result in enumerate(results):
+        where = f"test_results[{index}]"
+        if not isinstance(result, dict):
+            findings.append(error("test_connection", f"{where} is not an object"))
+            continue
+        if result.get("status") not in TEST_STATUSES:
+            findings.append(
+                error("test_connection", f"{where}.status is {result.get('status')!r}; expected PASS or FAIL")
+            )
+        elif result["status"] == "FAIL":
+            findings.append(
+                warning(
+                    "test_connection",
+                    f"{where} FAILED ({result.get('message')!r}); the suite accepts it, but check "
+                    "that a real connection tests PASS",
+                )
+            )
+        if not isinstance(result.get("test_name"), str) or not result["test_name"]:
+            findings.append(error("test_connection", f"{where}.test_name is missing or empty"))
+        if not isinstance(result.get("message"), str):
+            findings.append(error("test_connection", f"{where}.message is missing"))
+    return findings
+
+
+def connectors(doc: dict[str, Any]) -> list[CheckFinding]:
+    """get-connectors' answer (GetConnectorsTests): a non-empty list of named source/target connectors."""
+    items = doc.get("connectors")
+    if not isinstance(items, list) or not items:
+        return [error("connectors", "connectors is missing or empty; an ingestion partner lists its connectors")]
+    findings: list[CheckFinding] = []
+    for index, item in enumerate(items):
+        where = f"connectors[{index}]"
+        if not isinstance(item, dict):
+            findings.append(error("connectors", f"{where} is not an object"))
+            continue
+        for name in ("name", "identifier"):
+            if not isinstance(item.get(name), str) or not item[name]:
+                findings.append(error("connectors", f"{where}.{name} is missing or empty"))
+        if item.get("type") not in CONNECTOR_TYPES:
+            findings.append(error("connectors", f"{where}.type is {item.get('type')!r}; expected source or target"))
+    token = doc.get("pagination_token")
+    if token is not None and not isinstance(token, str):
+        findings.append(error("connectors", f"pagination_token is {type(token).__name__}; expected a string"))
     return findings
 
 
@@ -232,38 +327,86 @@ def _enum(doc: dict[str, Any], name: str, allowed: tuple[str, ...]) -> list[Chec
     return [error("enum_value", f"{name} is {value!r}; expected one of {', '.join(allowed)}{hint}")]
 
 
-def _redirect_uri(uri: str, hosts: HostPolicy) -> list[CheckFinding]:
+def redirect_target(uri: str, hosts: HostPolicy) -> tuple[list[CheckFinding], str | None]:
+    """The findings on redirect_uri's host, and the URL to GET to check its page (None: do not)."""
+    from stp_ext.connect.urls import reroot
+
     if not _is_absolute(uri):
         return [
             error(
                 "redirect_uri_absolute",
                 f"redirect_uri {uri!r} is not an absolute http(s) URL; Databricks opens it in a new tab",
             )
-        ]
+        ], None
     parts = urlsplit(uri)
     host = (parts.hostname or "").lower()
+    listed = [h.lower() for h in hosts.allowed]
+    shown = ", ".join(hosts.allowed) or "(none)"
     findings: list[CheckFinding] = []
-    if host not in (h.lower() for h in hosts.allowed):
-        listed = ", ".join(hosts.allowed) or "(none)"
-        if hosts.local and host == hosts.local.lower():
-            findings.append(
-                warning(
-                    "redirect_uri_host",
-                    f"redirect_uri host {host} is the --url host but not in hostnames ({listed}); "
-                    "Databricks would refuse it in production",
-                )
+    parent = next((h for h in listed if host.endswith("." + h)), None)
+    if host in listed:
+        pass
+    elif parent is not None:
+        findings.append(
+            warning(
+                "redirect_uri_host",
+                f"redirect_uri host {host} is a sub-domain of {parent} but not itself in hostnames ({shown}); "
+                f"the certification suite accepts it: add {host} to hostnames so Databricks allows it too",
             )
-        else:
-            findings.append(
-                error(
-                    "redirect_uri_host",
-                    f"redirect_uri host {host} is not in the config's hostnames ({listed}); "
-                    "Databricks refuses redirects elsewhere",
-                )
+        )
+    elif hosts.local and host == hosts.local.lower():
+        findings.append(
+            warning(
+                "redirect_uri_host",
+                f"redirect_uri host {host} is the --url host but not in hostnames ({shown}); "
+                "Databricks would refuse it in production",
             )
+        )
+        return findings, uri
+    else:
+        lookalike = next((h for h in listed if h in host), None)
+        why = (
+            f"; it contains {lookalike} but is neither it nor a sub-domain of it, and such a host can "
+            "belong to anyone (the certification suite only checks that the host contains a listed name: "
+            "connect-test is stricter on purpose)"
+            if lookalike
+            else ""
+        )
+        findings.append(
+            error(
+                "redirect_uri_host",
+                f"redirect_uri host {host} is not in the config's hostnames ({shown}){why}; "
+                "Databricks refuses redirects elsewhere: return a URL on a listed host",
+            )
+        )
+        return findings, None
     if parts.scheme == "http" and host not in _LOOPBACK:
         findings.append(warning("redirect_uri_scheme", f"redirect_uri {uri} uses plain http"))
-    return findings
+    return findings, reroot(uri, hosts.base) if hosts.base else uri
+
+
+def _configured(doc: dict[str, Any], established: bool) -> list[CheckFinding]:
+    configured = doc.get("configured_resources")
+    if not isinstance(configured, bool):
+        return []
+    if established and configured:
+        return [
+            error(
+                "configured_resources",
+                "configured_resources is true for a reused connection; nothing is configured when "
+                "the connection exists (validateSignIn)",
+            )
+        ]
+    if not established and not configured:
+        return [
+            error(
+                "configured_resources",
+                "configured_resources is false for a new connection; the certification suite expects the "
+                "partner to configure the connection (true, with a connection_id), else Databricks "
+                "deletes the resources it created",
+            )
+        ]
+    return []
 
 
 def _connection_id(doc: dict[str, Any], established: bool) -> list[CheckFinding]:

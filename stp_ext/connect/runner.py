@@ -1,37 +1,22 @@
-"""Run the connect scenarios against a partner and collect the report.
-
-Scenarios run in phases (see ``scenarios.SCENARIOS``); the scenarios of one
-phase are independent and run concurrently, so a healthy partner is tested
-in about three round trips.
-"""
+"""Run the certification cases against a partner, independent ones at once."""
 
 from __future__ import annotations
 
 import concurrent.futures
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from stp_ext.connect import http, rules
+from stp_ext.connect.cases import CASES
 from stp_ext.connect.report import ConnectTestReport, ScenarioResult
-from stp_ext.connect.scenarios import SCENARIOS, Session
+from stp_ext.connect.session import Journey, Session
+from stp_ext.connect.urls import reroot
 
 if TYPE_CHECKING:
     from stp_ext.partner_config import PartnerConfig
 
 __all__ = ["ConnectTestReport", "ScenarioResult", "reroot", "run_connect_test"]
-
-
-def reroot(url: str, base: str) -> str:
-    """``url``'s path and query on ``base``'s scheme, host and port, after ``base``'s own path.
-
-    ``reroot("https://partner.example.com/databricks/connect?v=2", "http://localhost:8080")``
-    is ``http://localhost:8080/databricks/connect?v=2``; with the base
-    ``http://localhost:8080/staging`` it is ``http://localhost:8080/staging/databricks/connect?v=2``.
-    """
-    original = urlsplit(url)
-    root = urlsplit(base)
-    path = root.path.rstrip("/") + (original.path or "/")
-    return urlunsplit((root.scheme, root.netloc, path, original.query, ""))
 
 
 def run_connect_test(
@@ -43,40 +28,49 @@ def run_connect_test(
     timeout: float = 10.0,
     max_body_bytes: int = http.DEFAULT_MAX_BODY_BYTES,
     max_workers: int = 4,
+    new_user_action: str | None = None,
+    test_connection_url: str | None = None,
+    connectors_url: str | None = None,
+    cases: Iterable[str] | None = None,
 ) -> ConnectTestReport:
-    """Play Partner Connect against ``partner``'s endpoints and judge every answer.
+    """Play Partner Connect's certification cases against ``partner``'s endpoints.
 
     ``auth_header``: the exact Authorization value to send ("" sends none and
-    skips the wrong-credentials scenario). ``url``: re-root the config's
-    connect_url and delete_url on this base (see ``reroot``). ``overrides``:
-    deep-merged into every connect body (``None`` values remove keys).
+    skips the wrong-credentials case). ``url``: re-root the config's URLs (and
+    the test-connection and connectors URLs, and redirect pages on listed
+    hosts) on this base (see ``reroot``). ``overrides``: deep-merged into every
+    connect body (``None`` values remove keys). ``new_user_action``: what P302
+    must see (None: any of the four). ``cases``: only these case ids.
     """
-    connect_url = reroot(partner.connect_url, url) if url else partner.connect_url
-    delete_url = partner.delete_url
-    if delete_url and url:
-        delete_url = reroot(delete_url, url)
-    local_host = urlsplit(url).hostname if url else None
+
+    def local(target: str | None) -> str | None:
+        return reroot(target, url) if target and url else target or None
+
+    connect_url = local(partner.connect_url) or partner.connect_url
+    delete_url = local(partner.delete_url)
     session = Session(
         partner=partner,
         connect_url=connect_url,
-        delete_url=delete_url or None,
+        delete_url=delete_url,
         auth_header=auth_header,
-        hosts=rules.HostPolicy(allowed=tuple(partner.hostname_list), local=local_host),
+        hosts=rules.HostPolicy(
+            allowed=tuple(partner.hostname_list), local=urlsplit(url).hostname if url else None, base=url
+        ),
         timeout=timeout,
         max_body_bytes=max_body_bytes,
         overrides=overrides,
+        new_user_action=new_user_action,
+        test_connection_url=local(test_connection_url),
+        connectors_url=local(connectors_url),
     )
-    results: dict[str, ScenarioResult] = {}
-    phases = sorted({phase for _, phase, _ in SCENARIOS})
+    wanted = set(cases) if cases is not None else None
+    chosen = [case for case in CASES if wanted is None or case.case_id in wanted]
     with concurrent.futures.ThreadPoolExecutor(max_workers=max_workers) as pool:
-        for phase in phases:
-            futures = {name: pool.submit(function, session) for name, p, function in SCENARIOS if p == phase}
-            for name, future in futures.items():
-                results[name] = future.result()
-    ordered = [results[name] for name, _, _ in SCENARIOS]
+        futures = [pool.submit(case.run, Journey(case.case_id, case.title, session)) for case in chosen]
+        ordered = [future.result() for future in futures]
     return ConnectTestReport(
         passed=all(s.passed for s in ordered),
         scenarios=ordered,
         connect_url=connect_url,
-        delete_url=delete_url or None,
+        delete_url=delete_url,
     )

@@ -1,26 +1,35 @@
 """The sample partner's WSGI application: a correct Partner Connect endpoint.
 
 It is written to be read: each handler does what the Partner Connect API
-asks of a partner (contracts.md section 5 and the public OpenAPI document), in
-the order a partner should do it: check the credential, parse and validate
-the request (tolerating fields it does not know), find or create the account
-and connection, answer. Faults (``faults.py``) are applied in one place,
-``_success``, plus the few branches that a fault changes by nature (auth,
-unknown connection, demo, repeat), so the correct path stays plain.
+asks of a partner (the public OpenAPI document and ApiSpecifications.md of
+databrickslabs/partner-connect-api), in the order a partner should do it:
+check the credential, parse and validate the request (tolerating fields it
+does not know), find or create the account (by e-mail domain) and connection
+(``connect_flow.py``), answer. Faults (``faults.py``) that break the envelope
+are applied in one place, ``_success``; those that change a decision are
+applied where the decision is made, so the correct path stays plain.
 
 Endpoints, each also served under any path prefix (``/databricks/connect``)
-so that a config's own paths re-rooted with ``connect-test --url`` reach it:
+so that a config's own paths re-rooted with ``connect-test --url`` reach it;
+every operation of the Partner Connect API (openapi/partner-connect-2.0.yaml):
 
-- ``POST /connect``
+- ``POST /connect`` (decisions in ``connect_flow.py``)
 - ``POST /delete-connection`` (also ``DELETE``, and the alias ``/delete``)
 - ``POST /test-connection``: ``{"connection_id"}`` ->
   ``{"test_results": [{"test_name", "status": PASS|FAIL|UNKNOWN, "message"}]}``
+- ``DELETE /delete-account`` ``{"domain", ...}`` and ``PUT /expire-account``
+  ``{"email", ...}``: test hooks, allowed only for the Databricks test domains
+  (400 ``bad_request`` otherwise)
+- ``GET /connectors``: the connectors of an ingestion partner, paginated
+- ``GET /create-trial``, ``/sign-in``, ``/contact-your-admin``,
+  ``/purchase-product``, ``/sign-up``: the pages redirect_uri points to (HTML)
 - ``GET /``: what this server is (JSON), for a human with curl
 """
 
 from __future__ import annotations
 
 import hmac
+import html
 import json
 import threading
 from collections.abc import Callable, Iterable
@@ -30,12 +39,14 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from stp_ext.sample_partner.connect_flow import NEW_USER_ACTIONS, PAGES, Flow
 from stp_ext.sample_partner.faults import FAULT_NAMES
-from stp_ext.sample_partner.state import PartnerState
+from stp_ext.sample_partner.state import TEST_DOMAINS, PartnerState, domain_of, is_test_domain
 
 LogFunction = Callable[[str], None]
 
-CLOUD_PROVIDERS = ("aws", "azure", "gcp")
+# "gpc" is how openapi/partner-connect-2.0.yaml (2.1.1) spells gcp in its enum; accept both.
+CLOUD_PROVIDERS = ("aws", "azure", "gcp", "gpc")
 HUGE_BODY_BYTES = 5 * 1024 * 1024
 
 _ENDPOINTS = {
@@ -43,7 +54,11 @@ _ENDPOINTS = {
     "delete-connection": ("POST", "DELETE"),
     "delete": ("POST", "DELETE"),
     "test-connection": ("POST",),
+    "delete-account": ("DELETE", "POST"),
+    "expire-account": ("PUT", "POST"),
+    "connectors": ("GET",),
 }
+_PAGES = (*PAGES.values(), "sign-up")
 
 
 def _routes() -> Map:
@@ -52,6 +67,9 @@ def _routes() -> Map:
         endpoint = "delete-connection" if path == "delete" else path
         rules.append(Rule(f"/{path}", endpoint=endpoint, methods=list(methods)))
         rules.append(Rule(f"/<path:prefix>/{path}", endpoint=endpoint, methods=list(methods)))
+    for page in _PAGES:
+        rules.append(Rule(f"/{page}", endpoint="page", defaults={"page": page}, methods=["GET"]))
+        rules.append(Rule(f"/<path:prefix>/{page}", endpoint="page", defaults={"page": page}, methods=["GET"]))
     return Map(rules, strict_slashes=False)
 
 
@@ -74,9 +92,6 @@ _CONNECT_FIELDS: dict[str, type] = {
     "cloud_provider": str,
     "is_free_trial": bool,
 }
-# Anything Databricks provisions for the partner; a connect that carries one
-# of these is a connection the partner must remember (configured_resources).
-_RESOURCE_FIELDS = ("service_principal_oauth_secret", "cluster_id", "oauth_u2m_app_id")
 
 
 class BadRequest(Exception):
@@ -90,13 +105,17 @@ class SamplePartnerApp:
         auth_header: str = "",
         hostnames: Iterable[str] | None = None,
         fault: str | None = None,
+        new_user_action: str = "auto_add",
         slow_seconds: float = 30.0,
         stopping: threading.Event | None = None,
         log: LogFunction | None = None,
     ) -> None:
+        if new_user_action not in NEW_USER_ACTIONS:
+            raise ValueError(f"new_user_action must be one of {', '.join(NEW_USER_ACTIONS)}")
         self.auth_header = auth_header
         self.hostnames = [h.strip() for h in (hostnames or []) if h.strip()]
         self.fault = fault
+        self.new_user_action = new_user_action
         self.slow_seconds = slow_seconds
         self.state = PartnerState()
         self._stopping = stopping or threading.Event()
@@ -109,6 +128,8 @@ class SamplePartnerApp:
         request = Request(environ)
         fault = self._fault_for(request)
         response = self._dispatch(request, fault)
+        if fault == "error_not_json" and response.status_code >= 400:
+            response = Response(f"Error {response.status_code}\n", status=response.status_code, mimetype="text/plain")
         if self._log is not None:
             suffix = f" [fault {fault}]" if fault else ""
             self._log(f"{request.method} {request.path} -> {response.status_code}{suffix}")
@@ -120,17 +141,23 @@ class SamplePartnerApp:
 
     def _dispatch(self, request: Request, fault: str | None) -> Response:
         try:
-            endpoint, _ = self._routes.bind_to_environ(request.environ).match()
+            endpoint, values = self._routes.bind_to_environ(request.environ).match()
             if endpoint == "index":
                 return self._index(request)
+            if endpoint == "page":
+                return self._page(values["page"], fault)
             denied = self._authorize(request, fault)
             if denied is not None:
                 return denied
-            if endpoint == "connect":
-                return self._connect(request, fault)
-            if endpoint == "delete-connection":
-                return self._delete_connection(request, fault)
-            return self._test_connection(request)
+            handler = {
+                "connect": self._connect,
+                "delete-connection": self._delete_connection,
+                "test-connection": self._test_connection,
+                "delete-account": self._delete_account,
+                "expire-account": self._expire_account,
+                "connectors": self._connectors,
+            }[endpoint]
+            return handler(request, fault)
         except BadRequest as e:
             return _error(400, "bad_request", str(e))
         except NotFound:
@@ -153,15 +180,28 @@ class SamplePartnerApp:
                     "connect": "POST /connect",
                     "delete_connection": "POST /delete-connection",
                     "test_connection": "POST /test-connection",
+                    "delete_account": "DELETE /delete-account",
+                    "expire_account": "PUT /expire-account",
+                    "connectors": "GET /connectors",
                 },
+                "pages": [f"GET /{page}" for page in _PAGES],
                 "hostnames": self.hostnames or [request.host.rsplit(":", 1)[0]],
                 "requires_authorization": bool(self.auth_header),
+                "new_user_action": self.new_user_action,
                 "fault": self.fault,
             },
         )
 
+    def _page(self, page: str, fault: str | None) -> Response:
+        """The page a redirect_uri opens in the user's browser: here, a stub that says where it is."""
+        if fault == "redirect_page_404":
+            return Response("<!DOCTYPE html><title>Not found</title>", status=404, mimetype="text/html")
+        title = html.escape(page.replace("-", " ").capitalize())
+        body = f"<!DOCTYPE html><html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>"
+        return Response(body, status=200, mimetype="text/html")
+
     def _authorize(self, request: Request, fault: str | None) -> Response | None:
-        """Databricks sends the stored secret verbatim; compare in constant time."""
+        """Databricks sends the credential verbatim; compare in constant time."""
         if not self.auth_header or fault == "accept_any_auth":
             return None  # an empty expected value means the partner asked for no header
         given = request.headers.get("Authorization", "")
@@ -173,7 +213,7 @@ class SamplePartnerApp:
             401,
             "unauthorized",
             "the Authorization header is missing or wrong",
-            display="Databricks could not authenticate to the partner. Check the stored credential.",
+            display="Databricks could not authenticate to the partner. Check the credential.",
         )
 
     def _connect(self, request: Request, fault: str | None) -> Response:
@@ -181,45 +221,23 @@ class SamplePartnerApp:
             self._stopping.wait(self.slow_seconds)  # wakes early when the server stops
         raw = request.get_data()
         doc = _parse_connect(request, raw)
-        if fault == "not_idempotent" and self.state.seen_before(raw):
-            return _error(500, "general_error", "this request was seen before (fault not_idempotent)")
-        user = doc["user_info"]
-        base = self._redirect_base(request)
-        demo = doc["demo"] and fault != "demo_ignored"
-        if user["is_connection_established"]:
-            connection = self.state.connection(doc["connection_id"])
-            if connection is None and fault != "unknown_connection_ok":
-                return _error(
-                    404,
-                    "connection_not_found",
-                    f"no connection {doc['connection_id']}",
-                    display="This connection no longer exists. Delete it in Partner Connect and connect again.",
-                )
-            answer: dict[str, Any] = {
-                "redirect_uri": f"{base}/{'sign-up' if demo else 'sign-in'}",
-                "redirect_value": "create_trial" if demo else "sign_in",
-                "user_status": "existing",
-                "account_status": "active",
-                "configured_resources": False,
-            }
-            if fault == "connection_id_on_established":
-                answer["connection_id"] = doc["connection_id"]
-        else:
-            configure = _carries_resources(doc)
-            outcome = self.state.connect(user["email"], doc["workspace_id"], configure=configure)
-            trial = demo or outcome.new_account
-            answer = {
-                "redirect_uri": f"{base}/{'sign-up' if trial else 'sign-in'}",
-                "redirect_value": "create_trial" if trial else "sign_in",
-                "user_status": "new" if outcome.new_account else "existing",
-                "account_status": "new" if outcome.new_account else "active",
-                "configured_resources": configure,
-            }
-            if outcome.connection_id is not None:
-                answer["connection_id"] = outcome.connection_id
+        if fault == "not_idempotent":
+            doc["_seen_before"] = self.state.seen_before(raw)
+        flow = Flow(self.state, self._redirect_base(request, fault), self.new_user_action, fault)
+        established = doc["user_info"]["is_connection_established"]
+        status, answer = flow.reuse(doc) if established else flow.new_connection(doc)
+        if status != 200:
+            return _json(status, answer)
+        if established and fault == "connection_id_on_established":
+            answer["connection_id"] = doc["connection_id"]
+        if established and fault == "reuse_configured":
+            answer["configured_resources"] = True
         if doc.get("oauth_u2m_app_id") and fault != "u2m_no_oauth_redirect":
-            answer["oauth_redirect_uri"] = f"{base}/oauth/databricks/callback"
-        return self._success(answer, fault)
+            answer["oauth_redirect_uri"] = f"{flow.base}/oauth/databricks/callback"
+        response = self._success(answer, fault)
+        if established and fault == "reuse_201":
+            response.status_code = 201
+        return response
 
     def _delete_connection(self, request: Request, fault: str | None) -> Response:
         connection_id = _connection_id_of(request)
@@ -228,21 +246,67 @@ class SamplePartnerApp:
         status = "deleted" if fault == "delete_bad_status" else "resources_deleted"
         return _json(200, {"resource_status": status})
 
-    def _test_connection(self, request: Request) -> Response:
+    def _test_connection(self, request: Request, fault: str | None) -> Response:
         connection_id = _connection_id_of(request)
         if self.state.connection(connection_id) is None:
+            if fault == "test_deleted_passes" and self.state.was_deleted(connection_id):
+                return _json(200, {"test_results": [_test_result("PASS", "Connection exists.")]})
             return _error(404, "connection_not_found", f"no connection {connection_id}")
-        result = {"test_name": "get-connection", "status": "PASS", "message": "Connection exists."}
-        return _json(200, {"test_results": [result]})
+        if fault == "test_connection_invalid":
+            return _json(200, {"test_results": [{"test_name": "connection exists", "status": "UNKNOWN"}]})
+        return _json(200, {"test_results": [_test_result("PASS", "Connection exists.")]})
+
+    def _delete_account(self, request: Request, fault: str | None) -> Response:
+        doc = _json_body(request, request.get_data())
+        domain = doc.get("domain")
+        if not isinstance(domain, str) or not domain:
+            raise BadRequest("domain (a string) is required")
+        if not is_test_domain(domain):
+            raise BadRequest(f"accounts can be deleted only for {' and '.join(TEST_DOMAINS)} (and their sub-domains)")
+        if not self.state.delete_account(domain):
+            return _error(404, "account_not_found", f"no account for {domain}")
+        return _json(200, {})
+
+    def _expire_account(self, request: Request, fault: str | None) -> Response:
+        doc = _json_body(request, request.get_data())
+        email = doc.get("email")
+        if not isinstance(email, str) or "@" not in email:
+            raise BadRequest("email (an e-mail address) is required")
+        if not is_test_domain(domain_of(email)):
+            raise BadRequest(f"accounts can be expired only for {' and '.join(TEST_DOMAINS)} (and their sub-domains)")
+        if not self.state.expire_account(email):
+            return _error(404, "account_not_found", f"no account with the user {email}")
+        return _json(200, {})
+
+    def _connectors(self, request: Request, fault: str | None) -> Response:
+        """Two pages of connectors, so a client's pagination is exercised too."""
+        token = request.args.get("pagination_token") or ""
+        if token not in ("", "2"):
+            raise BadRequest(f"unknown pagination_token {token!r}")
+        page = CONNECTORS[:2] if token == "" else CONNECTORS[2:]
+        body: dict[str, Any] = {"connectors": [dict(c) for c in page]}
+        if token == "":
+            body["pagination_token"] = "2"
+        if fault == "connectors_invalid":
+            body["connectors"].append({"identifier": "CUSTOM", "name": "", "type": "both"})
+        return _json(200, body)
 
     # -- answers ---------------------------------------------------------------
 
-    def _redirect_base(self, request: Request) -> str:
+    def _redirect_base(self, request: Request, fault: str | None) -> str:
         """Where redirect_uri points: the first configured hostname, else this server itself."""
         own_host = request.host.rsplit(":", 1)[0].strip("[]")
         if not self.hostnames or self.hostnames[0] == own_host:
-            return request.host_url.rstrip("/")
-        return f"https://{self.hostnames[0]}"
+            base = request.host_url.rstrip("/")
+            host = request.host
+        else:
+            host = self.hostnames[0]
+            base = f"https://{host}"
+        if fault == "subdomain_redirect":
+            return base.replace(f"//{host}", f"//login.{host}", 1)
+        if fault == "lookalike_redirect":
+            return base.replace(f"//{host}", f"//{host.rsplit(':', 1)[0]}.evil.example", 1)
+        return base
 
     def _success(self, answer: dict[str, Any], fault: str | None) -> Response:
         """A 200 connect answer, with the contract broken the way ``fault`` says."""
@@ -272,6 +336,18 @@ class SamplePartnerApp:
             data = response.get_data()
             response.set_data(data[: len(data) // 2])
         return response
+
+
+# A few identifiers from the API's connector list (openapi/connectors.csv).
+CONNECTORS: tuple[dict[str, str], ...] = (
+    {"identifier": "SALESFORCE", "name": "Salesforce", "type": "source", "description": "Salesforce objects"},
+    {"identifier": "POSTGRESQL", "name": "PostgreSQL", "type": "source"},
+    {"identifier": "DATABRICKS_DELTA_LAKE", "name": "Databricks", "type": "target"},
+)
+
+
+def _test_result(status: str, message: str) -> dict[str, str]:
+    return {"test_name": "connection exists", "status": status, "message": message}
 
 
 def _parse_connect(request: Request, raw: bytes) -> dict[str, Any]:
@@ -310,11 +386,6 @@ def _check_fields(doc: dict[str, Any], fields: dict[str, type], prefix: str) -> 
         value = doc[name]
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise BadRequest(f"{prefix}{name} must be a {kind.__name__}, not {type(value).__name__}")
-
-
-def _carries_resources(doc: dict[str, Any]) -> bool:
-    token = (doc["user_info"].get("auth") or {}).get("personal_access_token")
-    return bool(token) or any(doc.get(name) for name in _RESOURCE_FIELDS)
 
 
 def _connection_id_of(request: Request) -> str:

@@ -6,7 +6,8 @@ with ``sample-partner --fault NAME``, ``SamplePartner(fault=NAME)``, or per
 request with the query parameter ``?fault=NAME``.
 
 Unless a description says otherwise, a fault changes the successful (2xx)
-answers of POST /connect and nothing else.
+answers of POST /connect and nothing else. The faults named for a
+certification case (P100...P900) break exactly the assertion of that case.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ class Fault:
 
 
 FAULTS: tuple[Fault, ...] = (
+    # The envelope of every connect answer
     Fault("wrong_status", "answers 202 instead of 200"),
     Fault("html_body", "answers with an HTML page (text/html)"),
     Fault("text_plain", "sends the JSON as text/plain"),
@@ -31,16 +33,38 @@ FAULTS: tuple[Fault, ...] = (
     Fault("slow", "waits longer than any sane client timeout before answering (every /connect)"),
     Fault("missing_field", "leaves out user_status"),
     Fault("bad_enum", "answers redirect_value 'signin' (not a documented value)"),
+    # redirect_uri
     Fault("foreign_redirect", "redirect_uri points to a host that is not in hostnames"),
+    Fault("lookalike_redirect", "redirect_uri host merely contains a listed host (partner.example.com.evil.example)"),
+    Fault("subdomain_redirect", "redirect_uri is on a sub-domain of a listed host (a warning only)"),
     Fault("relative_redirect", "redirect_uri is a relative path"),
+    Fault("redirect_page_404", "the redirect pages (GET redirect_uri) answer 404"),
+    # P100, P400, P401, P600: new connections
+    Fault("new_account_sign_in", "sends a brand-new account to sign_in instead of create_trial (P100)"),
+    Fault("configures_nothing", "a new connection answers configured_resources false and no connection_id"),
     Fault("connection_id_missing", "configured_resources true without a connection_id"),
-    Fault("connection_id_on_established", "returns connection_id for an established connection"),
+    Fault("not_idempotent", "answers 500 to a connect request it has seen before (P400)"),
+    Fault(
+        "no_recreate_after_delete", "answers 500 to a new connection after that user's connection was deleted (P401)"
+    ),
+    Fault("second_workspace_refused", "answers 500 to a known user connecting from a second workspace (P600)"),
+    # P300, P302, P402: reusing a connection
+    Fault("reuse_201", "answers 201 instead of exactly 200 when a connection is reused (P300)"),
+    Fault("reuse_configured", "answers configured_resources true when a connection is reused (P300)"),
+    Fault("connection_id_on_established", "returns connection_id for an established connection (P300)"),
+    Fault("new_user_existing", "calls a never-seen user of a known account 'existing' when reusing (P302)"),
+    Fault("unknown_connection_ok", "answers 200 for a deleted or unknown connection_id instead of 404 (P402)"),
+    # P700
+    Fault("demo_ignored", "ignores demo: true (a known account is sent to sign_in, not create_trial) (P700)"),
+    # Credentials and error answers
     Fault("accept_any_auth", "accepts a wrong Authorization header"),
     Fault("wrong_auth_status", "answers a wrong Authorization header with 401 but no error_reason"),
-    Fault("unknown_connection_ok", "answers 200 for an unknown connection_id instead of 404"),
-    Fault("demo_ignored", "ignores demo: true (a known user is sent to sign_in, not create_trial)"),
-    Fault("not_idempotent", "answers 500 to a connect request it has seen before"),
+    Fault("error_not_json", "sends every error answer as a plain-text page"),
+    # Other operations
     Fault("delete_bad_status", "POST /delete-connection answers an undocumented resource_status"),
+    Fault("test_connection_invalid", "POST /test-connection answers status UNKNOWN without a message (P800)"),
+    Fault("test_deleted_passes", "POST /test-connection answers PASS for a deleted connection (P801)"),
+    Fault("connectors_invalid", "GET /connectors lists a connector of type 'both' with no name (P900)"),
     Fault("u2m_no_oauth_redirect", "leaves out oauth_redirect_uri for AUTH_OAUTH_U2M (a warning only)"),
 )
 

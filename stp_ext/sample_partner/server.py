@@ -23,6 +23,8 @@ class SamplePartner:
     request, as a partner that asked for no header). ``hostnames``: where
     redirect_uri points (a comma-separated string or a list); by default this
     server itself. ``fault``: a name from ``faults.FAULT_NAMES``.
+    ``new_user_action``: how a never-seen user of a known account is handled
+    (auto_add, invite, not_found or error, as the partner declares it).
     """
 
     def __init__(
@@ -33,6 +35,7 @@ class SamplePartner:
         hostnames: str | Iterable[str] | None = None,
         fault: str | None = None,
         *,
+        new_user_action: str = "auto_add",
         slow_seconds: float = 30.0,
         log: LogFunction | None = None,
     ) -> None:
@@ -45,6 +48,7 @@ class SamplePartner:
             auth_header=auth_header,
             hostnames=hostnames,
             fault=check_fault(fault),
+            new_user_action=new_user_action,
             slow_seconds=slow_seconds,
             stopping=self._stopping,
             log=log,

@@ -1,4 +1,4 @@
-"""View of `connect-test`: a row per scenario, its findings in the last cell."""
+"""View of `connect-test`: a row per certification case, its findings in the last cell."""
 
 from __future__ import annotations
 
@@ -27,21 +27,28 @@ def report(render: Renderer, result: ConnectTestReport) -> None:
     for scenario in result.scenarios:
         outcome: Any = text(("– skip", "dim")) if scenario.skipped else scenario.passed
         status = "" if scenario.status is None else str(scenario.status)
-        rows.append([scenario.name, outcome, status, f"{scenario.elapsed_ms:.0f} ms", findings_cell(scenario.findings)])
+        rows.append(
+            [
+                scenario.case_id,
+                text(scenario.title),
+                outcome,
+                status,
+                f"{scenario.elapsed_ms:.0f} ms",
+                findings_cell(scenario.findings),
+            ]
+        )
     columns = [
-        Column("Scenario", no_wrap=True),
+        Column("Case", no_wrap=True),
+        Column("Journey"),
         Column("Result", no_wrap=True),
         Column("Status", no_wrap=True),
         Column("Time", no_wrap=True),
         Column("Findings"),
     ]
     render.table(columns, rows)
-    passed = sum(1 for s in result.scenarios if s.passed and not s.skipped)
-    skipped = sum(1 for s in result.scenarios if s.skipped)
-    summary = f"{passed} passed, {len(result.failed)} failed"
-    if skipped:
-        summary += f", {skipped} skipped"
-    summary += f"; {plural(result.count('error'), 'error')}, {plural(result.count('warning'), 'warning')}"
+    summary = (
+        f"{result.summary}; {plural(result.count('error'), 'error')}, {plural(result.count('warning'), 'warning')}"
+    )
     render.line(("✓", "green") if result.passed else ("✗", "red"), " ", summary)
 
 

@@ -35,13 +35,21 @@ def sample_partner_listening(render: Renderer, info: dict[str, Any], checks_auth
         text("  connect_url  ", info["connect_url"]),
         text("  delete_url   ", info["delete_url"]),
         text("  test         ", info["test_connection_url"]),
+        text("  connectors   ", info["connectors_url"]),
+        text("  new users    ", info["new_user_action"]),
         text("  hostnames    ", str(info["hostnames"])),
         text("  auth         ", "the given Authorization header only" if checks_auth else "none required"),
     ]
     if fault:
         lines.append(text(("  fault        ", "yellow"), (fault, "yellow")))
     render.panel(lines, title="sample partner", style="yellow" if fault else "green")
-    render.line("Test it: databricks-stp connect-test -f partner.json --url ", url, " ...")
+    render.line(
+        "Test it: databricks-stp connect-test -f partner.json --url ",
+        url,
+        " --new-user-action ",
+        info["new_user_action"],
+        " ...",
+    )
     render.line("Ctrl-C stops it.")
 
 
