@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import click
 
+from stp_ext.cli.profile_completion import complete_profile
 from stp_ext.errors import InputError, StpError
 from stp_ext.next_steps import NextSteps
 from stp_ext.render import OUTPUT_FORMATS, Renderer
@@ -88,6 +89,7 @@ def common_options(f: F) -> F:
             metavar="NAME",
             expose_value=False,
             callback=_store("profile"),
+            shell_complete=complete_profile,
             help="Profile in the config file (DATABRICKS_CONFIG_FILE, else ~/.databrickscfg). "
             "Wins over DATABRICKS_* variables.",
         ),

@@ -1,0 +1,29 @@
+"""Shell completion of `-p/--profile`: the profile names of the config file.
+
+Runs on every Tab press, so it reads the file with configparser only (no
+databricks-sdk, no network) and never fails: a missing or broken file
+completes nothing.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+from pathlib import Path
+from typing import Any
+
+
+def profile_names() -> list[str]:
+    path = Path(os.environ.get("DATABRICKS_CONFIG_FILE") or "~/.databrickscfg").expanduser()
+    parser = configparser.ConfigParser(default_section="__no_default__", interpolation=None)
+    try:
+        parser.read(path, encoding="utf-8")
+    except (configparser.Error, OSError, UnicodeDecodeError):
+        return []
+    return parser.sections()
+
+
+def complete_profile(_ctx: Any, _param: Any, incomplete: str) -> list[Any]:
+    from click.shell_completion import CompletionItem
+
+    return [CompletionItem(name) for name in profile_names() if name.startswith(incomplete)]
