@@ -74,7 +74,25 @@ class DemoInterrupted(DemoFailed):
 
 
 def run_demo(on_step: Callable[[StepResult], None]) -> list[StepResult]:
-    """Run every step, reporting each as it finishes; stops at the first failed step (after cleanup)."""
+    """Run every step, reporting each as it finishes; stops at the first failed step (after cleanup).
+
+    Ctrl-C (or SIGTERM) stops it too, and says which steps had run: the
+    emulator and the sample partner live in this process, so nothing is left.
+    """
+    results: list[StepResult] = []
+    try:
+        return _run_steps(on_step, results)
+    except KeyboardInterrupt:
+        done = ", ".join(r.step for r in results) or "none"
+        raise DemoInterrupted(
+            f"demo interrupted. Done: {done}. The local emulator and sample partner stopped with it: "
+            "nothing is left behind",
+            None,
+            results,
+        ) from None
+
+
+def _run_steps(on_step: Callable[[StepResult], None], results: list[StepResult]) -> list[StepResult]:
     from stp_ext.connect.runner import run_connect_test
     from stp_ext.credential import CredentialService
     from stp_ext.doctor import run_doctor
@@ -87,7 +105,6 @@ def run_demo(on_step: Callable[[StepResult], None]) -> list[StepResult]:
     from stp_ext.workspace import connect
 
     header = auth_header.basic(DEMO_USER, DEMO_PASSWORD)
-    results: list[StepResult] = []
 
     @contextmanager
     def step(name: str) -> Iterator[dict[str, str]]:
@@ -95,14 +112,6 @@ def run_demo(on_step: Callable[[StepResult], None]) -> list[StepResult]:
         outcome = {"detail": ""}
         try:
             yield outcome
-        except KeyboardInterrupt:
-            done = ", ".join(r.step for r in results) or "none"
-            raise DemoInterrupted(
-                f"interrupted during demo step {name!r}. Done: {done}. The local emulator and sample partner "
-                "were stopped with the demo: nothing is left behind",
-                None,
-                results,
-            ) from None
         except StpError as e:
             result = StepResult(name, False, e.message, (time.perf_counter() - started) * 1000)
             results.append(result)
