@@ -149,10 +149,13 @@ def test_markup_in_user_text_is_shown_verbatim(tmp_path: Path) -> None:
     assert "[/bold][red]x" in result.stdout
 
 
-def test_common_options_after_the_subcommand() -> None:
-    result = invoke("validate", "-f", str(EXAMPLE), "-p", "any", "-e", "--debug", "-o", "json")
+def test_output_options_after_the_subcommand_and_auth_options_only_before() -> None:
+    result = invoke("validate", "-f", str(EXAMPLE), "--debug", "-o", "json")
     assert result.exit_code == 0
     assert json.loads(result.stdout)["valid"] is True
+    # validate talks to no workspace: -p/-e are not its options, though the group still takes them.
+    assert invoke("validate", "-f", str(EXAMPLE), "-p", "any").exit_code == 2
+    assert invoke("-p", "any", "-e", "validate", "-f", str(EXAMPLE)).exit_code == 0
 
 
 def test_schema_prints_the_schema() -> None:
@@ -163,8 +166,8 @@ def test_schema_prints_the_schema() -> None:
 
 
 def test_schema_is_json_in_every_output_mode() -> None:
-    text = invoke("schema", "-o", "text").stdout
-    assert text == invoke("schema", "-o", "json").stdout
+    text = invoke("-o", "text", "schema").stdout
+    assert text == invoke("-o", "json", "schema").stdout
     assert text == (REPO / "stp_ext" / "partner-config.schema.json").read_text(encoding="utf-8")
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from stp_ext import __version__
-from stp_ext.cli.options import GlobalOptions, common_options
+from stp_ext.cli.options import GlobalOptions, SuggestingGroup, common_options
 from stp_ext.errors import ExitCode, StpError
 from stp_ext.logs import configure_logging, redact
 
@@ -51,7 +51,7 @@ def _version_message() -> str:
     return f"databricks-stp {__version__} (databricks-sdk {sdk}, Python {python})"
 
 
-class StpGroup(click.Group):
+class StpGroup(SuggestingGroup):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
 

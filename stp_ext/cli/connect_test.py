@@ -15,7 +15,7 @@ import click
 from stp_ext.cli.arguments import check_url, check_writable
 from stp_ext.cli.config_input import load_valid_config
 from stp_ext.cli.credential_input import CredentialInput, credential_options_for
-from stp_ext.cli.options import command_env, common_options, config_file_option
+from stp_ext.cli.options import command_env, config_file_option, offline_options, timeout_option
 from stp_ext.connect.cases import CASE_IDS, NEW_USER_ACTIONS
 from stp_ext.errors import CheckFailed, InputError
 
@@ -50,14 +50,7 @@ if TYPE_CHECKING:
     help="A JSON object deep-merged into every connect request (objects merge, other values "
     "replace, null removes the key).",
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=10.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="Time allowed for each answer.",
-)
+@timeout_option(10.0, "Time allowed for each answer.")
 @click.option(
     "--new-user-action",
     type=click.Choice(NEW_USER_ACTIONS),
@@ -89,7 +82,7 @@ if TYPE_CHECKING:
     type=click.Path(dir_okay=False, writable=True),
     help="Also write a JUnit XML report (one test case per certification case) for CI.",
 )
-@common_options
+@offline_options
 def connect_test(
     config_path: str,
     url: str | None,

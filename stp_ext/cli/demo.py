@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from stp_ext.cli.options import command_env, common_options
+from stp_ext.cli.options import command_env, offline_options
 
 
 @click.command()
-@common_options
+@offline_options
 def demo() -> None:
     """Show the whole flow in a few seconds, with no workspace.
 

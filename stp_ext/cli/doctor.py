@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import click
 
-from stp_ext.cli.options import command_env, common_options, config_file_option
+from stp_ext.cli.options import command_env, common_options, config_file_option, timeout_option
 from stp_ext.errors import CheckFailed, InputError
 
 
 @click.command()
 @config_file_option(required=False)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=10.0,
-    show_default=True,
-    help="Seconds to wait for the connect endpoint.",
-)
+@timeout_option(10.0, "Seconds to wait for the connect endpoint.")
 @click.option(
     "--url",
     metavar="URL",

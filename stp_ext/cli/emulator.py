@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from stp_ext.cli.options import command_env, common_options
+from stp_ext.cli.options import command_env, offline_options
 from stp_ext.errors import InputError
 
 
@@ -40,7 +40,7 @@ from stp_ext.errors import InputError
     show_default=True,
     help="How --fail-next fails: an error status, a dropped connection, an HTML or a malformed JSON answer.",
 )
-@common_options
+@offline_options
 def emulator(
     host: str,
     port: int,

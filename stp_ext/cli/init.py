@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from stp_ext.cli.options import command_env, common_options
+from stp_ext.cli.options import command_env, offline_options
 from stp_ext.errors import InputError
 
 # flag name -> config field, for the text fields and URLs
@@ -74,7 +74,7 @@ def _split(values: tuple[str, ...]) -> list[str] | None:
     multiple=True,
     help="UNITY_CATALOG, NON_ADMIN or EXTERNAL_LOCATION (repeat, or comma-separate; 'none' for an empty list).",
 )
-@common_options
+@offline_options
 def init(
     path: str,
     example: str | None,

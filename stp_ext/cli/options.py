@@ -80,50 +80,102 @@ def _store(attribute: str) -> Callable[[click.Context, click.Parameter, Any], No
     return callback
 
 
-def common_options(f: F) -> F:
-    """-p/--profile, -e/--env, -o/--output, --debug: on the group and on every command."""
-    decorators = [
-        click.option(
-            "-p",
-            "--profile",
-            metavar="NAME",
-            expose_value=False,
-            callback=_store("profile"),
-            shell_complete=complete_profile,
-            help="Profile in the config file (DATABRICKS_CONFIG_FILE, else ~/.databrickscfg). "
-            "Wins over DATABRICKS_* variables.",
-        ),
-        click.option(
-            "-e",
-            "--env",
-            "use_env",
-            is_flag=True,
-            default=None,
-            expose_value=False,
-            callback=_store("use_env"),
-            help="Use only DATABRICKS_HOST and DATABRICKS_TOKEN from the environment. Wins over --profile.",
-        ),
-        click.option(
-            "-o",
-            "--output",
-            type=click.Choice(OUTPUT_FORMATS, case_sensitive=False),
-            default=None,
-            expose_value=False,
-            callback=_store("output_flag"),
-            help=f"Output format; default text, or {OUTPUT_ENV}.",
-        ),
-        click.option(
-            "--debug",
-            is_flag=True,
-            default=None,
-            expose_value=False,
-            callback=_store("debug"),
-            help="Log HTTP traffic and internals on stderr (secrets redacted); show tracebacks.",
-        ),
-    ]
+_PROFILE = click.option(
+    "-p",
+    "--profile",
+    metavar="NAME",
+    expose_value=False,
+    callback=_store("profile"),
+    shell_complete=complete_profile,
+    help="Profile in the config file (DATABRICKS_CONFIG_FILE, else ~/.databrickscfg). "
+    "Wins over DATABRICKS_* variables.",
+)
+_ENV = click.option(
+    "-e",
+    "--env",
+    "use_env",
+    is_flag=True,
+    default=None,
+    expose_value=False,
+    callback=_store("use_env"),
+    help="Use only DATABRICKS_HOST and DATABRICKS_TOKEN from the environment. Wins over --profile.",
+)
+_OUTPUT = click.option(
+    "-o",
+    "--output",
+    type=click.Choice(OUTPUT_FORMATS, case_sensitive=False),
+    default=None,
+    expose_value=False,
+    callback=_store("output_flag"),
+    help=f"Output format; default text, or {OUTPUT_ENV}.",
+)
+_DEBUG = click.option(
+    "--debug",
+    is_flag=True,
+    default=None,
+    expose_value=False,
+    callback=_store("debug"),
+    help="Log HTTP traffic and internals on stderr (secrets redacted); show tracebacks.",
+)
+
+
+def _apply(f: F, decorators: list[Callable[[F], F]]) -> F:
     for decorator in reversed(decorators):
         f = decorator(f)
     return f
+
+
+def common_options(f: F) -> F:
+    """-p/--profile, -e/--env, -o/--output, --debug: for the commands that talk to a workspace."""
+    return _apply(f, [_PROFILE, _ENV, _OUTPUT, _DEBUG])
+
+
+def offline_options(f: F) -> F:
+    """-o/--output and --debug: commands that never talk to a workspace show no -p/-e."""
+    return _apply(f, [_OUTPUT, _DEBUG])
+
+
+def debug_option(f: F) -> F:
+    """--debug only: a command with one output format (schema) shows no -o either."""
+    return _apply(f, [_DEBUG])
+
+
+class Seconds(click.ParamType):
+    """A time limit in seconds: a finite number above zero (refuses 0, -1, nan and inf)."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        import math
+
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not math.isfinite(seconds) or seconds <= 0:
+            self.fail(f"{value!r} is not a time limit; give a number of seconds above 0, e.g. 10", param, ctx)
+        return seconds
+
+
+def timeout_option(default: float, help: str) -> Callable[[F], F]:
+    return click.option("--timeout", type=Seconds(), default=default, show_default=True, metavar="SECONDS", help=help)
+
+
+class SuggestingGroup(click.Group):
+    """A group that answers a misspelt command with the closest one ("Did you mean 'create'?")."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            import difflib
+
+            path = ctx.command_path
+            if name == "help":
+                raise click.UsageError(f"no such command 'help'. Did you mean '{path} --help'?", ctx)
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=1, cutoff=0.5)
+            suggestion = f" Did you mean {close[0]!r}?" if close else ""
+            raise click.UsageError(f"no such command {name!r}.{suggestion}", ctx)
+        return super().resolve_command(ctx, args)
 
 
 @dataclass

@@ -10,6 +10,7 @@ from stp_ext.cli.config_input import load_valid_config
 from stp_ext.cli.credential_input import CredentialInput, credential_options
 from stp_ext.cli.options import (
     CommandEnv,
+    SuggestingGroup,
     command_env,
     common_options,
     config_file_option,
@@ -54,7 +55,7 @@ def _partner_id(partner_id: str | None, workspace: Any, env: CommandEnv) -> str:
         raise
 
 
-@click.group()
+@click.group(cls=SuggestingGroup)
 @common_options
 def secret() -> None:
     """Store, check and delete the endpoint credential (scope partner-connect, key = partner id).

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from stp_ext.cli.credential_input import CredentialInput, credential_options_for
-from stp_ext.cli.options import command_env, common_options
+from stp_ext.cli.options import command_env, offline_options
 
 
 def _fault_choice() -> click.Choice:
@@ -61,7 +61,7 @@ def _fault_choice() -> click.Choice:
     help="How a never-seen user of a known account is answered when reusing a connection (P302).",
 )
 @click.option("--list-faults", is_flag=True, help="List the fault modes and exit.")
-@common_options
+@offline_options
 def sample_partner(
     host: str,
     port: int,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from stp_ext.cli.options import command_env, common_options, config_file_option
+from stp_ext.cli.options import command_env, config_file_option, debug_option, offline_options
 from stp_ext.errors import InputError
 
 
@@ -19,7 +19,7 @@ from stp_ext.errors import InputError
     "  cat partner.json | databricks-stp validate -f -",
 )
 @config_file_option()
-@common_options
+@offline_options
 def validate(config_path: str) -> None:
     """Check a partner config file locally, without a workspace.
 
@@ -44,7 +44,7 @@ def validate(config_path: str) -> None:
     "  databricks-stp schema > partner-config.schema.json\n"
     '  Then start partner.json with: {"$schema": "./partner-config.schema.json", "partner": {...}}',
 )
-@common_options
+@debug_option
 def schema() -> None:
     """Print the JSON Schema of the partner config file (always JSON).
 
