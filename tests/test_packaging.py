@@ -8,7 +8,6 @@ Installing the wheel into a fresh virtualenv and running it is .ci/wheel-smoke.s
 from __future__ import annotations
 
 import compileall
-import importlib.util
 import shutil
 import subprocess
 import sys
@@ -37,14 +36,12 @@ IGNORED = shutil.ignore_patterns(
 
 
 def _offline_backend() -> bool:
-    """setuptools>=70.1 builds wheels alone; 64 to 70.0 need the wheel package."""
+    """The build-system floor (setuptools>=77: the SPDX licence string) builds wheels alone."""
     try:
-        major, minor = (int(part) for part in version("setuptools").split(".")[:2])
+        major = int(version("setuptools").split(".")[0])
     except (PackageNotFoundError, ValueError):
         return False
-    if (major, minor) >= (70, 1):
-        return True
-    return major >= 64 and importlib.util.find_spec("wheel") is not None
+    return major >= 77
 
 
 def _build(source: Path, out: Path, *options: str) -> subprocess.CompletedProcess[str]:
