@@ -1,29 +1,61 @@
 """A WSGI app on a real socket, in a background thread or in the foreground.
 
-Shared by the workspace emulator and the sample partner: bind (port 0 picks a
-free port), serve threaded, stop promptly. We bind the socket ourselves and
-hand werkzeug the descriptor: werkzeug's own bind prints to stderr and calls
-``sys.exit(1)`` when the port is taken, where we want one ``Error:`` line.
+Shared by the workspace emulator and the sample partner. Served by waitress
+(see pyproject.toml for why): keep-alive HTTP/1.1, request bodies and headers
+read in full by one I/O loop before a worker thread sees them, so a slow or
+half-open client costs a socket, not a thread, and every body is capped.
+
+What this module adds to waitress:
+
+- we bind the socket ourselves, so a taken port is one ``Error:`` line;
+- the loop runs in short polls we own: ``stop()`` and Ctrl-C end it within
+  a fraction of a second, on Windows too;
+- errors waitress answers by itself (400 bad framing, 413 body too large,
+  431 headers too large) are JSON ``{"error_code", "message"}`` like the
+  apps' own, never a text page or a traceback;
+- a request must arrive whole within ``request_timeout`` seconds of its first
+  byte (slowloris), and an idle keep-alive connection is closed after
+  ``idle_timeout``;
+- ``drop_connection()``: an app answers it to close the connection without a byte, as a
+  crashing proxy would (the emulator's ``drop`` fault).
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import logging
 import socket
 import sys
 import threading
+import time
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
-
 from stp_ext.errors import StpError
 
+MAX_BODY_BYTES = 1024 * 1024  # both servers' APIs take small JSON documents
+MAX_HEADER_BYTES = 64 * 1024
+REQUEST_TIMEOUT_S = 30.0  # from a request's first byte to its last
+IDLE_TIMEOUT_S = 60  # an idle keep-alive connection
+THREADS = 4  # the apps are CPU-bound under the GIL; more threads only add switching
+_POLL_S = 0.1  # how long one turn of the I/O loop may wait: bounds stop() and Ctrl-C
 
-class QuietHandler(WSGIRequestHandler):
-    """werkzeug logs every request on stderr by itself; our apps keep their own log."""
+# waitress's own log: the apps keep their own, and tracebacks never reach a terminal.
+for _name in ("waitress", "waitress.queue"):
+    logging.getLogger(_name).addHandler(logging.NullHandler())
+    logging.getLogger(_name).propagate = False
 
-    def log(self, type: str, message: str, *args: Any) -> None:
-        pass
+
+def drop_connection() -> Iterator[bytes]:
+    """A response body that closes the connection before its first byte (see ``DROP``)."""
+    from waitress.channel import ClientDisconnected
+
+    # waitress writes the status line with the first chunk; a ClientDisconnected
+    # before it makes it close the connection having written nothing.
+    raise ClientDisconnected("connection dropped on purpose")
+    yield b""  # pragma: no cover - makes this a generator, so nothing runs before iteration
 
 
 class LocalServer:
@@ -32,15 +64,24 @@ class LocalServer:
         app: Any,
         host: str = "127.0.0.1",
         port: int = 0,
-        handler: type[WSGIRequestHandler] = QuietHandler,
+        *,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        request_timeout: float = REQUEST_TIMEOUT_S,
+        idle_timeout: int = IDLE_TIMEOUT_S,
+        threads: int = THREADS,
     ) -> None:
         self.app = app
         self.host = host
         self.requested_port = port
-        self.handler = handler
-        self._server: BaseWSGIServer | None = None
+        self.max_body_bytes = max_body_bytes
+        self.request_timeout = request_timeout
+        self.idle_timeout = idle_timeout
+        self.threads = threads
+        self._server: Any = None
         self._port: int | None = None  # kept after stop(), so a URL can still be named
         self._thread: threading.Thread | None = None
+        self._halt = threading.Event()
+        self._done = threading.Event()
         self.stopping = threading.Event()
 
     @property
@@ -51,55 +92,66 @@ class LocalServer:
 
     @property
     def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return url_for(self.host, self.port)
 
     def bind(self) -> LocalServer:
         """Bind the port without serving yet (``start`` and ``serve_forever`` call it)."""
         if self._server is None:
             sock = listening_socket(self.host, self.requested_port)
             try:
-                # werkzeug duplicates the descriptor (socket.fromfd), so ours is closed after.
-                self._server = make_server(
-                    self.host,
-                    self.requested_port,
-                    self.app,
-                    threaded=True,
-                    request_handler=self.handler,
-                    fd=sock.fileno(),
-                )
-                self._port = int(self._server.port)
-            finally:
+                self._server = _make_server(self, sock)
+            except BaseException:
                 sock.close()
+                raise
+            self._port = int(sock.getsockname()[1])
         return self
 
     def start(self) -> LocalServer:
         """Serve in a daemon thread; returns once the port accepts connections."""
         self.bind()
-        assert self._server is not None
-        # shutdown() waits for the loop's next poll: a short interval makes stop() near-instant.
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+        self._thread = threading.Thread(target=self._loop, name="stp-serving", daemon=True)
         self._thread.start()
         return self
 
     def serve_forever(self) -> None:
-        """Serve in this thread until interrupted (Ctrl-C) or ``stop`` is called from another."""
+        """Serve in this thread until Ctrl-C (returns normally) or ``stop`` from another thread."""
         self.bind()
-        assert self._server is not None
         try:
-            self._server.serve_forever(poll_interval=0.2)
+            self._loop()
+        except KeyboardInterrupt:
+            pass
         finally:
             self.stopping.set()
+            self._close()
+
+    def _loop(self) -> None:
+        from waitress import wasyncore
+
+        server = self._server
+        use_poll = hasattr(__import__("select"), "poll")  # select() cannot watch a descriptor past 1024
+        try:
+            while not self._halt.is_set():
+                wasyncore.loop(timeout=_POLL_S, use_poll=use_poll, map=server._map, count=1)
+        finally:
+            self._done.set()
 
     def stop(self) -> None:
         self.stopping.set()
-        if self._server is not None:
-            if self._thread is not None:
-                self._server.shutdown()
-                self._thread.join(timeout=5)
-            self._server.server_close()
-            self._server = None
-        self._thread = None
+        self._halt.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._close()
+
+    def _close(self) -> None:
+        """Close the listener and every connection, stop the worker threads (idempotent)."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        for channel in list(server._map.values()):
+            with contextlib.suppress(OSError):
+                channel.close()
+        server.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
 
     def __enter__(self) -> LocalServer:
         return self.start()
@@ -110,15 +162,24 @@ class LocalServer:
         self.stop()
 
 
+def url_for(host: str, port: int) -> str:
+    """A URL a client on this machine can use: a wildcard address is reached on loopback."""
+    if host in ("0.0.0.0", ""):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def listening_socket(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         if sys.platform != "win32":
-            # Same as werkzeug/http.server: rebinding right after a restart must work.
+            # Rebinding right after a restart must work (on Windows this flag means port sharing).
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
-        sock.listen(128)
+        sock.listen(1024)
     except OSError as e:
         sock.close()
         raise StpError(
@@ -126,3 +187,123 @@ def listening_socket(host: str, port: int) -> socket.socket:
             hint="Choose another --port, or 0 for a free one.",
         ) from None
     return sock
+
+
+# What a request line may start with: a method (an HTTP token) or the empty lines before one.
+_REQUEST_START = frozenset(
+    bytes([c]) for c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-.^_`|~\r\n"
+)
+
+
+def _connection_limit() -> int:
+    """As many connections as the open-file limit allows (raised to its hard limit), with room to spare.
+
+    A slow client holds a connection: the more we can hold, the more slow
+    clients it takes before anyone waits. Past the limit waitress stops
+    accepting (new clients queue in the backlog) instead of failing accept().
+    """
+    try:
+        import resource  # POSIX only
+    except ImportError:
+        return 1000  # Windows: waitress uses select() there, which watches at most ~500 sockets well
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 10_000 if hard == resource.RLIM_INFINITY else min(hard, 10_000)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+        except (ValueError, OSError):
+            pass
+    limit = wanted if soft == resource.RLIM_INFINITY else soft
+    return max(64, min(limit, 10_000) - 100)
+
+
+def _make_server(owner: LocalServer, sock: socket.socket) -> Any:
+    # Imported here: `--help` and the commands that serve nothing never load waitress.
+    from waitress.adjustments import Adjustments
+    from waitress.channel import HTTPChannel
+    from waitress.server import TcpWSGIServer
+    from waitress.task import ErrorTask, WSGITask
+    from waitress.utilities import BadRequest
+
+    class JsonErrorTask(ErrorTask):  # type: ignore[misc]
+        """waitress's own error answers (bad framing, too large) as JSON, like the apps'."""
+
+        def execute(self) -> None:
+            error = self.request.error
+            code = {400: "MALFORMED_REQUEST", 413: "REQUEST_TOO_LARGE", 431: "REQUEST_TOO_LARGE"}.get(
+                error.code, "INTERNAL_ERROR"
+            )
+            message = (
+                f"{error.reason}: {error.body}"
+                if error.code != 413
+                else (f"Request body too large: the limit is {owner.max_body_bytes} bytes")
+            )
+            body = json.dumps({"error_code": code, "message": message}).encode()
+            self.status = f"{error.code} {error.reason}"
+            self.response_headers.append(("Content-Type", "application/json"))
+            self.set_close_on_finish()
+            self.content_length = len(body)
+            self.write(body)
+
+    class Task(WSGITask):  # type: ignore[misc]
+        def write(self, data: bytes) -> None:
+            """The status line, headers and the first body bytes in one send: one syscall, one segment."""
+            if self.wrote_header or not data:
+                super().write(data)
+                return
+            channel = self.channel
+            chunks: list[bytes] = []
+            channel.write_soon = chunks.append  # only this task writes to its channel now
+            try:
+                super().write(data)
+            finally:
+                del channel.write_soon
+            if chunks:
+                channel.write_soon(b"".join(chunks))
+
+    class Channel(HTTPChannel):  # type: ignore[misc]
+        task_class = Task
+        error_task_class = JsonErrorTask
+        request_started = 0.0  # when the first byte of the request being read came
+
+        def received(self, data: bytes) -> bool:
+            if self.request is None and data:
+                self.request_started = time.monotonic()
+                if data[:1] not in _REQUEST_START and not self.requests and not self.will_close:
+                    # Not HTTP at all (a TLS handshake, say): answer 400 at once and close,
+                    # where waitress would wait for a header end that never comes.
+                    with self.requests_lock:
+                        request = self.parser_class(self.adj)
+                        request.error = BadRequest("this server speaks plain HTTP/1.1")
+                        request.completed = True
+                        self.requests.append(request)
+                        self.server.add_task(self)
+                    return True
+            return bool(super().received(data))
+
+    class Server(TcpWSGIServer):  # type: ignore[misc]
+        channel_class = Channel
+
+        def maintenance(self, now: float) -> None:
+            super().maintenance(now)  # idle connections
+            cutoff = time.monotonic() - owner.request_timeout
+            for channel in list(self.active_channels.values()):
+                request = channel.request
+                if request is not None and not request.completed and channel.request_started < cutoff:
+                    channel.will_close = True  # closed on the loop's next turn
+
+    adj = Adjustments(
+        threads=owner.threads,
+        connection_limit=_connection_limit(),
+        channel_timeout=owner.idle_timeout,
+        cleanup_interval=1,
+        max_request_body_size=owner.max_body_bytes,
+        max_request_header_size=MAX_HEADER_BYTES,
+        clear_untrusted_proxy_headers=False,  # the apps read no X-Forwarded-* header
+        ident="",  # no Server header
+        expose_tracebacks=False,
+        asyncore_use_poll=True,
+    )
+    sockinfo = (sock.family, sock.type, sock.proto, sock.getsockname())
+    return Server(owner.app, map={}, _sock=sock, adj=adj, bind_socket=False, sockinfo=sockinfo)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -185,10 +186,14 @@ class RunningEmulator:
 
 
 def raw_exchange(port: int, request: bytes, timeout: float = 10) -> bytes:
-    """Send raw bytes, return everything the server sends until it closes the connection."""
+    """Send raw bytes, return the server's answer: up to the end of one response, or until it closes.
+
+    The servers keep HTTP/1.1 connections open, so a response ends at its
+    Content-Length; without one, at the close.
+    """
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         sock.sendall(request)
-        chunks = []
+        received = b""
         while True:
             try:
                 chunk = sock.recv(65536)
@@ -196,8 +201,12 @@ def raw_exchange(port: int, request: bytes, timeout: float = 10) -> bytes:
                 break
             if not chunk:
                 break
-            chunks.append(chunk)
-    return b"".join(chunks)
+            received += chunk
+            head, found, body = received.partition(b"\r\n\r\n")
+            length = re.search(rb"(?im)^content-length:\s*(\d+)\s*$", head) if found else None
+            if length is not None and len(body) >= int(length.group(1)):
+                break
+    return received
 
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "partner.json"

@@ -213,3 +213,66 @@ def test_every_acknowledged_write_survives_sigkill(tmp_path: Path, processes: li
     missing = {key: value for key, value in acknowledged.items() if stored_value(reader, key) != value}
     reader.close()
     assert missing == {}, f"{len(missing)} of {len(acknowledged)} acknowledged writes lost"
+
+
+# -- keep-alive throughput, errors and memory, with the load generator of benchmarks/load.py -------
+
+
+def _load_module() -> Any:
+    """benchmarks/load.py: the same generator `make bench` runs (keep-alive clients in other processes)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "load.py"
+    spec = importlib.util.spec_from_file_location("stp_load_benchmark", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def load() -> Any:
+    return _load_module()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["get", "put"])
+def test_32_keep_alive_clients_get_every_answer_on_their_connection(load: Any, kind: str) -> None:
+    """Every request answered 200 on the connection it came on: none closed, none refused, none lost."""
+    with load.emulator() as (pid, port):
+        load._setup(port)
+        result = load.measure(kind, pid, port, kind, clients=32, total=4000, processes=2, timeout=60)
+    assert (result.errors, result.first_error) == (0, None)
+    assert result.requests == 4000
+    # Not a speed target (CI machines vary, and share their cores); a floor that a server
+    # closing every connection or serialising clients behind one slow lock would miss.
+    assert result.per_second > 200, result
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the server's RSS from /proc")
+def test_memory_stays_flat_under_sustained_load(load: Any) -> None:
+    """The request log is a ring: once full, more requests cost no more memory."""
+    with load.emulator() as (pid, port):
+        load._setup(port)
+        first = load.measure("get", pid, port, "get", clients=16, total=12_000, processes=2, timeout=120)
+        second = load.measure("get", pid, port, "get", clients=16, total=12_000, processes=2, timeout=120)
+    assert first.errors == second.errors == 0
+    # The first round filled the log (10,000 entries); the second must not grow the process.
+    assert second.rss_after_kib - first.rss_after_kib < 2048, (first, second)
+
+
+def test_the_request_log_keeps_the_newest_and_counts_the_rest() -> None:
+    with Emulator(request_log_size=5) as emu:
+        client = Client(emu.port)
+        for _ in range(8):
+            assert client.call("GET", f"{SECRETS}/scopes/list")[0] == 200
+        assert len(emu.request_log) == 5
+        assert emu.dropped_requests == 3
+        status, body = client.call("GET", "/_emulator/requests")
+        assert status == 200
+        # The newest five (the log request itself is recorded after it answers) and the count.
+        assert len(body["requests"]) == 5 and body["dropped"] == 3
+        assert all(r["path"] == f"{SECRETS}/scopes/list" for r in body["requests"])
+        client.close()

@@ -2,7 +2,7 @@
 
 It speaks the endpoints this tool uses with their real rules: the
 self-testing partner endpoints, the Secrets API 2.0, SCIM Me and host
-metadata. Standard library and werkzeug only: no databricks-sdk.
+metadata. Standard library and waitress only: no databricks-sdk.
 """
 
 from __future__ import annotations

@@ -1,25 +1,22 @@
 """The emulator's WSGI application: the route table, auth, faults and the request log.
 
 Every request goes through ``EmulatorApp.__call__``: control API (no auth),
-else an armed fault, else the route table (werkzeug ``Map``), the token check
-and the handler. Handlers raise ``ApiError`` for the JSON errors a workspace
-sends; anything else becomes a JSON 500, never werkzeug's HTML traceback page.
+else an armed fault, else the route table, the token check and the handler.
+Handlers raise ``ApiError`` for the JSON errors a workspace sends; anything
+else becomes a JSON 500, never an HTML traceback page. Routing is a dict
+lookup built once; the server (stp_ext/serving.py) has already read and
+capped the body.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-from werkzeug.exceptions import MethodNotAllowed, NotFound
-from werkzeug.routing import Map, Rule
-from werkzeug.wrappers import Request, Response
+from typing import Any, Generic, TypeVar
 
 from stp_ext.emulator import identity, partners, secrets_api
 from stp_ext.emulator.faults import Fault, Faults
@@ -29,12 +26,15 @@ from stp_ext.emulator.http import (
     USER,
     ApiError,
     Call,
+    Reply,
+    Request,
     User,
     bad_token_response,
     error_response,
     json_response,
 )
 from stp_ext.emulator.state import Store
+from stp_ext.serving import drop_connection
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,48 @@ ROUTES: tuple[Route, ...] = (
 )
 
 CONTROL = "/_emulator"
+REQUEST_LOG_SIZE = 10_000  # the newest requests kept; older ones are counted, not kept
+
+T = TypeVar("T")
+
+
+class Router(Generic[T]):
+    """Path and method to an endpoint: a dict lookup, built once.
+
+    A path may end in one ``<name>`` segment (``.../update/<partner_id>``).
+    A trailing slash is ignored (the docs show one, clients send none).
+    """
+
+    def __init__(self, table: Iterable[tuple[str, str, T]]) -> None:
+        self._exact: dict[str, dict[str, T]] = {}
+        self._variable: dict[str, tuple[str, dict[str, T]]] = {}  # prefix -> (name, methods)
+        for path, method, endpoint in table:
+            if path.endswith(">"):
+                prefix, _, name = path.rpartition("/<")
+                self._variable.setdefault(prefix + "/", (name[:-1], {}))[1][method] = endpoint
+            else:
+                self._exact.setdefault(path, {})[method] = endpoint
+
+    def match(self, method: str, path: str) -> tuple[T, Mapping[str, str]]:
+        """The endpoint and URL arguments; 400 for an empty path segment, 404 and 405 as JSON errors."""
+        if "//" in path:
+            raise ApiError(400, "MALFORMED_REQUEST", f"Invalid path (empty segment): {path!r}")
+        if len(path) > 1 and path.endswith("/"):
+            path = path[:-1]
+        args: Mapping[str, str] = {}
+        methods = self._exact.get(path)
+        if methods is None:
+            prefix, _, last = path.rpartition("/")
+            variable = self._variable.get(prefix + "/")
+            if variable is None or not last:
+                raise ApiError(404, "ENDPOINT_NOT_FOUND", f"No API found for '{method} {path}'")
+            name, methods = variable
+            args = {name: last}
+        endpoint = methods.get(method)
+        if endpoint is None:
+            allowed = ", ".join(sorted(methods))
+            raise ApiError(405, "METHOD_NOT_ALLOWED", f"{method} is not allowed for {path} (allowed: {allowed})")
+        return endpoint, args
 
 
 @dataclass(frozen=True)
@@ -84,29 +126,24 @@ class RequestRecord:
 
 
 class EmulatorApp:
-    def __init__(self, store: Store, admin_token: str, user_token: str) -> None:
+    def __init__(self, store: Store, admin_token: str, user_token: str, log_size: int = REQUEST_LOG_SIZE) -> None:
         self.store = store
         self.faults = Faults()
         self._tokens = {admin_token: ADMIN, user_token: USER}
-        self._log: list[RequestRecord] = []
+        # A ring: a long-running emulator keeps the newest requests, and counts the ones it let go.
+        self._log: deque[RequestRecord] = deque(maxlen=log_size)
+        self._dropped = 0
         self._log_lock = threading.Lock()
-        # strict_slashes=False: the docs show a trailing slash, the original client sends none.
-        self._api = Map(
-            [Rule(route.path, endpoint=route, methods=list(route.methods)) for route in ROUTES],
-            strict_slashes=False,
-        )
+        self._api = Router((route.path, method, route) for route in ROUTES for method in route.methods)
         # The control API (faults.py documents it), a table of its own: no auth, no faults.
-        control: tuple[tuple[str, str, Callable[[Request], Response]], ...] = (
+        control: tuple[tuple[str, str, Callable[[Request], Reply]], ...] = (
             ("/faults", "GET", self._show_faults),
             ("/faults", "POST", self._arm_faults),
             ("/faults", "DELETE", self._clear_faults),
             ("/requests", "GET", self._show_requests),
             ("/reset", "POST", self._reset),
         )
-        self._control = Map(
-            [Rule(CONTROL + path, endpoint=view, methods=[method]) for path, method, view in control],
-            strict_slashes=False,
-        )
+        self._control = Router((CONTROL + path, method, view) for path, method, view in control)
 
     # -- the request log ---------------------------------------------------------
 
@@ -115,13 +152,22 @@ class EmulatorApp:
         with self._log_lock:
             return list(self._log)
 
+    @property
+    def dropped_requests(self) -> int:
+        """How many requests left the log (it keeps the newest ``log_size``) since it was last cleared."""
+        with self._log_lock:
+            return self._dropped
+
     def clear_log(self) -> None:
         with self._log_lock:
             self._log.clear()
+            self._dropped = 0
 
     def _record(self, request: Request, status: int) -> None:
         # Method, path and status only: bodies and query strings may carry secrets.
         with self._log_lock:
+            if len(self._log) == self._log.maxlen:
+                self._dropped += 1
             self._log.append(RequestRecord(request.method, request.path, status))
 
     # -- WSGI ---------------------------------------------------------------------
@@ -136,15 +182,15 @@ class EmulatorApp:
                 time.sleep(fault.latency_s)
                 if fault.mode == "drop":
                     self._record(request, 0)
-                    return _DroppedConnection(environ)
+                    return drop_connection()
             if fault is not None and fault.mode is not None:
                 response = _faulty(fault)
             else:
                 response = self._guarded(request, self._dispatch)
-        self._record(request, response.status_code)
-        return response(environ, start_response)
+        self._record(request, response.status)
+        return response.send(start_response)
 
-    def _guarded(self, request: Request, dispatch: Callable[[Request], Response]) -> Response:
+    def _guarded(self, request: Request, dispatch: Callable[[Request], Reply]) -> Reply:
         try:
             return dispatch(request)
         except ApiError as e:
@@ -155,29 +201,29 @@ class EmulatorApp:
             log.exception("emulator: internal error on %s %s", request.method, request.path)
             return error_response(ApiError(500, "INTERNAL_ERROR", "Internal error in the workspace emulator"))
 
-    def _dispatch(self, request: Request) -> Response:
-        route, args = _match(self._api, request)
+    def _dispatch(self, request: Request) -> Reply:
+        route, args = self._api.match(request.method, request.path)
         user = ANONYMOUS if route.public else self._authenticate(request)
         if user is None:
             return bad_token_response(request.path)
         return json_response(200, route.handler(self.store, Call(request, user, args)))
 
     def _authenticate(self, request: Request) -> User | None:
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        scheme, _, token = request.header("Authorization").partition(" ")
         if scheme.lower() != "bearer":
             return None
         return self._tokens.get(token.strip())
 
     # -- the control API ------------------------------------------------------------
 
-    def _dispatch_control(self, request: Request) -> Response:
-        view, _ = _match(self._control, request)
+    def _dispatch_control(self, request: Request) -> Reply:
+        view, _ = self._control.match(request.method, request.path)
         return view(request)
 
-    def _show_faults(self, request: Request) -> Response:
+    def _show_faults(self, request: Request) -> Reply:
         return json_response(200, self.faults.describe())
 
-    def _arm_faults(self, request: Request) -> Response:
+    def _arm_faults(self, request: Request) -> Reply:
         body = Call(request, ANONYMOUS, {}).json_body()
         try:
             self.faults.arm_from(body)
@@ -185,51 +231,37 @@ class EmulatorApp:
             raise ApiError(400, "INVALID_PARAMETER_VALUE", str(e)) from None
         return json_response(200, self.faults.describe())
 
-    def _clear_faults(self, request: Request) -> Response:
+    def _clear_faults(self, request: Request) -> Reply:
         self.faults.clear()
         return json_response(200, self.faults.describe())
 
-    def _show_requests(self, request: Request) -> Response:
-        log = [{"method": r.method, "path": r.path, "status": r.status} for r in self.request_log]
-        return json_response(200, {"requests": log})
+    def _show_requests(self, request: Request) -> Reply:
+        with self._log_lock:
+            records, dropped = list(self._log), self._dropped
+        log = [{"method": r.method, "path": r.path, "status": r.status} for r in records]
+        return json_response(200, {"requests": log, "dropped": dropped})
 
-    def _reset(self, request: Request) -> Response:
+    def _reset(self, request: Request) -> Reply:
         self.store.wipe()
         self.faults.clear()
         self.clear_log()
         return json_response(200, {})
 
 
-def _match(routes: Map, request: Request) -> tuple[Any, Mapping[str, Any]]:
-    """The endpoint for ``request`` and its URL arguments; 404 and 405 as JSON errors."""
-    adapter = routes.bind_to_environ(request.environ)
-    try:
-        return adapter.match()
-    except NotFound:
-        raise ApiError(404, "ENDPOINT_NOT_FOUND", f"No API found for '{request.method} {request.path}'") from None
-    except MethodNotAllowed as e:
-        allowed = ", ".join(sorted(e.valid_methods or ()))
-        raise ApiError(
-            405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed for {request.path} (allowed: {allowed})"
-        ) from None
-
-
-def _faulty(fault: Fault) -> Response:
+def _faulty(fault: Fault) -> Reply:
     streamed = fault.body_chunks()  # json, drip, huge: faults.py makes the body
     if streamed is not None:
         length, chunks = streamed
-        response = Response(chunks, status=fault.status, content_type="application/json")
-        response.headers["Content-Length"] = str(length)
-        return response
+        return Reply(fault.status, b"", length=length, chunks=chunks)
     if fault.mode == "html":
         # What a load balancer in front of a workspace answers when the service is down.
         page = "<html><body><h1>Service unavailable</h1></body></html>"
-        return Response(page, status=fault.status, content_type="text/html")
+        return Reply(fault.status, page.encode(), "text/html")
     if fault.mode == "malformed_json":
-        return Response('{"partners": [{"id": ', status=fault.status, content_type="application/json")
+        return Reply(fault.status, b'{"partners": [{"id": ')
     response = error_response(ApiError(fault.status, _code_for(fault.status), f"Injected fault: HTTP {fault.status}"))
     if fault.retry_after is not None:
-        response.headers["Retry-After"] = str(fault.retry_after)
+        response.headers.append(("Retry-After", str(fault.retry_after)))
     return response
 
 
@@ -241,25 +273,3 @@ def _code_for(status: int) -> str:
         503: "TEMPORARILY_UNAVAILABLE",
         504: "DEADLINE_EXCEEDED",
     }.get(status, "INTERNAL_ERROR" if status >= 500 else "BAD_REQUEST")
-
-
-class _DroppedConnection:
-    """A response body that closes the connection before its first byte, as a crashing proxy would.
-
-    werkzeug writes the status line only with the first chunk, and treats a
-    ``ConnectionError`` from the body as the client going away: it writes
-    nothing, logs nothing and closes the socket. Shutting the socket down first
-    makes the client see the end of the stream at once.
-    """
-
-    def __init__(self, environ: dict[str, Any]) -> None:
-        self._socket = environ.get("werkzeug.socket")
-
-    def __iter__(self) -> Iterator[bytes]:
-        return self
-
-    def __next__(self) -> bytes:
-        if self._socket is not None:
-            with contextlib.suppress(OSError):  # the client may be gone already
-                self._socket.shutdown(socket.SHUT_RDWR)
-        raise ConnectionAbortedError("connection dropped by fault injection")

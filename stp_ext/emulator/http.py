@@ -1,14 +1,18 @@
-"""Request context, users and JSON errors shared by the emulator's handlers."""
+"""Requests, answers, users and JSON errors shared by the emulator's handlers.
+
+Plain WSGI, no framework objects: the emulator answers thousands of requests
+a second, and a request here is parsed once, only as far as a handler needs.
+"""
 
 from __future__ import annotations
 
 import html
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
-
-from werkzeug.wrappers import Request, Response
+from urllib.parse import parse_qsl
 
 DEFAULT_ADMIN_TOKEN = "dapi-emulator-admin"
 DEFAULT_USER_TOKEN = "dapi-emulator-user"
@@ -51,6 +55,72 @@ def permission_denied(message: str) -> ApiError:
     return ApiError(403, "PERMISSION_DENIED", message)
 
 
+class Request:
+    """What the emulator reads of a WSGI request: method, path, query, headers, body."""
+
+    def __init__(self, environ: dict[str, Any]) -> None:
+        self.environ = environ
+        self.method: str = environ.get("REQUEST_METHOD", "GET").upper()
+        # WSGI hands the path over as latin-1 text of the raw bytes; clients send UTF-8.
+        self.path: str = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace") or "/"
+        self._args: dict[str, str] | None = None
+        self._body: bytes | None = None
+
+    @property
+    def args(self) -> Mapping[str, str]:
+        """The query string's fields (the first value of a repeated one)."""
+        if self._args is None:
+            self._args = {}
+            for name, value in parse_qsl(self.environ.get("QUERY_STRING", ""), keep_blank_values=True):
+                self._args.setdefault(name, value)
+        return self._args
+
+    def header(self, name: str) -> str:
+        key = name.upper().replace("-", "_")
+        return str(self.environ.get(key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key, ""))
+
+    @property
+    def body(self) -> bytes:
+        """The whole body (the server caps its size and reads it before the app runs)."""
+        if self._body is None:
+            try:
+                length = int(self.environ.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            stream = self.environ.get("wsgi.input")
+            self._body = stream.read(length) if length > 0 and stream is not None else b""
+        return self._body
+
+
+@dataclass
+class Reply:
+    """One answer: status, body and its type, extra headers.
+
+    ``chunks`` (with its total ``length``) streams a body instead of ``body``.
+    """
+
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    length: int = 0
+    chunks: Iterable[bytes] | None = None
+
+    @property
+    def status_code(self) -> int:
+        return self.status
+
+    def send(self, start_response: Any) -> Iterable[bytes]:
+        try:
+            reason = HTTPStatus(self.status).phrase
+        except ValueError:
+            reason = "Unknown"
+        length = self.length if self.chunks is not None else len(self.body)
+        headers = [("Content-Type", self.content_type), ("Content-Length", str(length)), *self.headers]
+        start_response(f"{self.status} {reason}", headers)
+        return self.chunks if self.chunks is not None else [self.body]
+
+
 @dataclass
 class Call:
     """One API call, as handlers see it (``user`` is ANONYMOUS on public routes)."""
@@ -58,18 +128,12 @@ class Call:
     request: Request
     user: User
     args: Mapping[str, Any]  # from the URL rule
+    _json: dict[str, Any] | None = None
 
     def json_body(self) -> dict[str, Any]:
-        raw = self.request.get_data(cache=True)
-        if not raw.strip():
-            return {}
-        try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise ApiError(400, "MALFORMED_REQUEST", "Request body is not valid JSON") from None
-        if not isinstance(body, dict):
-            raise ApiError(400, "MALFORMED_REQUEST", "Request body must be a JSON object")
-        return body
+        if self._json is None:
+            self._json = parse_json_object(self.request.body)
+        return self._json
 
     def param(self, name: str, *, required: bool = True) -> Any:
         """A field: from the query string for GET, from the JSON body otherwise."""
@@ -80,15 +144,30 @@ class Call:
         return value
 
 
-def json_response(status: int, document: Any) -> Response:
-    return Response(json.dumps(document), status=status, content_type="application/json")
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """A JSON object from a request body ({} for none); 400 for anything else, however deep."""
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except RecursionError:
+        raise ApiError(400, "MALFORMED_REQUEST", "Request body is nested too deeply") from None
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "MALFORMED_REQUEST", "Request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "MALFORMED_REQUEST", "Request body must be a JSON object")
+    return body
 
 
-def error_response(error: ApiError) -> Response:
+def json_response(status: int, document: Any) -> Reply:
+    return Reply(status, json.dumps(document).encode())
+
+
+def error_response(error: ApiError) -> Reply:
     return json_response(error.status, {"error_code": error.error_code, "message": error.message})
 
 
-def bad_token_response(path: str) -> Response:
+def bad_token_response(path: str) -> Reply:
     """What a workspace answers for a missing or wrong token (contracts.md section 1): HTML, not JSON."""
     body = (
         '<html>\n<head>\n<meta http-equiv="Content-Type" content="text/html;charset=utf-8"/>\n'
@@ -96,6 +175,6 @@ def bad_token_response(path: str) -> Response:
         f"<p>Problem accessing {html.escape(path)}. Reason:\n"
         "<pre>    Invalid access token.</pre></p>\n</body>\n</html>\n"
     )
-    response = Response(body, status=403, content_type="text/html;charset=utf-8")
-    response.headers["x-databricks-reason-phrase"] = "Invalid access token."
-    return response
+    return Reply(
+        403, body.encode(), "text/html;charset=utf-8", [("x-databricks-reason-phrase", "Invalid access token.")]
+    )

@@ -44,7 +44,7 @@ def create(store: Store, call: Call) -> dict[str, Any]:
 
 def get(store: Store, call: Call) -> dict[str, Any]:
     _require_admin(call)
-    with store.transaction() as db:
+    with store.read() as db:
         rows = db.execute("SELECT id, name FROM partners ORDER BY created_ms").fetchall()
     # With no active partner the body is {} (no "partners" key), as the service does.
     return {"partners": [{"id": i, "name": n} for i, n in rows]} if rows else {}

@@ -94,7 +94,7 @@ def delete_scope(store: Store, call: Call) -> dict[str, Any]:
 
 
 def list_scopes(store: Store, call: Call) -> dict[str, Any]:
-    with store.transaction() as db:
+    with store.read() as db:
         rows = db.execute("SELECT name, backend_type FROM scopes ORDER BY name").fetchall()
     return {"scopes": [{"name": n, "backend_type": b} for n, b in rows]} if rows else {}
 
@@ -143,7 +143,7 @@ def delete_secret(store: Store, call: Call) -> dict[str, Any]:
 
 def list_secrets(store: Store, call: Call) -> dict[str, Any]:
     scope = _scope_name(call)
-    with store.transaction() as db:
+    with store.read() as db:
         _require(db, call, scope, "READ")
         rows = db.execute("SELECT key, updated_ms FROM secrets WHERE scope = ? ORDER BY key", (scope,)).fetchall()
     return {"secrets": [{"key": k, "last_updated_timestamp": t} for k, t in rows]} if rows else {}
@@ -151,7 +151,7 @@ def list_secrets(store: Store, call: Call) -> dict[str, Any]:
 
 def get_secret(store: Store, call: Call) -> dict[str, Any]:
     scope, key = _scope_name(call), _key_name(call)
-    with store.transaction() as db:
+    with store.read() as db:
         _require(db, call, scope, "READ")
         row = db.execute("SELECT value FROM secrets WHERE scope = ? AND key = ?", (scope, key)).fetchone()
     if row is None:
@@ -191,7 +191,7 @@ def delete_acl(store: Store, call: Call) -> dict[str, Any]:
 
 def get_acl(store: Store, call: Call) -> dict[str, Any]:
     scope, principal = _scope_name(call), _principal(call)
-    with store.transaction() as db:
+    with store.read() as db:
         _require(db, call, scope, "MANAGE")
         row = db.execute("SELECT permission FROM acls WHERE scope = ? AND principal = ?", (scope, principal)).fetchone()
     if row is None:
@@ -201,7 +201,7 @@ def get_acl(store: Store, call: Call) -> dict[str, Any]:
 
 def list_acls(store: Store, call: Call) -> dict[str, Any]:
     scope = _scope_name(call)
-    with store.transaction() as db:
+    with store.read() as db:
         _require(db, call, scope, "MANAGE")
         rows = db.execute("SELECT principal, permission FROM acls WHERE scope = ? ORDER BY principal", (scope,))
         items = [{"principal": p, "permission": perm} for p, perm in rows.fetchall()]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from types import TracebackType
 
-from stp_ext.emulator.app import EmulatorApp, RequestRecord
+from stp_ext.emulator.app import REQUEST_LOG_SIZE, EmulatorApp, RequestRecord
 from stp_ext.emulator.faults import Faults
 from stp_ext.emulator.http import DEFAULT_ADMIN_TOKEN, DEFAULT_USER_TOKEN
 from stp_ext.emulator.state import Store
@@ -17,7 +17,8 @@ class Emulator:
 
     ``state_path``: a SQLite file that keeps everything across restarts; None
     keeps it in memory. The state is opened here, so a bad file fails before
-    anything listens.
+    anything listens. ``request_log_size``: how many of the newest requests
+    ``request_log`` keeps (older ones are counted in ``dropped_requests``).
     """
 
     def __init__(
@@ -27,13 +28,14 @@ class Emulator:
         state_path: str | os.PathLike[str] | None = None,
         admin_token: str = DEFAULT_ADMIN_TOKEN,
         user_token: str = DEFAULT_USER_TOKEN,
+        request_log_size: int = REQUEST_LOG_SIZE,
     ) -> None:
         if not admin_token or not user_token or admin_token == user_token:
             raise ValueError("the admin and user tokens must be non-empty and different")
         self.admin_token = admin_token
         self.user_token = user_token
         self.store = Store(state_path)
-        self.app = EmulatorApp(self.store, admin_token, user_token)
+        self.app = EmulatorApp(self.store, admin_token, user_token, log_size=request_log_size)
         self._server = LocalServer(self.app, host, port)
 
     @property
@@ -51,6 +53,11 @@ class Emulator:
     @property
     def request_log(self) -> list[RequestRecord]:
         return self.app.request_log
+
+    @property
+    def dropped_requests(self) -> int:
+        """Requests no longer in ``request_log``: it keeps the newest ``request_log_size``."""
+        return self.app.dropped_requests
 
     def clear_log(self) -> None:
         self.app.clear_log()

@@ -114,6 +114,15 @@ class Store:
                 raise
             self._db.execute("COMMIT")
 
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """Reads only: no write transaction, no commit to wait for.
+
+        Writers hold the same lock, so the statements of one read see one state.
+        """
+        with self._lock:
+            yield self._db
+
     def close(self) -> None:
         """Close the database (idempotent); in WAL mode this folds the log back into the file."""
         with self._lock:
