@@ -39,7 +39,7 @@ MAX_BODY_BYTES = 1024 * 1024  # both servers' APIs take small JSON documents
 MAX_HEADER_BYTES = 64 * 1024
 REQUEST_TIMEOUT_S = 30.0  # from a request's first byte to its last
 IDLE_TIMEOUT_S = 60  # an idle keep-alive connection
-THREADS = 4  # the apps are CPU-bound under the GIL; more threads only add switching
+THREADS = 32  # slow answers (latency faults, the slow partner) must not queue the others; idle threads cost nothing
 _POLL_S = 0.1  # how long one turn of the I/O loop may wait: bounds stop() and Ctrl-C
 
 # waitress's own log: the apps keep their own, and tracebacks never reach a terminal.
