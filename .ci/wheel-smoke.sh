@@ -36,6 +36,8 @@ set -x
 "$stp" --version
 "$stp" --help >/dev/null
 "$stp" validate -f "$repo/examples/partner.json"
+"$stp" init --no-input -f "$work/first/partner.json"
+"$stp" validate -f "$work/first/partner.json"
 "$stp" schema >/dev/null
 set +x
 if "$stp" demo --help >/dev/null 2>&1; then

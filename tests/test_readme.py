@@ -163,3 +163,117 @@ def test_readme_ci_job_runs_as_written(emulator, tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     for report in ("connect-test.xml", "doctor.xml"):
         assert "<testsuite " in (tmp_path / report).read_text()
+
+
+# -- Install and the first hour, as a new user does them ------------------------------------------------
+
+
+def _fenced_after(heading: str, fence: str = "```sh") -> list[str]:
+    block = README.read_text().split(heading, 1)[1].split(fence, 1)[1].split("```", 1)[0]
+    return [line for line in block.strip().splitlines() if line.strip()]
+
+
+def test_readme_says_plainly_it_is_not_on_pypi_yet():
+    install = README.read_text().split("## Install", 1)[1].split("\n## ", 1)[0]
+    assert "not on PyPI yet" in install
+    commands = [line.split("#")[0].strip() for line in _fenced_after("## Install")]
+    assert commands == ["pipx install .", "pip install .", "databricks-stp --version"]
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_readme_install_then_the_first_hour_outside_the_checkout(emulator, tmp_path):
+    """`pip install .` verbatim in a fresh virtualenv; then, outside the checkout: init, validate, --all-profiles."""
+    import shutil
+    import time
+
+    from stp_ext.emulator import DEFAULT_USER_TOKEN
+
+    checkout = tmp_path / "checkout"
+    shutil.copytree(
+        README.parent,
+        checkout,
+        ignore=shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache"),
+    )
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATABRICKS_")}
+    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env['PATH']}"  # an activated virtualenv
+    pip_line = next(line.split("#")[0].strip() for line in _fenced_after("## Install") if line.startswith("pip "))
+    for line in (pip_line, "databricks-stp --version"):
+        done = subprocess.run(["bash", "-c", line], cwd=checkout, env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, f"{line}\n{done.stdout}\n{done.stderr}"
+
+    home = tmp_path / "elsewhere"
+    home.mkdir()
+    config = home / "databrickscfg"
+    config.write_text(
+        f"[admin]\nhost = {emulator.url}\ntoken = {DEFAULT_ADMIN_TOKEN}\n\n"
+        f"[user]\nhost = {emulator.url}\ntoken = {DEFAULT_USER_TOKEN}\n\n"
+        f"[closed]\nhost = http://127.0.0.1:{_closed_port()}\ntoken = dapi-nobody-listens\n"
+    )
+    env.update(DATABRICKS_CONFIG_FILE=str(config), DATABRICKS_OUTPUT_FORMAT="json", HOME=str(home))
+
+    def stp(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(venv / "bin" / "databricks-stp"), *args],
+            cwd=home,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    where = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import stp_ext; print(stp_ext.__file__)"],
+        cwd=home, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert where.stdout.startswith(str(venv)), where.stdout  # the installed wheel, not the checkout
+    assert stp("init", "--no-input").returncode == 0
+    assert (home / "partner.json").is_file() and (home / "partner-config.schema.json").is_file()
+    assert json.loads(stp("validate", "-f", "partner.json").stdout) == {"valid": True, "findings": []}
+    assert stp("create", "-f", "partner.json", "-p", "admin", "--no-auth-header").returncode == 0
+
+    started = time.monotonic()
+    glance = stp("get", "--all-profiles", "-f", "partner.json")
+    elapsed = time.monotonic() - started
+    assert glance.returncode == 1 and "1 of 3 profiles did not answer: closed" in glance.stderr
+    rows = {row["profile"]: row for row in json.loads(glance.stdout)["profiles"]}
+    assert rows["admin"]["partner"]["name"] == "Test Partner" and rows["admin"]["credential_stored"] is True
+    assert rows["user"]["auth_ok"] is True and rows["user"]["partner_note"] == "needs a workspace admin"
+    assert rows["closed"]["auth_ok"] is False and "cannot reach" in rows["closed"]["error"]
+    assert elapsed < 15, elapsed  # a few seconds: the profiles are asked at once
+
+
+# Hosts whose URLs resolve today, and placeholders that are not meant to (reserved names, local servers).
+REAL_HOSTS = {"github.com", "keepachangelog.com", "semver.org"}
+REAL_REPOSITORIES = {"databricks/databricks-sdk-py", "databrickslabs/partner-connect-api"}
+PLACEHOLDER = re.compile(
+    r"(^|\.)(example\.com|example|localhost|127\.0\.0\.1)$|^(dbc-1234abcd-5678\.cloud\.databricks\.com"
+    r"|adb-123\.4\.azuredatabricks\.net|accounts\.cloud\.databricks\.com|\.\.\.)$"
+)
+
+
+def test_every_url_resolves_or_is_marked_as_the_future_home():
+    from urllib.parse import urlsplit
+
+    sources = [README, *sorted((README.parent / "examples").glob("*.json"))]
+    for source in sources:
+        for line in source.read_text().splitlines():
+            for url in re.findall(r"https?://[^\s)`\"'<>]+", line):
+                parts = urlsplit(url.rstrip(".,:"))
+                host = parts.hostname or "..."
+                if PLACEHOLDER.search(host):
+                    continue
+                repository = "/".join(parts.path.strip("/").split("/")[:2])
+                if host == "github.com" and repository not in REAL_REPOSITORIES:
+                    assert "future" in line and "home" in line, f"{source.name}: {url} is not marked as the future home"
+                    continue
+                assert host in REAL_HOSTS, f"{source.name}: {url}"

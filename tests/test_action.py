@@ -1,0 +1,241 @@
+"""The GitHub Action (action.yml) runs as written: its `run:` scripts, taken from the file, against the sample partner.
+
+GitHub's runner is played by this test: each step's `env:` is evaluated (only
+`${{ inputs.* }}` and `${{ github.action_path }}` may appear, and only there),
+its `if:` is evaluated, `uses:` steps (setup-python, upload-artifact) are left
+to GitHub, and GITHUB_PATH is honoured between steps. The install step really
+installs this repository into a fresh virtualenv.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from stp_ext.emulator import DEFAULT_ADMIN_TOKEN
+from stp_ext.sample_partner.server import SamplePartner
+
+REPO = Path(__file__).resolve().parent.parent
+ACTION = yaml.safe_load((REPO / "action.yml").read_text())
+STEPS = ACTION["runs"]["steps"]
+EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+SECRET_INPUTS = ("auth-header", "basic-password", "databricks-token")
+IGNORED = shutil.ignore_patterns(
+    ".git", ".venv", "venv", "build", "dist", "*.egg-info", "__pycache__", "*.pyc", ".pytest_cache", ".ruff_cache",
+    ".mypy_cache", ".hypothesis",
+)  # fmt: skip
+
+
+def _step(step_id: str) -> dict[str, Any]:
+    return next(step for step in STEPS if step.get("id") == step_id)
+
+
+def _inputs(**given: str) -> dict[str, str]:
+    declared = ACTION["inputs"]
+    assert set(given) <= set(declared), set(given) - set(declared)
+    return {name: given.get(name, str(spec.get("default", ""))) for name, spec in declared.items()}
+
+
+def _value(expression: str, inputs: dict[str, str], action_path: Path) -> str:
+    if expression == "github.action_path":
+        return str(action_path)
+    match = re.fullmatch(r"inputs\.([a-z0-9-]+)", expression)
+    assert match, f"the test runner knows only inputs.* and github.action_path, not {expression!r}"
+    return inputs[match.group(1)]
+
+
+def _condition(condition: str | None, inputs: dict[str, str]) -> bool:
+    if condition is None:
+        return True
+    result = True
+    for term in (t.strip() for t in condition.split("&&")):
+        if term == "always()":
+            continue
+        match = re.fullmatch(r"inputs\.([a-z0-9-]+) == '([^']*)'", term)
+        assert match, f"unsupported condition {term!r}"
+        result = result and inputs[match.group(1)] == match.group(2)
+    return result
+
+
+class Runner:
+    """One job: a workspace folder, RUNNER_TEMP, GITHUB_PATH; the action checked out at ``action_path``."""
+
+    def __init__(self, root: Path, action_path: Path) -> None:
+        self.workdir = root / "work"
+        self.temp = root / "runner-temp"
+        self.github_path = root / "github-path"
+        for folder in (self.workdir, self.temp):
+            folder.mkdir(exist_ok=True)
+        self.github_path.touch()
+        self.action_path = action_path
+        self.extra_env: dict[str, str] = {}
+
+    def path(self) -> str:
+        added = [line for line in self.github_path.read_text().splitlines() if line.strip()]
+        # `python` on the runner: setup-python's; here, the interpreter running the tests.
+        return os.pathsep.join([*reversed(added), str(Path(sys.executable).parent), os.environ["PATH"]])
+
+    def run(self, step_id: str, inputs: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        step = _step(step_id)
+        assert step["shell"] == "bash"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DATABRICKS_")}
+        env.update(self.extra_env)
+        for name, raw in (step.get("env") or {}).items():
+            env[name] = EXPRESSION.sub(lambda m: _value(m.group(1), inputs, self.action_path), str(raw))
+        env.update(RUNNER_TEMP=str(self.temp), GITHUB_PATH=str(self.github_path), PATH=self.path())
+        return subprocess.run(
+            ["bash", "-e", "-c", step["run"]],
+            cwd=self.workdir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Runner:
+    """The install step, once: this repository (a copy, as GitHub checks it out) into a fresh virtualenv."""
+    root = tmp_path_factory.mktemp("action")
+    action_path = root / "action-checkout"
+    shutil.copytree(REPO, action_path, ignore=IGNORED)
+    runner = Runner(root, action_path)
+    done = runner.run("install", _inputs(), timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "databricks-stp" in done.stdout  # its --version
+    venv_bin = runner.github_path.read_text().strip()
+    assert venv_bin.startswith(str(runner.temp))
+    location = subprocess.run(
+        [str(Path(venv_bin) / "python"), "-c", "import stp_ext; print(stp_ext.__file__)"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=runner.workdir,
+    ).stdout
+    assert location.startswith(str(runner.temp)), location  # the installed package, not this checkout
+    return runner
+
+
+PASSWORD = "action-password-123"
+HEADER = "Basic " + base64.b64encode(f"databricks:{PASSWORD}".encode()).decode()
+
+
+def _readme_workflow_lines() -> list[str]:
+    text = (REPO / "README.md").read_text().split("### GitHub Action", 1)[1]
+    block = text.split("```yaml", 1)[1].split("```", 1)[0]
+    return [line for line in block.splitlines() if line.strip()]
+
+
+def _readme_step() -> dict[str, Any]:
+    """The README's step as GitHub reads it, with the secret a repository would hold."""
+    steps = yaml.safe_load("\n".join(_readme_workflow_lines()))
+    assert isinstance(steps, list) and len(steps) == 1
+    return dict(steps[0])
+
+
+def test_readme_shows_the_five_lines_a_partner_adds():
+    lines = _readme_workflow_lines()
+    assert len(lines) == 5
+    step = _readme_step()
+    assert step["uses"].split("@")[0].endswith("databricks-stp")
+    assert set(step["with"]) <= set(ACTION["inputs"])
+    assert step["with"]["basic-password"] == "${{ secrets.PARTNER_PASSWORD }}"  # a secret, never a literal
+
+
+def _readme_inputs() -> dict[str, str]:
+    given = {k: str(v).replace("${{ secrets.PARTNER_PASSWORD }}", PASSWORD) for k, v in _readme_step()["with"].items()}
+    return given
+
+
+@pytest.fixture
+def partner_config(installed: Runner):
+    with SamplePartner(port=0, auth_header=HEADER) as partner:
+        example = json.loads((REPO / "examples" / "partner.json").read_text())["partner"]
+        example.update(
+            connect_url=f"{partner.url}/databricks/connect",
+            delete_url=f"{partner.url}/databricks/delete",
+            hostnames="127.0.0.1",
+        )
+        (installed.workdir / "partner.json").write_text(json.dumps({"partner": example}))
+        yield partner
+
+
+def _junit(path: Path) -> str:
+    text = path.read_text()
+    assert "<testsuite" in text
+    return text
+
+
+@pytest.mark.parametrize("credential", ["readme", "header"])
+def test_connect_test_step_passes_against_the_sample_partner(installed, partner_config, credential):
+    """The README's five lines (basic auth from a secret), and an Authorization header from a secret."""
+    report = installed.workdir / "databricks-stp-connect-test.xml"
+    report.unlink(missing_ok=True)
+    given = _readme_inputs() if credential == "readme" else {"auth-header": HEADER}
+    done = installed.run("connect-test", _inputs(**given))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert 'failures="0"' in _junit(report)
+    assert PASSWORD not in done.stdout + done.stderr and HEADER not in done.stdout + done.stderr
+
+
+def test_connect_test_step_fails_with_the_wrong_credential(installed, partner_config):
+    done = installed.run(
+        "connect-test", _inputs(**{"basic-user": "databricks", "basic-password": "wrong", "junit-xml": "bad.xml"})
+    )
+    assert done.returncode == 1
+    assert 'failures="0"' not in _junit(installed.workdir / "bad.xml")
+    assert "Error:" in done.stderr
+
+
+def test_doctor_step_against_the_emulator(installed, partner_config, emulator):
+    env = {"DATABRICKS_HOST": emulator.url, "DATABRICKS_TOKEN": DEFAULT_ADMIN_TOKEN}
+    created = subprocess.run(
+        [sys.executable, "-m", "stp_ext", "create", "-f", "partner.json", "-e", "--auth-header-stdin"],
+        input=HEADER,
+        cwd=installed.workdir,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert created.returncode == 0, created.stderr
+    inputs = _inputs(**{"doctor": "true", "databricks-host": emulator.url, "databricks-token": DEFAULT_ADMIN_TOKEN})
+    assert _condition(_step("doctor").get("if"), inputs)
+    assert not _condition(_step("doctor").get("if"), _inputs())  # off by default
+    done = installed.run("doctor", inputs)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert 'failures="0"' in _junit(installed.workdir / "databricks-stp-doctor.xml")
+    assert DEFAULT_ADMIN_TOKEN not in done.stdout + done.stderr
+
+
+def test_the_action_keeps_inputs_out_of_scripts_and_secrets_off_argv():
+    assert ACTION["runs"]["using"] == "composite"
+    for step in STEPS:
+        if "uses" in step:
+            assert re.fullmatch(r"actions/(setup-python|upload-artifact)@v\d+", step["uses"]), step["uses"]
+            continue
+        assert step["shell"] == "bash"
+        script = step["run"]
+        assert "${{" not in script, f"step {step['id']}: inputs reach scripts through env only"
+        assert script.lstrip().startswith("set -euo pipefail")
+        for name, raw in (step.get("env") or {}).items():
+            for expression in EXPRESSION.findall(str(raw)):
+                assert expression == "github.action_path" or expression.removeprefix("inputs.") in ACTION["inputs"]
+            if any(f"inputs.{secret}" in str(raw) for secret in SECRET_INPUTS) and not name.startswith("DATABRICKS_"):
+                # a secret only meets bash builtins: tested with `[`, piped to stdin by printf
+                uses = [line.strip() for line in script.splitlines() if f"${name}" in line]
+                allowed = (f"printf '%s' \"${name}\" |", f'if [ -n "${name}" ]; then', f'elif [ -n "${name}" ]; then')
+                assert uses and all(line.startswith(allowed) for line in uses), uses
+    upload = next(step for step in STEPS if "upload-artifact" in step.get("uses", ""))
+    assert "inputs.junit-xml" in upload["with"]["path"] and "inputs.doctor-junit-xml" in upload["with"]["path"]
+    assert upload["if"].startswith("always()")
