@@ -31,6 +31,8 @@ EXPECTED: dict[str, tuple[frozenset[str], str]] = {
     "huge_body": (ALL, "body_too_large"),
     "redirect": (ALL, "redirect"),
     "slow": (ALL, "timeout"),
+    "continue_flood": (ALL, "timeout"),
+    "header_drip": (ALL, "timeout"),
     "missing_field": (ALL, "required_field"),
     "bad_enum": (ALL, "enum_value"),
     "foreign_redirect": (ALL, "redirect_uri_host"),
@@ -63,7 +65,8 @@ WARNING_ONLY: dict[str, str] = {
     "u2m_no_oauth_redirect": "oauth_redirect_uri",
 }
 U2M = ["AUTH_OAUTH_U2M"]
-FAST_TIMEOUT = 0.4  # the slow fault sleeps longer; everything else answers in milliseconds
+FAST_TIMEOUT = 0.4  # the slow faults hold on longer; everything else answers in milliseconds
+SLOW_FAULTS = ("slow", "continue_flood", "header_drip")
 
 
 def full_run(partner: Any, config: Any = None, **kwargs: Any) -> Any:
@@ -125,7 +128,7 @@ def test_correct_partner_passes_for_other_configs(changes: dict[str, Any]) -> No
 @pytest.mark.parametrize("fault", sorted(EXPECTED))
 def test_each_fault_fails_exactly_its_cases_naming_the_assertion(fault: str) -> None:
     with sample_partner(fault=fault, slow_seconds=FAST_TIMEOUT * 5) as partner:
-        report = full_run(partner, timeout=FAST_TIMEOUT if fault == "slow" else 5.0)
+        report = full_run(partner, timeout=FAST_TIMEOUT if fault in SLOW_FAULTS else 5.0)
     cases, check = EXPECTED[fault]
     failed = {s.case_id for s in report.scenarios if not s.passed}
     assert failed == cases, findings_of(report)

@@ -281,6 +281,32 @@ def test_timeout_option(config: Path) -> None:
     assert "timeout" in checks
 
 
+@pytest.mark.parametrize("fault", ["continue_flood", "header_drip"])
+def test_timeout_bounds_hostile_partners(config: Path, fault: str) -> None:
+    # Today's figures before the fix: more than 100 s for --timeout 2 against either.
+    with sample_partner(auth="", fault=fault) as partner:
+        started = time.monotonic()
+        result = invoke(
+            "connect-test",
+            "-f",
+            str(config),
+            "--url",
+            partner.url,
+            "--no-auth-header",
+            "--timeout",
+            "2",
+            "--case",
+            "P100",
+            "-o",
+            "json",
+        )
+        elapsed = time.monotonic() - started
+    assert result.exit_code == 1
+    assert 1.9 < elapsed < 3.0
+    [p100] = json.loads(result.stdout)["scenarios"]
+    assert [f["check"] for f in p100["findings"]] == ["timeout"]
+
+
 def test_list_faults() -> None:
     result = invoke("sample-partner", "--list-faults", "-o", "json")
     assert result.exit_code == 0

@@ -7,7 +7,9 @@ imports databricks-sdk.
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -155,7 +157,7 @@ def connect_test(
             "case (pass --basic-user, --auth-header-stdin, or --no-auth-header to say so)"
         )
     auth_value = header.value if header is not None else ""
-    with render.status("Running the certification cases…"):
+    with render.status("Running the certification cases…"), _reporting_interrupts(render):
         report = run_connect_test(
             partner,
             auth_value,
@@ -176,6 +178,20 @@ def connect_test(
             f"connect-test failed: {report.summary}; failing: {names}",
             hint="Fix the findings above (each names the assertion); rerun with --debug to see every request.",
         )
+
+
+@contextlib.contextmanager
+def _reporting_interrupts(render: Any) -> Iterator[None]:
+    """On Ctrl-C, say which cases had finished before the interrupt ends the command (exit 130)."""
+    from stp_ext.connect.runner import Interrupted
+
+    try:
+        yield
+    except Interrupted as e:
+        outcomes = (f"{r.case_id} {'skipped' if r.skipped else 'passed' if r.passed else 'failed'}" for r in e.finished)
+        done = ", ".join(outcomes) or "none"
+        render.note(f"Interrupted after {len(e.finished)} of {e.total} cases had finished: {done}")
+        raise
 
 
 def _write_junit(path: str, report: ConnectTestReport) -> None:

@@ -10,10 +10,15 @@ stable ``kind`` instead of a traceback.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import http.client
 import json
+import os
+import select
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,8 +57,91 @@ class HttpResponse:
         return self.body.decode("utf-8", errors="replace")
 
     def json(self) -> Any:
-        """The body parsed as JSON; raises ``ValueError`` when it is not."""
-        return json.loads(self.body.decode("utf-8"))
+        """The body parsed as JSON; raises ``ValueError`` when it is not (or is nested absurdly deep)."""
+        try:
+            return json.loads(self.body.decode("utf-8"))
+        except RecursionError:
+            raise ValueError("the JSON is nested too deeply to read") from None
+
+
+class Cancel:
+    """Ends every request of one run at once (Ctrl-C).
+
+    Open sockets are shut down, which wakes a thread blocked reading them;
+    requests started afterwards fail at once. Shared by the threads of a run.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sockets: set[socket.socket] = set()
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        with self._lock:
+            self.cancelled = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shut(sock)
+
+    def register(self, sock: socket.socket) -> None:
+        with self._lock:
+            if self.cancelled:
+                _shut(sock)
+                raise TransportError("cancelled", "interrupted")
+            self._sockets.add(sock)
+
+    def unregister(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.discard(sock)
+
+
+class _Deadline:
+    """The time budget of one exchange, enforced whole.
+
+    Each socket operation gets the time left, and a watchdog shuts the
+    socket down when the budget is spent: a peer that sends a byte now and
+    then (a status line a byte at a time, ``100 Continue`` every few seconds)
+    cannot stretch the exchange past ``timeout``.
+    """
+
+    def __init__(self, timeout: float, cancel: Cancel | None) -> None:
+        self.deadline = time.monotonic() + timeout
+        self.cancel = cancel
+        self.expired = False
+        self._sock: socket.socket | None = None
+        self._timer: threading.Timer | None = None
+
+    def remaining(self) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            self.expired = True
+            raise socket.timeout("out of time")
+        if self.cancel is not None and self.cancel.cancelled:
+            raise TransportError("cancelled", "interrupted")
+        return left
+
+    def guard(self, sock: socket.socket) -> None:
+        """Watch ``sock`` (replacing any socket watched before: TLS wraps the plain one)."""
+        if self._sock is not None and self.cancel is not None:
+            self.cancel.unregister(self._sock)
+        self._sock = sock
+        if self.cancel is not None:
+            self.cancel.register(sock)
+        if self._timer is None:
+            self._timer = threading.Timer(self.remaining(), self._expire)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _expire(self) -> None:
+        self.expired = True
+        if self._sock is not None:
+            _shut(self._sock)
+
+    def release(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._sock is not None and self.cancel is not None:
+            self.cancel.unregister(self._sock)
 
 
 def send(
@@ -64,37 +152,47 @@ def send(
     headers: dict[str, str] | None = None,
     timeout: float = 10.0,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    cancel: Cancel | None = None,
 ) -> HttpResponse:
     """One request on a fresh connection; raises ``TransportError`` when there is no HTTP answer.
 
-    ``timeout`` bounds the whole exchange, not each socket operation, so a
-    server that trickles bytes cannot hold the test for longer.
+    ``timeout`` bounds the whole exchange (connect, TLS, request, status line,
+    headers, body), not each socket operation, so a server that trickles
+    bytes cannot hold the test for longer. ``cancel`` ends it early.
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as e:  # an unclosed [IPv6 literal, a port out of range
+        raise TransportError("bad_url", f"not a valid URL ({e}): {url}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise TransportError("bad_url", f"not an absolute http(s) URL: {url}")
+    host = parts.hostname
     target = parts.path or "/"
     if parts.query:
         target += "?" + parts.query
-    conn: http.client.HTTPConnection
-    if parts.scheme == "https":
-        conn = http.client.HTTPSConnection(
-            parts.hostname, parts.port, timeout=timeout, context=ssl.create_default_context()
-        )
-    else:
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     started = time.monotonic()
-    deadline = started + timeout
+    budget = _Deadline(timeout, cancel)
+    conn: http.client.HTTPConnection | None = None
     try:
-        conn.connect()
-        # Keep the socket: http.client drops conn.sock once the response
-        # owns the connection, and the deadline must still apply to the body.
-        sock = conn.sock
-        _set_remaining(sock, deadline)
+        sock = _connect(host, port, budget)
+        if parts.scheme == "https":
+            context = ssl.create_default_context()
+            sock = context.wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
+            budget.guard(sock)
+            sock.settimeout(budget.remaining())
+            sock.do_handshake()
+            conn = http.client.HTTPSConnection(host, port, context=context)
+        else:
+            conn = http.client.HTTPConnection(host, port)
+        conn.sock = sock  # connected and guarded: http.client uses it as is
+        sock.settimeout(budget.remaining())
         conn.request(method, target, body=body, headers=headers or {})
-        _set_remaining(sock, deadline)
+        sock.settimeout(budget.remaining())
         response = conn.getresponse()
-        data, truncated = _read_capped(response, sock, deadline, max_body_bytes)
+        data, truncated = _read_capped(response, sock, budget, max_body_bytes)
+        if budget.expired:  # the watchdog cut the body short: an end of data that is not the answer's end
+            raise socket.timeout("out of time")
         return HttpResponse(
             status=response.status,
             reason=response.reason,
@@ -106,18 +204,56 @@ def send(
     except TransportError:
         raise
     except Exception as e:
+        if cancel is not None and cancel.cancelled:
+            raise TransportError("cancelled", "interrupted") from None
+        if budget.expired:
+            raise _classify(socket.timeout("out of time"), url, timeout) from None
         raise _classify(e, url, timeout) from None
     finally:
-        conn.close()
+        budget.release()
+        if conn is not None:
+            conn.close()
+
+
+def _connect(host: str, port: int, budget: _Deadline) -> socket.socket:
+    """A connected socket, waiting in short slices so that a cancel or the deadline ends the wait."""
+    error: OSError | None = None
+    for family, kind, protocol, _, address in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        sock = socket.socket(family, kind, protocol)
+        try:
+            budget.guard(sock)
+            sock.setblocking(False)
+            code = sock.connect_ex(address)
+            while code in (errno.EINPROGRESS, errno.EALREADY, errno.EWOULDBLOCK, errno.EAGAIN):
+                _, writable, failed = select.select([], [sock], [sock], min(0.1, budget.remaining()))
+                if writable or failed:
+                    code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if code == 0:
+                sock.setblocking(True)
+                return sock
+            error = OSError(code, os.strerror(code))
+            if code == errno.ECONNREFUSED:
+                error = ConnectionRefusedError(code, os.strerror(code))
+        except BaseException:
+            sock.close()
+            raise
+        sock.close()
+    raise error or OSError(f"no address for {host}")
+
+
+def _shut(sock: socket.socket) -> None:
+    # OSError: already closed or never connected, so nothing is blocked on it.
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 def _read_capped(
-    response: http.client.HTTPResponse, sock: socket.socket, deadline: float, cap: int
+    response: http.client.HTTPResponse, sock: socket.socket, budget: _Deadline, cap: int
 ) -> tuple[bytes, bool]:
     chunks: list[bytes] = []
     size = 0
     while True:
-        _set_remaining(sock, deadline)
+        sock.settimeout(budget.remaining())
         chunk = response.read1(_CHUNK)
         if not chunk:
             return b"".join(chunks), False
@@ -127,13 +263,6 @@ def _read_capped(
             # Stop reading: the connection is closed by the caller, which is
             # what a careful client does with a runaway body.
             return b"".join(chunks)[:cap], True
-
-
-def _set_remaining(sock: socket.socket, deadline: float) -> None:
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        raise socket.timeout("out of time")
-    sock.settimeout(remaining)
 
 
 def _classify(error: Exception, url: str, timeout: float) -> TransportError:

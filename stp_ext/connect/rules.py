@@ -24,6 +24,8 @@ CHECKS: dict[str, str] = {
     "tls": "the TLS handshake succeeds with a trusted certificate",
     "connection_error": "the connection stays open until the answer is complete",
     "protocol_error": "the answer is valid HTTP",
+    "cancelled": "the run was not interrupted",
+    "internal_error": "connect-test could finish the case (a bug of ours or an answer it cannot read)",
     "redirect": "the endpoint answers itself; Databricks does not follow redirects",
     "body_too_large": "the answer body is of a sane size",
     # envelope

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import concurrent.futures
-from collections.abc import Iterable
+import logging
+import queue
+import threading
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from stp_ext.connect import http, rules
-from stp_ext.connect.cases import CASES
+from stp_ext.connect.cases import CASES, Case
 from stp_ext.connect.report import ConnectTestReport, ScenarioResult
 from stp_ext.connect.session import Journey, Session
 from stp_ext.connect.urls import reroot
@@ -16,7 +18,18 @@ from stp_ext.connect.urls import reroot
 if TYPE_CHECKING:
     from stp_ext.partner_config import PartnerConfig
 
-__all__ = ["ConnectTestReport", "ScenarioResult", "reroot", "run_connect_test"]
+__all__ = ["ConnectTestReport", "Interrupted", "ScenarioResult", "reroot", "run_connect_test"]
+
+log = logging.getLogger(__name__)
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a run; ``finished`` are the cases that had ended."""
+
+    def __init__(self, finished: list[ScenarioResult], total: int) -> None:
+        super().__init__()
+        self.finished = finished
+        self.total = total
 
 
 def run_connect_test(
@@ -65,12 +78,63 @@ def run_connect_test(
     )
     wanted = set(cases) if cases is not None else None
     chosen = [case for case in CASES if wanted is None or case.case_id in wanted]
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max_workers) as pool:
-        futures = [pool.submit(case.run, Journey(case.case_id, case.title, session)) for case in chosen]
-        ordered = [future.result() for future in futures]
+    ordered = _run_all(chosen, session, max_workers)
     return ConnectTestReport(
         passed=all(s.passed for s in ordered),
         scenarios=ordered,
         connect_url=connect_url,
         delete_url=delete_url,
     )
+
+
+def _run_all(chosen: Sequence[Case], session: Session, max_workers: int) -> list[ScenarioResult]:
+    """Run the cases on daemon worker threads; the main thread only waits, so Ctrl-C reaches it.
+
+    Daemon threads, not a ThreadPoolExecutor: the interpreter joins an
+    executor's threads at exit, so a worker blocked on a silent peer would
+    hold Ctrl-C hostage. On Ctrl-C every open request is cancelled (its
+    socket shut down) and ``Interrupted`` carries the finished cases.
+    """
+    results: list[ScenarioResult | None] = [None] * len(chosen)
+    todo: queue.Queue[tuple[int, Case]] = queue.Queue()
+    for index, case in enumerate(chosen):
+        todo.put((index, case))
+    lock = threading.Lock()
+    finished = threading.Event()
+    count = [0]
+
+    def work() -> None:
+        while True:
+            try:
+                index, case = todo.get_nowait()
+            except queue.Empty:
+                return
+            results[index] = _run_case(case, session)
+            with lock:
+                count[0] += 1
+                if count[0] == len(chosen):
+                    finished.set()
+
+    if not chosen:
+        return []
+    for number in range(min(max_workers, len(chosen))):
+        threading.Thread(target=work, name=f"connect-test-{number}", daemon=True).start()
+    try:
+        while not finished.wait(0.05):
+            pass
+    except KeyboardInterrupt:
+        finished_before = [r for r in results if r is not None]  # before cancelling fails the rest
+        session.cancel.cancel()
+        raise Interrupted(finished_before, len(chosen)) from None
+    return [r for r in results if r is not None]
+
+
+def _run_case(case: Case, session: Session) -> ScenarioResult:
+    """One case; an exception of ours (or an answer nothing can read) fails the case, not the report."""
+    journey = Journey(case.case_id, case.title, session)
+    try:
+        return case.run(journey)
+    except Exception as e:
+        log.debug("%s raised", case.case_id, exc_info=True)
+        journey.add([rules.error("internal_error", f"connect-test could not finish the case: {type(e).__name__}: {e}")])
+        return journey.result()

@@ -41,6 +41,7 @@ class Session:
     new_user_action: str | None = None  # what P302 expects; None accepts any of the four
     test_connection_url: str | None = None
     connectors_url: str | None = None
+    cancel: http.Cancel = field(default_factory=http.Cancel, repr=False)  # Ctrl-C ends every request at once
     _pages: dict[str, tuple[int | None, str]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -64,6 +65,7 @@ class Session:
                 headers={"User-Agent": "databricks", "Accept-Language": "en-US"},
                 timeout=self.timeout,
                 max_body_bytes=PAGE_MAX_BYTES,
+                cancel=self.cancel,
             )
             result: tuple[int | None, str] = (response.status, response.reason)
         except http.TransportError as e:
@@ -111,6 +113,7 @@ class Journey:
                 headers=sent,
                 timeout=self.session.timeout,
                 max_body_bytes=self.session.max_body_bytes,
+                cancel=self.session.cancel,
             )
         except http.TransportError as e:
             log.debug("%s %s: %s %s failed: %s", self.case_id, step, method, url, e.message)

@@ -119,7 +119,7 @@ class SamplePartnerApp:
         self.slow_seconds = slow_seconds
         self.state = PartnerState()
         self._stopping = stopping or threading.Event()
-        self._log = log
+        self.log = log
         self._routes = _routes()
 
     # -- WSGI ------------------------------------------------------------------
@@ -130,9 +130,9 @@ class SamplePartnerApp:
         response = self._dispatch(request, fault)
         if fault == "error_not_json" and response.status_code >= 400:
             response = Response(f"Error {response.status_code}\n", status=response.status_code, mimetype="text/plain")
-        if self._log is not None:
+        if self.log is not None:
             suffix = f" [fault {fault}]" if fault else ""
-            self._log(f"{request.method} {request.path} -> {response.status_code}{suffix}")
+            self.log(f"{request.method} {request.path} -> {response.status_code}{suffix}")
         return response(environ, start_response)
 
     def _fault_for(self, request: Request) -> str | None:

@@ -31,6 +31,8 @@ FAULTS: tuple[Fault, ...] = (
     Fault("huge_body", "pads the answer to several megabytes"),
     Fault("redirect", "answers 302 to another host instead of answering"),
     Fault("slow", "waits longer than any sane client timeout before answering (every /connect)"),
+    Fault("continue_flood", "answers 'HTTP/1.1 100 Continue' every 2 s and never a final answer (every /connect)"),
+    Fault("header_drip", "sends its status line and headers a byte at a time, never finishing (every /connect)"),
     Fault("missing_field", "leaves out user_status"),
     Fault("bad_enum", "answers redirect_value 'signin' (not a documented value)"),
     # redirect_uri

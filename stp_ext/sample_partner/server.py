@@ -13,6 +13,7 @@ from typing import Any
 
 from stp_ext.sample_partner.app import LogFunction, SamplePartnerApp
 from stp_ext.sample_partner.faults import check_fault
+from stp_ext.sample_partner.hostile import handler_for
 from stp_ext.serving import LocalServer
 
 
@@ -53,7 +54,8 @@ class SamplePartner:
             stopping=self._stopping,
             log=log,
         )
-        self._server = LocalServer(self.app, host, port)
+        # The hostile fault modes misbehave below HTTP: they need the request handler, not the app.
+        self._server = LocalServer(self.app, host, port, handler=handler_for(self.app, self._stopping))
 
     @property
     def state(self) -> Any:
