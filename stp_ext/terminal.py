@@ -13,8 +13,9 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class Terminal:
@@ -56,6 +57,13 @@ class Terminal:
         )
         return value
 
+    def ask(self, label: str, default: str | None, check: Callable[[str], Any]) -> Any:
+        """Ask for a visible value; ``check`` returns the value to keep or raises click.BadParameter,
+        and then the message is shown and the question asked again."""
+        import click
+
+        return click.prompt(label, default=default, value_proc=check, err=True)
+
     def say(self, message: str) -> None:
         """A one-line remark to the human at the terminal (stderr)."""
         sys.stderr.write(message + "\n")
@@ -88,6 +96,7 @@ class FakeTerminal(Terminal):
     tty: bool = True
     answers: list[bool] = field(default_factory=list)
     secrets: list[str] = field(default_factory=list)
+    replies: list[str] = field(default_factory=list)  # answers to ask(), in order
     asked: list[str] = field(default_factory=list)
     said: list[str] = field(default_factory=list)
     spinners: list[str] = field(default_factory=list)
@@ -109,6 +118,19 @@ class FakeTerminal(Terminal):
         if not self.secrets:
             raise AssertionError(f"unexpected prompt: {label}")
         return self.secrets.pop(0)
+
+    def ask(self, label: str, default: str | None, check: Callable[[str], Any]) -> Any:
+        """Answers come from ``replies`` ("" takes the default); a refused one is recorded in ``said``."""
+        import click
+
+        self.asked.append(label)
+        while self.replies:
+            reply = self.replies.pop(0)
+            try:
+                return check(reply if reply or default is None else default)
+            except click.BadParameter as e:
+                self.said.append(f"Error: {e.format_message()}")
+        raise AssertionError(f"unexpected question: {label}")
 
     def say(self, message: str) -> None:
         self.said.append(message)

@@ -209,3 +209,21 @@ def test_init_does_not_import_the_sdk(tmp_path):
     )
     assert done.stderr.strip().splitlines()[-1] == "False", done.stderr
     assert (tmp_path / "p.json").is_file()
+
+
+def test_questions_go_through_the_terminal_seam(run, tmp_path):
+    """With a scripted terminal: every question is the seam's; a refused answer is said and asked again."""
+    from stp_ext.terminal import FakeTerminal
+
+    fake = FakeTerminal(tty=True, replies=["Seam Co", "", "https://seam.example.com/c", "", "-", "", ""])
+    fake.replies += ["seam.example.com/x", "", "2", "none", "AUTH_OAUTH_U2M"]
+    target = tmp_path / "p.json"
+    result = run("init", "-f", str(target), terminal=fake)
+    assert result.exit_code == 0, result.stderr
+    assert fake.replies == []  # every scripted answer was asked for
+    assert len(fake.asked) == 11  # one question per field (delete_url answered "-": none)
+    assert [line for line in fake.said if line.startswith("Error:")] == [fake.said[0]]  # the hostname with a path
+    partner = _written(target)["partner"]
+    assert partner["hostnames"] == "seam.example.com" and "delete_url" not in partner
+    assert partner["integration_type"] == "CLUSTER_COMPUTE" and partner["supported_features"] == []
+    assert run("validate", "-f", str(target)).exit_code == 0

@@ -125,7 +125,7 @@ def init(
         chosen_example, partner = init_config.example_partner(example)
         partner.update({k: v for k, v in given.items() if v is not None})
     elif not no_input and env.terminal.stdin_is_tty():
-        partner = ask_partner(given, say=render.note)
+        partner = ask_partner(given, terminal=env.terminal, say=render.note)
     else:
         partner = init_config.build_partner(given)
     result = init_config.write_config(target, partner, force=force, example=chosen_example)

@@ -8,7 +8,7 @@ refused at its own prompt, with the fix, and asked again.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -23,22 +23,32 @@ from stp_ext.partner_config.model import (
     SUPPORTED_FEATURES,
 )
 
+if TYPE_CHECKING:
+    from stp_ext.terminal import Terminal
+
 Say = Callable[[str], None]
 
 
-def ask_partner(given: dict[str, Any], *, say: Say) -> dict[str, Any]:
+def ask_partner(given: dict[str, Any], *, terminal: Terminal, say: Say) -> dict[str, Any]:
     """Ask for every field ``given`` leaves as None; returns the partner object in the file's order."""
     partner: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     defaults = init_config.DEFAULTS
 
     def text(name: str, label: str, default: str | None) -> None:
         if name not in partner:
-            partner[name] = _ask(label, default, lambda value: _check(partner, name, value.strip()))
+            partner[name] = terminal.ask(label, default, lambda value: _check(partner, name, value.strip()))
 
     text("name", "Partner name (shown on the tile)", defaults["name"])
     if "category" not in partner:
         partner["category"] = _choose(
-            partner, "category", "Category (where the tile appears)", CATEGORIES, {}, defaults["category"], say
+            partner,
+            "category",
+            "Category (where the tile appears)",
+            CATEGORIES,
+            {},
+            defaults["category"],
+            say,
+            terminal,
         )
     text("connect_url", "Connect URL (Databricks POSTs here when a user connects)", defaults["connect_url"])
     derived = init_config.derive({"connect_url": partner["connect_url"]})
@@ -49,7 +59,7 @@ def ask_partner(given: dict[str, Any], *, say: Say) -> dict[str, Any]:
         ("privacy_policy_url", "Privacy policy URL"),
     ):
         if name == "delete_url" and name not in partner:
-            answer = _ask(label, derived.get(name), _optional(partner, "delete_url"))
+            answer = terminal.ask(label, derived.get(name), _optional(partner, "delete_url"))
             if answer != "-":
                 partner[name] = answer
             continue
@@ -65,6 +75,7 @@ def ask_partner(given: dict[str, Any], *, say: Say) -> dict[str, Any]:
             INTEGRATION_TYPE_DESCRIPTIONS,
             defaults["integration_type"],
             say,
+            terminal,
         )
     if "supported_features" not in partner:
         partner["supported_features"] = _choose_many(
@@ -75,6 +86,7 @@ def ask_partner(given: dict[str, Any], *, say: Say) -> dict[str, Any]:
             FEATURE_DESCRIPTIONS,
             defaults["supported_features"],
             say,
+            terminal,
         )
     if "auth_options" not in partner:
         partner["auth_options"] = _choose_many(
@@ -85,6 +97,7 @@ def ask_partner(given: dict[str, Any], *, say: Say) -> dict[str, Any]:
             AUTH_OPTION_DESCRIPTIONS,
             defaults["auth_options"],
             say,
+            terminal,
         )
     return {name: partner[name] for name in init_config.FIELD_ORDER if name in partner}
 
@@ -104,10 +117,6 @@ def _optional(partner: dict[str, Any], name: str) -> Callable[[str], Any]:
         return "-" if value.strip() == "-" else _check(partner, name, value.strip())
 
     return check
-
-
-def _ask(label: str, default: str | None, check: Callable[[str], Any]) -> Any:
-    return click.prompt(label, default=default, value_proc=check, err=True)
 
 
 def _menu(title: str, choices: tuple[str, ...], meanings: dict[str, str], say: Say) -> None:
@@ -132,11 +141,10 @@ def _choose(
     meanings: dict[str, str],
     default: str,
     say: Say,
+    terminal: Terminal,
 ) -> str:
     _menu(title, choices, meanings, say)
-    value: str = click.prompt(
-        "Number or name", default=default, value_proc=lambda v: _check(partner, name, _pick(v, choices)), err=True
-    )
+    value: str = terminal.ask("Number or name", default, lambda v: _check(partner, name, _pick(v, choices)))
     return value
 
 
@@ -148,6 +156,7 @@ def _choose_many(
     meanings: dict[str, str],
     default: list[str],
     say: Say,
+    terminal: Terminal,
 ) -> list[str]:
     _menu(title, choices, meanings, say)
 
@@ -157,10 +166,7 @@ def _choose_many(
         checked: list[str] = _check(partner, name, picked)
         return checked
 
-    value: list[str] = click.prompt(
-        "Numbers or names, comma-separated ('none' for none)",
-        default=",".join(default) or "none",
-        value_proc=parse,
-        err=True,
+    value: list[str] = terminal.ask(
+        "Numbers or names, comma-separated ('none' for none)", ",".join(default) or "none", parse
     )
     return value
