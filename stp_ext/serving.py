@@ -17,7 +17,8 @@ What this module adds to waitress:
   byte (slowloris), and an idle keep-alive connection is closed after
   ``idle_timeout``;
 - ``drop_connection()``: an app answers it to close the connection without a byte, as a
-  crashing proxy would (the emulator's ``drop`` fault).
+  crashing proxy would (the emulator's ``drop`` fault);
+- ``raw_response()``: an app writes the wire itself (the sample partner's hostile faults).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from types import TracebackType
 from typing import Any
 
@@ -56,6 +57,21 @@ def drop_connection() -> Iterator[bytes]:
     # before it makes it close the connection having written nothing.
     raise ClientDisconnected("connection dropped on purpose")
     yield b""  # pragma: no cover - makes this a generator, so nothing runs before iteration
+
+
+RAW_RESPONSE = "stp.raw_response"
+
+
+def raw_response(environ: dict[str, Any], start_response: Any, chunks: Iterable[bytes]) -> Iterable[bytes]:
+    """Send ``chunks`` on the wire as they are, with no status line or headers of ours, then close.
+
+    For test peers that misbehave below HTTP (the sample partner's hostile
+    faults: endless ``100 Continue``, headers a byte at a time). Each chunk is
+    sent as the app yields it.
+    """
+    environ[RAW_RESPONSE] = True
+    start_response("200 OK", [])
+    return chunks
 
 
 class LocalServer:
@@ -249,6 +265,12 @@ def _make_server(owner: LocalServer, sock: socket.socket) -> Any:
     class Task(WSGITask):  # type: ignore[misc]
         def write(self, data: bytes) -> None:
             """The status line, headers and the first body bytes in one send: one syscall, one segment."""
+            if self.environ is not None and self.environ.get(RAW_RESPONSE):
+                self.wrote_header = True  # the app writes the wire itself (see raw_response)
+                self.close_on_finish = True
+                if data:
+                    self.channel.write_soon(data)
+                return
             if self.wrote_header or not data:
                 super().write(data)
                 return

@@ -394,3 +394,11 @@ def test_processes_end_to_end_without_databricks_sdk(config: Path, tmp_path: Pat
     assert server.returncode == 0
     assert "POST /databricks/connect -> 200" in err and "Stopped." in err
     assert BASIC_PASSWORD not in err
+
+
+@pytest.mark.parametrize(("command", "verb"), [("connect-test", "Send Basic auth"), ("sample-partner", "Accept only")])
+def test_credential_help_says_the_credential_is_given_not_stored(command: str, verb: str) -> None:
+    result = invoke(command, "--help")
+    flat = " ".join(result.stdout.split())
+    assert "stored" not in flat.lower() and "Store " not in flat
+    assert verb in flat

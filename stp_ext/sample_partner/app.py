@@ -41,7 +41,9 @@ from werkzeug.wrappers import Request, Response
 
 from stp_ext.sample_partner.connect_flow import NEW_USER_ACTIONS, PAGES, Flow
 from stp_ext.sample_partner.faults import FAULT_NAMES
+from stp_ext.sample_partner.hostile import HOSTILE_FAULTS, hostile_bytes
 from stp_ext.sample_partner.state import TEST_DOMAINS, PartnerState, domain_of, is_test_domain
+from stp_ext.serving import raw_response
 
 LogFunction = Callable[[str], None]
 
@@ -127,6 +129,10 @@ class SamplePartnerApp:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
         fault = self._fault_for(request)
+        if fault in HOSTILE_FAULTS and self._is_authorized_connect(request):
+            if self.log is not None:
+                self.log(f"{request.method} {request.path} -> (no answer) [fault {fault}]")
+            return raw_response(environ, start_response, hostile_bytes(fault, self._stopping))
         response = self._dispatch(request, fault)
         if fault == "error_not_json" and response.status_code >= 400:
             response = Response(f"Error {response.status_code}\n", status=response.status_code, mimetype="text/plain")
@@ -134,6 +140,10 @@ class SamplePartnerApp:
             suffix = f" [fault {fault}]" if fault else ""
             self.log(f"{request.method} {request.path} -> {response.status_code}{suffix}")
         return response(environ, start_response)
+
+    def _is_authorized_connect(self, request: Request) -> bool:
+        connect = request.method == "POST" and request.path.rstrip("/").endswith("/connect")
+        return connect and self._authorize(request, None) is None
 
     def _fault_for(self, request: Request) -> str | None:
         asked = request.args.get("fault")

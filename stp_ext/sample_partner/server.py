@@ -13,7 +13,6 @@ from typing import Any
 
 from stp_ext.sample_partner.app import LogFunction, SamplePartnerApp
 from stp_ext.sample_partner.faults import check_fault
-from stp_ext.sample_partner.hostile import handler_for
 from stp_ext.serving import LocalServer
 
 
@@ -54,8 +53,7 @@ class SamplePartner:
             stopping=self._stopping,
             log=log,
         )
-        # The hostile fault modes misbehave below HTTP: they need the request handler, not the app.
-        self._server = LocalServer(self.app, host, port, handler=handler_for(self.app, self._stopping))
+        self._server = LocalServer(self.app, host, port)
 
     @property
     def state(self) -> Any:
