@@ -191,19 +191,18 @@ class CredentialService:
 
     def users_permission(self) -> str | None:
         try:
-            body = self._ws.do("GET", f"{SECRETS}/acls/get", query={"scope": self.scope, "principal": USERS})
+            answer = self._ws.read("GET", f"{SECRETS}/acls/get", query={"scope": self.scope, "principal": USERS})
         except NotFoundError:
             return None
-        permission = body.get("permission")
-        return permission if isinstance(permission, str) else None
+        return answer.text("permission")
 
     def stored_keys(self) -> list[str] | None:
         """The keys in the scope; None when the scope does not exist."""
         try:
-            secrets = self._ws.do("GET", f"{SECRETS}/list", query={"scope": self.scope}).get("secrets") or []
+            secrets = self._ws.read("GET", f"{SECRETS}/list", query={"scope": self.scope}).objects("secrets")
         except NotFoundError:
             return None
-        return [str(s.get("key")) for s in secrets if isinstance(s, dict)]
+        return [s.text("key", required=True) or "" for s in secrets]
 
     def caller_is_admin(self) -> bool | None:
         """Whether the caller is a workspace admin (member of `admins`); None when it cannot be told."""
@@ -229,7 +228,7 @@ class CredentialService:
         """
         checks: list[Check] = []
         try:
-            secrets = self._ws.do("GET", f"{SECRETS}/list", query={"scope": self.scope}).get("secrets") or []
+            secrets = self._ws.read("GET", f"{SECRETS}/list", query={"scope": self.scope}).objects("secrets")
         except NotFoundError:
             checks.append(Check("scope exists", False, f"scope {self.scope!r} does not exist"))
             checks.append(Check("secret present", False, f"no secret {self.scope}/{key}"))
@@ -248,7 +247,7 @@ class CredentialService:
                 )
             return checks
         checks.append(Check("scope exists", True, f"scope {self.scope!r}"))
-        entry = next((s for s in secrets if s.get("key") == key), None)
+        entry = next((s.body for s in secrets if s.text("key") == key), None)
         if entry is None:
             checks.append(Check("secret present", False, f"no secret {self.scope}/{key}"))
         else:

@@ -87,20 +87,21 @@ def run_doctor(
 
     try:
         workspace = connect()
-        me = workspace.do("GET", ME_PATH)
+        me = workspace.read("GET", ME_PATH)
+        groups = {g.text("display") for g in me.objects("groups")}
+        user = me.text("userName") or "unknown user"
     except StpError as e:
         add(DoctorCheck("authenticated", False, e.message, e.hint or "Check -p PROFILE or -e."))
         skipped = "skipped: no workspace"
         for name in ("partner active", "secret present"):
             add(DoctorCheck(name, None, skipped))
         return DoctorReport(checks)
-    groups = {g.get("display") for g in me.get("groups", []) if isinstance(g, dict)}
     role = "admin" if "admins" in groups else "not an admin"
     add(
         DoctorCheck(
             "authenticated",
             True,
-            f"{me.get('userName', 'unknown user')} ({role}) on {workspace.host} via {workspace.info.source}",
+            f"{user} ({role}) on {workspace.host} via {workspace.info.source}",
         )
     )
 

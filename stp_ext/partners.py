@@ -36,9 +36,11 @@ class PartnerService:
 
     def list(self) -> list[Partner]:
         # With no active partner the body is {} (no "partners" key).
-        body = self._ws.do("GET", f"{BASE_PATH}/get")
-        partners = body.get("partners") or []
-        return [Partner(id=str(p.get("id", "")), name=str(p.get("name", ""))) for p in partners]
+        answer = self._ws.read("GET", f"{BASE_PATH}/get")
+        # A wrong shape (a string `partners`, a null id) is one clear error, never an id made up from it.
+        return [
+            Partner(id=p.text("id", required=True) or "", name=p.text("name") or "") for p in answer.objects("partners")
+        ]
 
     def active(self) -> Partner:
         partners = self.list()

@@ -8,11 +8,20 @@ module without executing its ``__init__`` and give it a PEP 562 module
 asks for a name from it (``from databricks.sdk import WorkspaceClient`` keeps
 working in the same process). If any step of this fails, we fall back to the
 normal import: slower, never broken.
+
+Some modules that ``core`` imports serve only some auth types: Google service
+account impersonation (which pulls in ``cryptography``) and Azure (which pulls
+in a generated service module and protobuf), together about half of core's
+import time. They are registered as lazy modules (``importlib.util.LazyLoader``):
+the names exist, and a module runs the first time anything is read from it,
+which only those auth types do. A personal access token, a profile or OAuth
+M2M never pays for them.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
 import importlib.util
 import logging
 import sys
@@ -23,6 +32,28 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 _PACKAGE = "databricks.sdk"
+# Imported by databricks.sdk.credentials_provider for Google and Azure auth only.
+DEFERRED = (
+    "google.auth.impersonated_credentials",
+    "google.oauth2.service_account",
+    f"{_PACKAGE}.azure",
+)
+
+
+def _defer(name: str) -> None:
+    """Register ``name`` as a module that executes on first attribute access."""
+    if name in sys.modules:
+        return
+    parent_name, _, child = name.rpartition(".")
+    parent = sys.modules.get(parent_name) or importlib.import_module(parent_name)
+    spec = importlib.machinery.PathFinder.find_spec(name, list(getattr(parent, "__path__", [])))
+    if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+        return
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)  # arms the lazy load; runs nothing yet
+    vars(parent)[child] = module  # what a normal import binds on the parent package
 
 
 def _install_lazy_package() -> None:
@@ -50,6 +81,11 @@ def _install_lazy_package() -> None:
     # A normal import also binds the submodule on its parent (`databricks.sdk`).
     vars(sys.modules["databricks"])["sdk"] = package
     try:
+        for name in DEFERRED:
+            try:
+                _defer(name)
+            except Exception as e:  # a missing optional dependency: the normal import will say so
+                logger.debug("not deferring %s: %s", name, e)
         importlib.import_module(f"{_PACKAGE}.core")
         state["bootstrapping"] = False
     except BaseException:

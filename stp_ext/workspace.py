@@ -34,7 +34,7 @@ import random
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from stp_ext.errors import AuthConfigError, NotFoundError, OutcomeUnknownError, WorkspaceError
 from stp_ext.logs import redact
@@ -47,6 +47,9 @@ from stp_ext.workspace_http import (
     classify,
     last_answer,
 )
+
+if TYPE_CHECKING:
+    from stp_ext.workspace_shapes import Shape
 
 logger = logging.getLogger(__name__)
 
@@ -266,6 +269,21 @@ class Workspace:
         """The back-off, shortened to end at the deadline for a last try; None when no time is left."""
         left = deadline - now
         return min(wait, left) if left > 0.05 else None
+
+    def read(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: dict[str, Any] | None = None,
+        query: dict[str, Any] | None = None,
+    ) -> Shape:
+        """``do``, with the answer read through ``Shape`` (typed fields, one clear error for a wrong shape)."""
+        from stp_ext.workspace_shapes import Shape
+
+        answer = self.do(method, path, body=body, query=query)
+        hint = f"Is {self.host} a Databricks workspace URL? Check the host in {self.info.source}."
+        return Shape(answer, f"{self.host} answered {method.upper()} {path}", hint)
 
     def _attempt(self, method: str, path: str, body: dict[str, Any] | None, query: dict[str, Any] | None) -> bytes:
         import requests

@@ -16,6 +16,7 @@ waits, take real time.
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -194,8 +195,9 @@ def test_retry_after_beyond_the_budget_fails_at_once(
     assert result.exit_code == 1
     first = result.stderr.splitlines()[0]
     assert first.startswith(f"Error: {env_auth.url} is busy or unavailable: Injected fault: HTTP 503")
-    assert f"it asked to retry after {retry_after} s, more than the 3.0 s left of the retry budget" in first
-    assert "gave up after 0.0 s" in first  # the real time: nothing was waited
+    asked = rf"it asked to retry after {retry_after} s, more than the [23]\.\d s left of the retry budget"
+    assert re.search(asked, first)
+    assert re.search(r"gave up after 0\.\d s", first)  # the real time: nothing was waited
     assert fake_clock.slept == []
     assert statuses(env_auth, PARTNERS) == [503]
     assert elapsed < 1
@@ -308,6 +310,7 @@ def _get(run) -> tuple[Any, float]:
     return result, time.monotonic() - start
 
 
+@pytest.mark.slow  # real time is the point: an HTTP timeout is a socket wait
 def test_http_timeout_is_configurable(env_auth: Emulator, run, monkeypatch) -> None:
     env_auth.faults.arm(path_prefix=f"{PARTNERS}/get", latency_ms=1500)
     monkeypatch.setenv(RETRY_ENV, "1")

@@ -121,3 +121,22 @@ def test_our_config_class_built_first_still_knows_every_setting():
         """
     )
     assert out == "True"
+
+
+def test_google_and_azure_auth_modules_load_only_when_used():
+    """A PAT, a profile or OAuth M2M does not pay for cryptography, protobuf or the Azure service module."""
+    out = _python(
+        """
+        import sys
+        from stp_ext.sdk_loader import load_core
+        core = load_core()
+        heavy = ("cryptography", "google.protobuf", "databricks.sdk.service.provisioning")
+        print(sorted(m for m in heavy if m in sys.modules))
+        # Still there for the auth types that use them, loaded on first use:
+        from google.auth import impersonated_credentials
+        from databricks.sdk import azure
+        print(impersonated_credentials.Credentials.__name__, callable(azure.add_workspace_id_header))
+        print("cryptography" in sys.modules, "databricks.sdk.service.provisioning" in sys.modules)
+        """
+    )
+    assert out.splitlines() == ["[]", "Credentials True", "True True"]
