@@ -243,7 +243,7 @@ def test_reset_wipes_everything(tmp_path: Path) -> None:
         client.create_scope("s")
         client.put_secret("s", "k", "v")
         emu.faults.arm(latency_ms=5000, path_prefix="/api/2.0/nothing")
-        reply = client.post("/_emulator/reset")
+        reply = client.post("/_emulator/reset", {})
         assert (reply.status, reply.json()) == (200, {})
         assert emu.faults.describe()["latency_ms"] == 0
         assert client.partners() == []

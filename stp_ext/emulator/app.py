@@ -97,9 +97,7 @@ class Router(Generic[T]):
                 self._exact.setdefault(path, {})[method] = endpoint
 
     def match(self, method: str, path: str) -> tuple[T, Mapping[str, str]]:
-        """The endpoint and URL arguments; 400 for an empty path segment, 404 and 405 as JSON errors."""
-        if "//" in path:
-            raise ApiError(400, "MALFORMED_REQUEST", f"Invalid path (empty segment): {path!r}")
+        """The endpoint and URL arguments; 404 and 405 as JSON errors."""
         if len(path) > 1 and path.endswith("/"):
             path = path[:-1]
         args: Mapping[str, str] = {}
@@ -202,6 +200,8 @@ class EmulatorApp:
             return error_response(ApiError(500, "INTERNAL_ERROR", "Internal error in the workspace emulator"))
 
     def _dispatch(self, request: Request) -> Reply:
+        if request.has_empty_segment:
+            raise ApiError(400, "MALFORMED_REQUEST", f"Invalid path (empty segment): {request.path!r}")
         route, args = self._api.match(request.method, request.path)
         user = ANONYMOUS if route.public else self._authenticate(request)
         if user is None:
@@ -217,6 +217,7 @@ class EmulatorApp:
     # -- the control API ------------------------------------------------------------
 
     def _dispatch_control(self, request: Request) -> Reply:
+        _check_control_caller(request)
         view, _ = self._control.match(request.method, request.path)
         return view(request)
 
@@ -246,6 +247,43 @@ class EmulatorApp:
         self.faults.clear()
         self.clear_log()
         return json_response(200, {})
+
+
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _check_control_caller(request: Request) -> None:
+    """The control API has no token: only a program on this machine may use it, never a web page.
+
+    A page in a browser can send a cross-site POST (``text/plain``, no CORS
+    preflight) and, through DNS rebinding, even a same-site one under another
+    name. So: the Host must name loopback, a browser's Origin must be this
+    server's own, and a POST must be declared JSON (which a page cannot do
+    cross-site without a preflight this server never approves).
+    """
+    host = _host_name(request.header("Host"))
+    if host not in _LOOPBACK_HOSTS:
+        raise ApiError(403, "PERMISSION_DENIED", "The emulator's control API answers only on a loopback Host")
+    origin = request.header("Origin")
+    if origin and not _is_own_origin(origin, str(request.environ.get("SERVER_PORT", ""))):
+        raise ApiError(403, "PERMISSION_DENIED", "The emulator's control API refuses requests from web pages")
+    if request.method == "POST" and request.header("Content-Type").split(";")[0].strip().lower() != "application/json":
+        raise ApiError(415, "INVALID_PARAMETER_VALUE", "The control API takes Content-Type: application/json")
+
+
+def _is_own_origin(origin: str, port: str) -> bool:
+    """``http://127.0.0.1:PORT`` (or localhost, [::1]) with this server's port: a page it served itself."""
+    scheme, _, authority = origin.strip().lower().partition("://")
+    own_port = authority.rpartition(":")[2] == port if authority.count(":") == 1 or "]:" in authority else False
+    return scheme == "http" and own_port and _host_name(authority) in _LOOPBACK_HOSTS
+
+
+def _host_name(authority: str) -> str:
+    """``127.0.0.1:8765`` -> ``127.0.0.1``, ``[::1]:8765`` -> ``::1``, lower-case, no trailing dot."""
+    authority = authority.strip().rstrip("/").lower()
+    if authority.startswith("["):
+        return authority[1:].partition("]")[0]
+    return authority.rpartition(":")[0] if authority.count(":") == 1 else authority
 
 
 def _faulty(fault: Fault) -> Reply:

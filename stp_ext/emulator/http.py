@@ -67,6 +67,14 @@ class Request:
         self._body: bytes | None = None
 
     @property
+    def has_empty_segment(self) -> bool:
+        """``//get``: the server folds leading slashes away, so look at the target as sent."""
+        target = str(self.environ.get("REQUEST_URI") or self.environ.get("PATH_INFO", ""))
+        if not target.startswith("/"):  # absolute form, through a proxy: http://host/path
+            target = "/" + target.partition("://")[2].partition("/")[2]
+        return "//" in target.partition("?")[0]
+
+    @property
     def args(self) -> Mapping[str, str]:
         """The query string's fields (the first value of a repeated one)."""
         if self._args is None:

@@ -10,8 +10,10 @@ the emulator is a test double, and serialising its writes keeps it simple.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -46,28 +48,42 @@ class Store:
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path) if path is not None else None
         self._lock = threading.Lock()
+        created = False
         if self.path is None:
             target = ":memory:"
         else:
             target = str(self.path)
-            _create_private(self.path)
+            created = _open_or_create(self.path)
         try:
             self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
         except sqlite3.Error as e:
+            self._forget(created)
             raise self._unusable(str(e)) from None
         try:
             if self.path is not None:
+                # Read-only checks first: a file we refuse is left exactly as it was (mode included).
                 self._check_integrity()
+                self._check_ours()
+                if not created:
+                    _make_private(self.path)  # before WAL: SQLite gives -wal and -shm the file's mode
                 # WAL: readers never block the writer; with synchronous=FULL a commit is on disk.
                 self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._migrate()
         except sqlite3.DatabaseError as e:
             self._db.close()
+            self._forget(created)
             raise self._unusable(str(e)) from None
         except EmulatorStateError:
             self._db.close()
+            self._forget(created)
             raise
+
+    def _forget(self, created: bool) -> None:
+        """Remove the file this start created, when it is refused after all."""
+        if created and self.path is not None:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
 
     def _unusable(self, reason: str) -> EmulatorStateError:
         return EmulatorStateError(
@@ -83,24 +99,28 @@ class Store:
             problems = [line for text in report for line in text.splitlines() if not line.startswith("***")]
             raise self._unusable("damaged: " + "; ".join(problems[:3]))
 
-    def _migrate(self) -> None:
-        with self.transaction() as db:
-            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if tables and "meta" not in tables:
-                # Someone else's database: adding our tables to it would be a silent surprise.
-                raise self._unusable(f"it holds other tables: {', '.join(sorted(tables)[:5])}")
-            # Not executescript(): it would commit in the middle of this transaction.
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            if row is None:
-                db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            elif row[0] != str(SCHEMA_VERSION):
+    def _check_ours(self) -> None:
+        """An empty database, or one of ours with our schema version; refused otherwise, unchanged."""
+        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if tables and "meta" not in tables:
+            # Someone else's database: adding our tables to it would be a silent surprise.
+            raise self._unusable(f"it holds other tables: {', '.join(sorted(tables)[:5])}")
+        if "meta" in tables:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if row is not None and row[0] != str(SCHEMA_VERSION):
                 raise EmulatorStateError(
                     f"the state file {self.path} has schema version {row[0]}, this emulator needs {SCHEMA_VERSION}",
                     hint="Use a new --state file.",
                 )
+
+    def _migrate(self) -> None:
+        with self.transaction() as db:
+            # Not executescript(): it would commit in the middle of this transaction.
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            if db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() is None:
+                db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -138,14 +158,36 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _create_private(path: Path) -> None:
-    """Create the file as 0600 before SQLite opens it; tighten an existing one."""
+def _open_or_create(path: Path) -> bool:
+    """Check an existing state file is a regular file, or create a new one as 0600; True if created.
+
+    Nothing about an existing file changes here: it is made private only once accepted.
+    """
     try:
+        if path.exists():
+            if not stat.S_ISREG(path.stat().st_mode):
+                raise EmulatorStateError(
+                    f"the state file {path} is not a regular file",
+                    hint="Point --state at a new or existing emulator database file.",
+                )
+            return False
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
         os.close(fd)
-        # An existing file keeps its mode through os.open: tighten it. SQLite gives the
-        # -wal and -shm files it creates beside it the database file's mode.
-        os.chmod(path, 0o600)
+        return True
+    except FileExistsError:
+        # A link to nowhere, or a file made by someone else since the check: do not guess.
+        raise EmulatorStateError(
+            f"the state file {path} appeared or is a broken link", hint="Point --state at another file."
+        ) from None
     except OSError as e:
         raise EmulatorStateError(f"cannot open the state file {path}: {e.strerror or e}") from None
+
+
+def _make_private(path: Path) -> None:
+    """0600 for an accepted state file (it holds secret values); an existing file keeps its mode otherwise."""
+    try:
+        if stat.S_IMODE(path.stat().st_mode) != 0o600:
+            os.chmod(path, 0o600)
+    except OSError as e:
+        raise EmulatorStateError(f"cannot make the state file {path} private: {e.strerror or e}") from None
