@@ -6,7 +6,6 @@ Tests never touch the developer's own ~/.databrickscfg or DATABRICKS_* variables
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Iterator
@@ -15,12 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from helpers import invoke, write_partner_config, write_profiles
 
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, DEFAULT_USER_TOKEN, Emulator
-
-REPO = Path(__file__).resolve().parent.parent
-EXAMPLE = REPO / "examples" / "partner.json"
 
 
 @pytest.fixture(autouse=True)
@@ -76,15 +72,28 @@ class Workspace:
 
 @pytest.fixture
 def workspace(emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
-    config = tmp_path / "databrickscfg"
-    config.write_text(
-        f"[DEFAULT]\nhost = {emulator.url}\ntoken = {DEFAULT_ADMIN_TOKEN}\n\n"
-        f"[emu]\nhost = {emulator.url}\ntoken = {DEFAULT_ADMIN_TOKEN}\n\n"
-        f"[emu-user]\nhost = {emulator.url}\ntoken = {DEFAULT_USER_TOKEN}\n"
+    config = write_profiles(
+        tmp_path / "databrickscfg",
+        {
+            "DEFAULT": {"host": emulator.url, "token": DEFAULT_ADMIN_TOKEN},
+            "emu": {"host": emulator.url, "token": DEFAULT_ADMIN_TOKEN},
+            "emu-user": {"host": emulator.url, "token": DEFAULT_USER_TOKEN},
+        },
     )
-    config.chmod(0o600)
     monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(config))
     return Workspace(emulator=emulator, config_file=config)
+
+
+@pytest.fixture
+def profiles_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Write a Databricks config file from {name: {key: value}} and point DATABRICKS_CONFIG_FILE at it."""
+
+    def write(profiles: dict[str, dict[str, str]], filename: str = "databrickscfg") -> Path:
+        path = write_profiles(tmp_path / filename, profiles)
+        monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(path))
+        return path
+
+    return write
 
 
 @pytest.fixture
@@ -100,29 +109,15 @@ def partner_file(tmp_path: Path) -> Any:
     """Write a partner config (the example, with overrides) and return its path."""
 
     def write(filename: str = "partner.json", /, **overrides: Any) -> Path:
-        data = json.loads(EXAMPLE.read_text())
-        data.pop("$schema", None)
-        data["partner"].update(overrides)
-        path = tmp_path / filename
-        path.write_text(json.dumps(data, indent=2))
-        return path
+        return write_partner_config(tmp_path, filename, **overrides)
 
     return write
 
 
 @pytest.fixture
 def run() -> Any:
-    """Invoke the CLI in-process; returns click's Result (stdout and stderr apart)."""
-    from stp_ext.cli import cli
+    """Invoke the CLI in-process; returns click's Result (stdout and stderr apart).
 
-    try:
-        runner = CliRunner(mix_stderr=False)  # click < 8.2 mixes stderr into stdout by default
-    except TypeError:
-        runner = CliRunner()  # click >= 8.2 keeps them apart and dropped the argument
-
-    def invoke(*args: str, input: str | None = None, env: dict[str, str] | None = None, terminal: Any = None) -> Result:
-        # terminal: a stp_ext.terminal.FakeTerminal to answer prompts (default: the real one, no tty here).
-        extra = {"terminal": terminal} if terminal is not None else {}
-        return runner.invoke(cli, list(args), input=input, env=env, catch_exceptions=False, **extra)
-
+    ``run(*args, input=..., env=..., terminal=FakeTerminal(...))``.
+    """
     return invoke

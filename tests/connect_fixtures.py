@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
+
+from helpers import example_partner, write_partner_config
 
 from stp_ext import auth_header
 from stp_ext.partner_config import PartnerConfig
 from stp_ext.sample_partner import SamplePartner
-
-REPO = Path(__file__).resolve().parent.parent
-EXAMPLE = REPO / "examples" / "partner.json"
 
 BASIC_USER = "databricks"
 BASIC_PASSWORD = "s3cret-pass-for-tests"
@@ -24,25 +21,14 @@ BASIC = auth_header.basic(BASIC_USER, BASIC_PASSWORD).value
 HOSTNAME = "partner.example.com"
 
 
-def partner_dict(**changes: Any) -> dict[str, Any]:
-    data = json.loads(EXAMPLE.read_text())
-    partner: dict[str, Any] = data["partner"]
-    for key, value in changes.items():
-        if value is None:
-            partner.pop(key, None)
-        else:
-            partner[key] = value
-    return partner
+partner_dict = example_partner
 
 
 def partner_config(**changes: Any) -> PartnerConfig:
     return PartnerConfig.from_partner(partner_dict(**changes))
 
 
-def write_config(directory: Path, name: str = "partner.json", **changes: Any) -> Path:
-    path = directory / name
-    path.write_text(json.dumps({"partner": partner_dict(**changes)}, indent=2))
-    return path
+write_config = write_partner_config
 
 
 @contextmanager

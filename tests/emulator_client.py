@@ -15,9 +15,10 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+
+from helpers import example_partner
 
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, DEFAULT_USER_TOKEN
 
@@ -209,11 +210,8 @@ def raw_exchange(port: int, request: bytes, timeout: float = 10) -> bytes:
     return received
 
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "partner.json"
-
-
 def partner_body(**overrides: Any) -> dict[str, Any]:
     """A valid partner config (examples/partner.json, the contract's own example), with fields overridden."""
-    partner: dict[str, Any] = json.loads(EXAMPLE.read_text())["partner"]
+    partner: dict[str, Any] = example_partner()
     partner.update(overrides)
     return {"partner": partner}

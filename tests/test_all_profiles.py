@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import socket
 import time
-from pathlib import Path
 
 import pytest
 
@@ -19,14 +18,15 @@ def _closed_port() -> int:
 
 
 @pytest.fixture
-def three_profiles(workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    config = tmp_path / "three.cfg"
-    config.write_text(
-        f"[admin]\nhost = {workspace.url}\ntoken = {DEFAULT_ADMIN_TOKEN}\n\n"
-        f"[user]\nhost = {workspace.url}\ntoken = {DEFAULT_USER_TOKEN}\n\n"
-        f"[closed]\nhost = http://127.0.0.1:{_closed_port()}\ntoken = dapi-nothing-listens\n"
+def three_profiles(workspace, profiles_file):
+    profiles_file(
+        {
+            "admin": {"host": workspace.url, "token": DEFAULT_ADMIN_TOKEN},
+            "user": {"host": workspace.url, "token": DEFAULT_USER_TOKEN},
+            "closed": {"host": f"http://127.0.0.1:{_closed_port()}", "token": "dapi-nothing-listens"},
+        },
+        "three.cfg",
     )
-    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(config))
     return workspace
 
 

@@ -13,23 +13,14 @@ from typing import IO, Any
 from xml.etree import ElementTree
 
 import pytest
-from click.testing import CliRunner, Result
 from connect_fixtures import BASIC_PASSWORD, BASIC_USER, sample_partner, write_config
+from helpers import invoke
 
-from stp_ext.cli import cli
 from stp_ext.connect.cases import CASE_IDS
 from stp_ext.sample_partner import FAULT_NAMES
 
 SPEC_SCENARIO_KEYS = {"name", "case_id", "title", "passed", "skipped", "status", "elapsed_ms", "findings"}
 CREDENTIAL = ["--basic-user", BASIC_USER, "--basic-password-stdin"]
-
-
-def invoke(*args: str, input: str | None = None) -> Result:
-    try:
-        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]  # click < 8.2 (Python 3.9)
-    except TypeError:
-        runner = CliRunner()  # click >= 8.2 keeps stdout and stderr apart by default
-    return runner.invoke(cli, list(args), input=input, catch_exceptions=False)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from emulator_client import RawClient
+from helpers import write_profiles
 from werkzeug.wrappers import Request, Response
 
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, DEFAULT_USER_TOKEN, Emulator
@@ -219,8 +220,7 @@ class StandardTier:
 def standard_tier(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
     emulator = Emulator(port=0)
     server = LocalServer(StandardTier(emulator.app)).start()
-    config = tmp_path / "cfg"
-    config.write_text(f"[std]\nhost = {server.url}\ntoken = {DEFAULT_ADMIN_TOKEN}\n")
+    config = write_profiles(tmp_path / "cfg", {"std": {"host": server.url, "token": DEFAULT_ADMIN_TOKEN}})
     monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(config))
     try:
         yield emulator

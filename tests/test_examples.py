@@ -6,12 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from helpers import REPO, invoke
 
-from stp_ext.cli import cli
 from stp_ext.partner_config import INTEGRATION_TYPES, load_partner_config
 
-REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((REPO / "examples").glob("*.json"))
 
 
@@ -29,7 +27,7 @@ def test_example_is_valid_with_no_findings(path: Path) -> None:
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
 def test_example_passes_the_validate_command(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DATABRICKS_OUTPUT_FORMAT", raising=False)
-    result = CliRunner().invoke(cli, ["validate", "-f", str(path), "-o", "json"])
+    result = invoke("validate", "-f", str(path), "-o", "json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {"valid": True, "findings": []}
 

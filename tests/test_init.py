@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import REPO
 
 from stp_ext import init_config
 from stp_ext.partner_config import INTEGRATION_TYPES
 
-REPO = Path(__file__).resolve().parent.parent
 SCHEMA_NAME = "partner-config.schema.json"
 
 

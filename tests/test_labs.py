@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import REPO, write_profiles
 
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, Emulator
 from stp_ext.labs import forget_profile, main, to_stp_argv
 
-REPO = Path(__file__).resolve().parent.parent
 ENTRYPOINT = REPO / "labs_entrypoint.py"
 ID = re.compile(r"^[0-9A-F]{32}$")
 
@@ -269,8 +269,9 @@ def test_a_profile_left_in_the_shell_does_not_mix_in(
     cli_env: dict[str, str], tmp_path: Path, partner_file: Any
 ) -> None:
     # The Databricks CLI resolved the workspace and cleared its profile; the user's shell still names one.
-    config_file = tmp_path / "databrickscfg"
-    config_file.write_text("[elsewhere]\nhost = http://127.0.0.1:9\ntoken = dapi-wrong\n")
+    config_file = write_profiles(
+        tmp_path / "databrickscfg", {"elsewhere": {"host": "http://127.0.0.1:9", "token": "dapi-wrong"}}
+    )
     env = {**cli_env, "DATABRICKS_CONFIG_PROFILE": "elsewhere", "DATABRICKS_CONFIG_FILE": str(config_file)}
     result = labs_run(env, tmp_path, payload("create", output_type="json", file=str(partner_file()), no_secret="true"))
     assert result.returncode == 0, result.stderr

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import click
 import pytest
 import yaml
+from helpers import REPO
 
 from stp_ext.cli import COMMANDS
 from stp_ext.labs import TABLE_COMMANDS, LabsCommand, labs_commands
 
-REPO = Path(__file__).resolve().parent.parent
 # What the Databricks CLI reads (its cmd/labs/project/schema.json); anything else is a typo.
 TOP_LEVEL_KEYS = {"$version", "name", "description", "install", "uninstall", "entrypoint", "min_python", "commands"}
 OFFLINE = {"init", "validate", "schema", "connect-test", "emulator", "sample-partner", "demo"}

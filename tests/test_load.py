@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pytest
+from helpers import example_partner
 
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, Emulator
 
@@ -32,7 +33,7 @@ SCOPE = "load"
 THREADS = 32
 REQUESTS_PER_THREAD = 40
 AUTH = {"Authorization": f"Bearer {DEFAULT_ADMIN_TOKEN}", "Content-Type": "application/json"}
-EXAMPLE = json.loads((Path(__file__).resolve().parent.parent / "examples" / "partner.json").read_text())
+EXAMPLE = {"partner": example_partner()}
 EXAMPLE.pop("$schema", None)
 
 

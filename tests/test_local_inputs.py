@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import EXAMPLE as EXAMPLE_PATH
 
 from stp_ext import inputs
 from stp_ext.errors import InputError
 
-REPO = Path(__file__).resolve().parent.parent
-EXAMPLE = str(REPO / "examples" / "partner.json")
+EXAMPLE = str(EXAMPLE_PATH)
 POSIX_DEVICES = pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="POSIX devices")
 
 

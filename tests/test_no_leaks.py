@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import write_profiles
 
 from stp_ext.demo import DEMO_PASSWORD, DEMO_USER, demo_config
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, DEFAULT_USER_TOKEN, Emulator
@@ -59,8 +60,7 @@ def assert_no_leak(result: Any, texts: list[str] = FORBIDDEN) -> None:
 @pytest.fixture
 def leak_emulator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
     with Emulator(state_path=tmp_path / "state.db", admin_token=ADMIN_TOKEN, user_token=USER_TOKEN) as emu:
-        config = tmp_path / "databrickscfg"
-        config.write_text(f"[leak]\nhost = {emu.url}\ntoken = {ADMIN_TOKEN}\n")
+        config = write_profiles(tmp_path / "databrickscfg", {"leak": {"host": emu.url, "token": ADMIN_TOKEN}})
         monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(config))
         yield emu
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+from helpers import EXAMPLE
 
 from stp_ext import inputs
 from stp_ext.errors import ConfigFileError, ExitCode
@@ -26,9 +27,6 @@ from stp_ext.partner_config import (
     validate_partner_config,
 )
 from stp_ext.partner_config.model import REQUIRED_FIELDS
-
-REPO = Path(__file__).resolve().parent.parent
-EXAMPLE = REPO / "examples" / "partner.json"
 
 DROP = object()  # marks a field to remove in `partner(...)`
 

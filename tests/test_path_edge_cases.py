@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import example_partner
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -26,8 +27,7 @@ from stp_ext.partner_config import validate_partner_config
 from stp_ext.partner_config.model import FIELDS
 from stp_ext.sample_partner import SamplePartner
 
-REPO = Path(__file__).resolve().parent.parent
-EXAMPLE = json.loads((REPO / "examples" / "partner.json").read_text())
+EXAMPLE = {"partner": example_partner()}
 EXAMPLE.pop("$schema", None)
 VALID = json.dumps(EXAMPLE)
 PARTNERS = "/api/2.0/partnerhub/self-test-partners"

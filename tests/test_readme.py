@@ -20,6 +20,7 @@ from pathlib import Path
 
 import click
 import pytest
+from helpers import write_profiles
 
 from stp_ext.cli import cli
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN
@@ -119,11 +120,8 @@ def test_readme_examples_run(emulator, tmp_path, monkeypatch):
         (tmp_path / "partner-v2.json").write_text(json.dumps({"partner": {**example, "name": "Test Partner v2"}}))
         (tmp_path / "password.txt").write_text(password + "\n")
         (tmp_path / "header.txt").write_text(header + "\n")
-        config = tmp_path / "databrickscfg"
-        config.write_text(
-            f"[DEFAULT]\nhost = {emulator.url}\ntoken = {DEFAULT_ADMIN_TOKEN}\n\n"
-            f"[my-workspace]\nhost = {emulator.url}\ntoken = {DEFAULT_ADMIN_TOKEN}\n"
-        )
+        profile = {"host": emulator.url, "token": DEFAULT_ADMIN_TOKEN}
+        config = write_profiles(tmp_path / "databrickscfg", {"DEFAULT": profile, "my-workspace": profile})
         env = {
             **os.environ,
             "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",

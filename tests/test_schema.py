@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import REPO
 
 from stp_ext.partner_config import (
     AUTH_OPTIONS,
@@ -20,7 +21,6 @@ from stp_ext.partner_config import (
 from stp_ext.partner_config.model import FIELDS, REQUIRED_FIELDS
 from stp_ext.partner_config.schema import HOSTNAMES_PATTERN, URL_PATTERN, schema_text
 
-REPO = Path(__file__).resolve().parent.parent
 PUBLISHED = REPO / "stp_ext" / "partner-config.schema.json"
 EXAMPLES = sorted((REPO / "examples").glob("*.json"))
 

@@ -10,13 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from helpers import EXAMPLE, REPO, invoke, write_partner_config
 
-from stp_ext.cli import cli
 from stp_ext.partner_config import partner_json_schema
-
-REPO = Path(__file__).resolve().parent.parent
-EXAMPLE = REPO / "examples" / "partner.json"
 
 
 @pytest.fixture(autouse=True)
@@ -24,23 +20,11 @@ def _no_output_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DATABRICKS_OUTPUT_FORMAT", raising=False)
 
 
-def invoke(*args: str, input: str | bytes | None = None) -> Result:
-    try:
-        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]  # click < 8.2 (Python 3.9)
-    except TypeError:
-        runner = CliRunner()  # click >= 8.2 keeps stdout and stderr apart by default
-    return runner.invoke(cli, list(args), input=input)
-
-
 def config(tmp_path: Path, **changes: Any) -> str:
-    data = json.loads(EXAMPLE.read_text())
-    data["partner"].update(changes)
-    path = tmp_path / "partner.json"
-    path.write_text(json.dumps(data))
-    return str(path)
+    return str(write_partner_config(tmp_path, **changes))
 
 
-def error_lines(result: Result) -> list[str]:
+def error_lines(result: Any) -> list[str]:
     return [line for line in result.stderr.splitlines() if line.startswith("Error:")]
 
 

@@ -1,0 +1,65 @@
+"""The one copy of what many tests need: repository paths, the example config, a CLI runner,
+a partner-config writer and a Databricks config-file writer.
+
+Fixtures built on these live in conftest.py; import from here only where a
+plain function is needed (module-level constants, parametrize lists, helpers
+of other helper modules).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner, Result
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES_DIR = REPO / "examples"
+EXAMPLE = EXAMPLES_DIR / "partner.json"
+
+
+def example_partner(**changes: Any) -> dict[str, Any]:
+    """The ``partner`` object of examples/partner.json with ``changes`` (a None value removes the key)."""
+    partner: dict[str, Any] = json.loads(EXAMPLE.read_text())["partner"]
+    for key, value in changes.items():
+        if value is None:
+            partner.pop(key, None)
+        else:
+            partner[key] = value
+    return partner
+
+
+def write_partner_config(directory: Path, name: str = "partner.json", **changes: Any) -> Path:
+    path = directory / name
+    path.write_text(json.dumps({"partner": example_partner(**changes)}, indent=2))
+    return path
+
+
+def write_profiles(path: Path, profiles: Mapping[str, Mapping[str, str]]) -> Path:
+    """A Databricks config file (mode 0600) with one ``[name]`` section per profile."""
+    sections = [
+        "\n".join([f"[{name}]", *(f"{key} = {value}" for key, value in fields.items())])
+        for name, fields in profiles.items()
+    ]
+    path.write_text("\n\n".join(sections) + "\n")
+    path.chmod(0o600)
+    return path
+
+
+def cli_runner() -> CliRunner:
+    try:
+        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]  # click < 8.2 mixes stderr into stdout
+    except TypeError:
+        return CliRunner()  # click >= 8.2 keeps them apart and dropped the argument
+
+
+def invoke(
+    *args: str, input: str | bytes | None = None, env: dict[str, str] | None = None, terminal: Any = None
+) -> Result:
+    """Run the CLI in-process; stdout and stderr apart. ``terminal``: a FakeTerminal to answer prompts."""
+    from stp_ext.cli import cli
+
+    extra = {"terminal": terminal} if terminal is not None else {}
+    return cli_runner().invoke(cli, list(args), input=input, env=env, catch_exceptions=False, **extra)
