@@ -31,8 +31,8 @@ def example_partner(**changes: Any) -> dict[str, Any]:
     return partner
 
 
-def write_partner_config(directory: Path, name: str = "partner.json", **changes: Any) -> Path:
-    path = directory / name
+def write_partner_config(directory: Path, filename: str = "partner.json", /, **changes: Any) -> Path:
+    path = directory / filename
     path.write_text(json.dumps({"partner": example_partner(**changes)}, indent=2))
     return path
 
