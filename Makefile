@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SOURCES := stp_ext tests benchmarks labs_entrypoint.py labs_install.py
+# mypy checks the shipped code and the tools beside it (tests are checked by running them).
+TYPED := stp_ext benchmarks labs_entrypoint.py labs_install.py
 
 .PHONY: dev fmt lint test demo bench dist smoke clean
 
@@ -22,9 +24,11 @@ fmt: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check $(SOURCES)
 	$(BIN)/ruff format --check $(SOURCES)
+	$(BIN)/mypy $(TYPED)
 
+# -n 2: both cores (pytest-xdist); every test owns its ports, files and environment.
 test: lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 demo: $(STAMP)
 	$(BIN)/databricks-stp demo

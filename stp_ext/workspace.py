@@ -230,9 +230,10 @@ class Workspace:
                         raise self._gave_up(error, now - started, asked, deadline - now) from None
                     wait = max(asked, 0.25)  # Retry-After: 0 must not turn into a request storm
                 else:
-                    wait = self._within_budget(_backoff(attempt), now, deadline)
-                    if wait is None:
+                    budgeted = self._within_budget(_backoff(attempt), now, deadline)
+                    if budgeted is None:
                         raise self._gave_up(error, now - started) from None
+                    wait = budgeted
             except NetworkFailure as failure:
                 now = clock.time()
                 pause = self._network_pause(failure, method, attempt, now - started, deadline - now, timeouts_retried)
@@ -295,7 +296,7 @@ class Workspace:
             if self._perform is None:
                 result = self._api.do(method, path, body=body, query=query, headers=headers)
                 return json.dumps(result).encode()
-            headers["User-Agent"] = self._user_agent  # what ApiClient.do would add
+            headers["User-Agent"] = str(self._user_agent)  # what ApiClient.do would add (a str: checked in __init__)
             response = self._perform(method, f"{self.host}{path}", query=query, headers=headers, body=body)
             return bytes(response.content)
         except requests.RequestException as e:

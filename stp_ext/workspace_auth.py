@@ -189,10 +189,11 @@ def _config_class(base: type) -> type:
 
     class Config(base):  # type: ignore[misc,valid-type]
         def _fix_host_if_needed(self) -> None:
-            if self.host:
-                raw = self.host
-                self.host = normalize_host(raw)
-                _log_normalized(raw, self.host)
+            config: Any = self  # the SDK's Config: mypy cannot see through the dynamic base class
+            if config.host:
+                raw = config.host
+                config.host = normalize_host(raw)
+                _log_normalized(raw, config.host)
 
         def _resolve_host_metadata(self) -> None:
             if _is_pat(self):
@@ -239,11 +240,12 @@ def _bounded_host_metadata_probe() -> Iterator[None]:
     except TypeError:  # a release with another constructor: leave the probe as the SDK made it
         yield
         return
-    config_module.get_host_metadata = functools.partial(original, client=bounded)
+    # Ignored for mypy below: not every SDK release (nor its type hints) has get_host_metadata; checked above.
+    config_module.get_host_metadata = functools.partial(original, client=bounded)  # type: ignore[attr-defined]
     try:
         yield
     finally:
-        config_module.get_host_metadata = original
+        config_module.get_host_metadata = original  # type: ignore[attr-defined]
 
 
 def _build(core: Any, source: str, debug: bool, **kwargs: Any) -> Any:

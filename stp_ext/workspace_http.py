@@ -114,7 +114,10 @@ def bound_session(session: Any, total_seconds: float) -> Any:
     session.mount("http://", adapter)
 
     def remember(response: Any, *args: Any, **kwargs: Any) -> Any:
-        session.stp_last_answer = Answer(response.status_code, response.headers.get("Retry-After"))
+        # Our own attribute on the SDK's session (read back by last_answer()): mypy cannot know it.
+        session.stp_last_answer = Answer(  # type: ignore[attr-defined]
+            response.status_code, response.headers.get("Retry-After")
+        )
         return response
 
     session.hooks.setdefault("response", []).append(remember)

@@ -15,7 +15,7 @@ import json
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from stp_ext.render.safe import clean, text
 from stp_ext.terminal import Terminal
@@ -99,7 +99,7 @@ class Renderer:
         )
         specs = [Column(column) if isinstance(column, str) else column for column in columns]
         for column in specs:
-            overflow = "ignore" if column.no_wrap else "fold"
+            overflow: Literal["ignore", "fold"] = "ignore" if column.no_wrap else "fold"
             table.add_column(column.header, style=column.style, no_wrap=column.no_wrap, overflow=overflow)
         cells = [[_as_text(value) for value in row] for row in rows]
         for row_cells in cells:

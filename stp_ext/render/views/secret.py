@@ -21,7 +21,7 @@ def stored(render: Renderer, result: PutResult) -> None:
     render.panel([text(line) for line in result.done], title="Endpoint credential stored")
 
 
-def status(render: Renderer, partner_id: str, checks: Sequence[Check], *, is_admin: bool) -> None:
+def status(render: Renderer, partner_id: str, checks: Sequence[Check], *, is_admin: bool | None) -> None:
     for check in checks:
         if check.warning:
             render.warning(check.warning)
