@@ -46,7 +46,9 @@ def _interrupt(process: subprocess.Popen[str], signum: int) -> tuple[int, str, s
     sent = time.monotonic()
     process.send_signal(signum)
     out, err = process.communicate(timeout=10)
-    assert time.monotonic() - sent < 1.5, "the command must end within about a second"
+    # About a second on an idle machine; the bound stays under the 4 s the held request would take, so
+    # passing proves the command did not wait for the workspace's answer, even on a loaded CI runner.
+    assert time.monotonic() - sent < 3, "the command must end without waiting for the held request"
     return process.returncode, out, err
 
 
