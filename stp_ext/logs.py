@@ -9,28 +9,76 @@ and every token or secret value this process has seen is replaced by
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import re
 import threading
+from typing import Any
 
 REDACTED = "***REDACTED***"
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
+_MIN_SECRET_LENGTH = 4
 
 # Values that look like credentials even when we were not told about them:
 # Authorization headers and Databricks PATs.
 _PATTERNS = [
-    re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)(bearer|basic)?\s*[^'\"\s,}]+"),
+    # (An Authorization key, not "requires_authorization": true.)
+    re.compile(
+        r"(?i)((?<![\w-])authorization['\"]?\s*[:=]\s*['\"]?)(?!(?:true|false|null)\b)(bearer|basic)?\s*[^'\"\s,}]+"
+    ),
     re.compile(r"\bdapi[0-9a-f]{32}(?:-\d+)?\b"),
 ]
 
 
 def register_secret(value: str | None) -> None:
-    """Remember a value that must never be printed (a token, a secret)."""
-    if value and len(value) >= 4:
-        with _lock:
-            _secrets.add(value)
+    """Remember a value that must never be printed (a token, a secret), in every form it travels in."""
+    if not value:
+        return
+    forms = secret_forms(value)
+    with _lock:
+        _secrets.update(forms)
+
+
+def secret_forms(value: str) -> set[str]:
+    """The texts a secret can show up as in an answer, a log or an exception.
+
+    The whole value; without its scheme (``Bearer X`` -> ``X``: a workspace
+    quotes the value it refuses); base64 of either (``bytes_value``, the
+    Secrets API's ``get``); for Basic auth the decoded ``user:password`` and
+    the password; and each of those JSON-escaped and repr-escaped, once or
+    twice, as they appear inside a JSON body or a Python message. Forms shorter than 4
+    characters are left out: redacting them would garble ordinary text.
+    """
+    plain = {value}
+    scheme, _, rest = value.partition(" ")
+    rest = rest.strip()
+    if rest:
+        plain.add(rest)
+        if scheme.lower() == "basic":
+            decoded = _b64decode(rest)
+            if decoded:
+                plain.add(decoded)
+                plain.add(decoded.partition(":")[2])
+    for text in list(plain):
+        plain.add(base64.b64encode(text.encode("utf-8", "surrogatepass")).decode("ascii"))
+    forms = set(plain)
+    for _ in range(2):  # escaped once (a JSON body), and twice (that body quoted in a log line)
+        forms |= {escaped for text in forms for escaped in _escaped(text)}
+    return {form for form in forms if len(form) >= _MIN_SECRET_LENGTH}
+
+
+def _escaped(text: str) -> tuple[str, ...]:
+    return (json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1], repr(text)[1:-1])
+
+
+def _b64decode(text: str) -> str | None:
+    try:
+        return base64.b64decode(text, validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
 
 
 def redact(text: str) -> str:
@@ -78,3 +126,24 @@ def configure_logging(debug: bool) -> None:
         logger.addHandler(handler)
         logger.setLevel(logging.DEBUG if debug else logging.WARNING)
         logger.propagate = False
+
+
+class RedactingStream:
+    """A text stream that redacts whatever is written through it (the consoles' choke point).
+
+    Everything the tool prints goes through render's consoles; wrapping their
+    stream here means a secret a peer echoed cannot reach the terminal even
+    if a message forgot to redact it. Redaction works on each write, and rich
+    writes a whole rendering at once; text should still be redacted before
+    it is laid out, since a table may fold a long value across lines.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(redact(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:  # flush, isatty, fileno, encoding...: the stream's own
+        return getattr(self._stream, name)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from stp_ext.logs import redact
+
 ERROR = "error"
 WARNING = "warning"
 INFO = "info"  # a remark that is not a problem, e.g. why a scenario was skipped
@@ -21,6 +23,10 @@ class CheckFinding:
     severity: str
     check: str
     message: str
+
+    def __post_init__(self) -> None:
+        # Messages quote the partner's answers, and a partner may echo the credential back.
+        object.__setattr__(self, "message", redact(self.message))
 
     def to_dict(self) -> dict[str, Any]:
         return {"severity": self.severity, "check": self.check, "message": self.message}

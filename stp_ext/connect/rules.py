@@ -468,11 +468,12 @@ def _describe(response: HttpResponse) -> str:
 
 
 def _excerpt(text: str, limit: int = 120) -> str:
-    flat = re.sub(r"\s+", " ", text).strip()
+    # A partner might echo the request back; never print a credential, nor a part of one
+    # cut at the limit: redact first.
+    flat = redact(re.sub(r"\s+", " ", text).strip())
     if len(flat) > limit:
         flat = flat[:limit] + "…"
-    # A partner might echo the request back; never print a credential.
-    return repr(redact(flat))
+    return repr(flat)
 
 
 def _squash(value: str) -> str:

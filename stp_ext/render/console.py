@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from stp_ext.logs import RedactingStream, redact
 from stp_ext.render.safe import clean, text
 from stp_ext.terminal import Terminal
 
@@ -33,7 +34,10 @@ def _console(stream: Any, width: int | None = None) -> Console:
     # Consoles are built per use so that they follow whatever sys.stdout/stderr
     # is now (click's CliRunner swaps them). Rich honours NO_COLOR and disables
     # colour and animation when the stream is not a terminal.
-    return Console(file=stream, soft_wrap=False, highlight=False, markup=False, emoji=False, width=width)
+    # The stream redacts too (stp_ext.logs): whatever a view printed without clean().
+    return Console(
+        file=RedactingStream(stream), soft_wrap=False, highlight=False, markup=False, emoji=False, width=width
+    )
 
 
 def _as_text(value: Any) -> Any:
@@ -73,7 +77,7 @@ class Renderer:
 
     def json(self, document: Any) -> None:
         # ensure_ascii: every control or invisible character of the data is a \\u escape.
-        sys.stdout.write(json.dumps(document, indent=2, sort_keys=False, default=str) + "\n")
+        sys.stdout.write(redact(json.dumps(document, indent=2, sort_keys=False, default=str)) + "\n")
         sys.stdout.flush()
 
     def table(

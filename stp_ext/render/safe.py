@@ -1,6 +1,9 @@
 """Data is data: strings from configs, servers and users, made safe to print.
 
-Two dangers, both handled here and nowhere else:
+Three dangers, all handled here and nowhere else:
+
+* secrets: a peer may echo the credential back; :func:`clean` passes every
+  string through the one redaction filter (``stp_ext.logs.redact``).
 
 * rich markup: a partner named ``ACME [/beta] Data`` must not be read as a
   closing tag (rich raises MarkupError) and ``[beta]`` must not vanish. Views
@@ -16,6 +19,8 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Any, Union
+
+from stp_ext.logs import redact
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -36,8 +41,10 @@ def _escaped(match: re.Match[str]) -> str:
 
 
 def clean(value: object) -> str:
-    """``str(value)`` with every control character shown escaped: always one printable line."""
-    return _UNSAFE.sub(_escaped, str(value))
+    """``str(value)`` with every secret redacted and every control character shown escaped:
+    always one printable line. Redacted before layout, so a table cannot fold a secret
+    across lines where the stream-level filter would not recognise it."""
+    return _UNSAFE.sub(_escaped, redact(str(value)))
 
 
 # A piece of a line: plain data, or (data, style) where the style is ours.

@@ -1,0 +1,105 @@
+"""Every form of every secret is redacted from every output (issue 13.8).
+
+A workspace that quotes the value it refuses without its scheme ("value
+S3CR3T is invalid"), or JSON-escaped inside its answer, and a partner that
+quotes the credential in ``debugging_message``, must not get it printed: not
+in the ``Error:`` line, not in tables or JSON on stdout, not in ``--debug``
+logs. The emulator's ``echo`` fault and the sample partner's
+``echo_credential`` fault are such peers.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stp_ext.demo import demo_config
+from stp_ext.logs import REDACTED, redact, register_secret
+from stp_ext.sample_partner import SamplePartner
+
+# Quotes and a backslash, so the JSON-escaped form differs from the plain one.
+TOKEN = 'S3CR3T-"quoted"\\back-7731'
+HEADER = f"Bearer {TOKEN}"
+BASIC_USER, BASIC_PASSWORD = "echo-user", 'PA55-"pw"\\-4242'
+MODES = {"text": ["-o", "text"], "json": ["-o", "json"], "debug": ["--debug", "-o", "text"]}
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def forms(*values: str) -> list[str]:
+    """Each value as a peer may quote it: plain, base64, JSON-escaped once and twice."""
+    out = []
+    for value in values:
+        escaped = json.dumps(value)[1:-1]
+        out += [value, b64(value), escaped, json.dumps(escaped)[1:-1]]
+    return out
+
+
+FORBIDDEN = [
+    *forms(
+        HEADER,
+        TOKEN,
+        BASIC_PASSWORD,
+        f"{BASIC_USER}:{BASIC_PASSWORD}",
+        "Basic " + b64(f"{BASIC_USER}:{BASIC_PASSWORD}"),
+    ),
+    "S3CR3T",
+    "PA55",
+]
+
+
+def assert_no_secret(result: Any) -> None:
+    for stream, output in (("stdout", result.stdout), ("stderr", result.stderr)):
+        for text in FORBIDDEN:
+            assert text not in output, f"{text!r} leaked on {stream}:\n{output}"
+
+
+def test_every_form_of_a_registered_secret_is_redacted() -> None:
+    register_secret(HEADER)
+    register_secret("Basic " + b64(f"{BASIC_USER}:{BASIC_PASSWORD}"))
+    for text in forms(HEADER, TOKEN, BASIC_PASSWORD, f"{BASIC_USER}:{BASIC_PASSWORD}"):
+        assert redact(f"value {text} is invalid") == f"value {REDACTED} is invalid", text
+    assert redact(repr(TOKEN)) == f"'{REDACTED}'"
+    assert redact("connect-test passed for user echo-user") == "connect-test passed for user echo-user"
+
+
+# -- a workspace that echoes what it refuses ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("credential", "stdin"),
+    [(["--auth-header-stdin"], HEADER), (["--basic-user", BASIC_USER, "--basic-password-stdin"], BASIC_PASSWORD)],
+)
+def test_a_workspace_echoing_the_credential_gets_it_printed_nowhere(
+    mode: str, credential: list[str], stdin: str, workspace: Any, run: Any
+) -> None:
+    workspace.emulator.faults.arm(fail_next=1, mode="echo", status=400, path_prefix="/api/2.0/secrets/put")
+    result = run("secret", "put", "--id", "ABC", "--force", *credential, "-p", "emu", *MODES[mode], input=stdin)
+    assert result.exit_code == 1, result.stderr
+    error = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(error) == 1 and "is invalid" in error[0]  # the workspace's message is shown...
+    assert REDACTED in error[0]  # ...with the credential taken out
+    assert ("POST", "/api/2.0/secrets/put", 400) in workspace.requests()  # the echo was sent: not vacuous
+    assert_no_secret(result)
+
+
+# -- a partner that echoes the credential ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_partner_echoing_the_credential_gets_it_printed_nowhere(mode: str, run: Any, tmp_path: Path) -> None:
+    with SamplePartner(auth_header=HEADER, fault="echo_credential") as partner:
+        config = tmp_path / "partner.json"
+        config.write_text(json.dumps(demo_config(partner.url)))
+        result = run("connect-test", "-f", str(config), "--auth-header-stdin", *MODES[mode], input=HEADER)
+    assert result.exit_code == 1, result.stderr
+    output = result.stdout + result.stderr
+    assert "wrong_credentials" in output and "403" in output  # the finding is reported...
+    assert_no_secret(result)  # ...without the credential the partner quoted
