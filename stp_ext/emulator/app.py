@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from stp_ext.emulator import identity, partners, secrets_api
-from stp_ext.emulator.faults import Fault, Faults
+from stp_ext.emulator.faults import Fault, Faults, echo_answer
 from stp_ext.emulator.http import (
     ADMIN,
     ANONYMOUS,
@@ -182,7 +182,7 @@ class EmulatorApp:
                     self._record(request, 0)
                     return drop_connection()
             if fault is not None and fault.mode is not None:
-                response = _faulty(fault)
+                response = _faulty(fault, request)
             else:
                 response = self._guarded(request, self._dispatch)
         self._record(request, response.status)
@@ -286,7 +286,9 @@ def _host_name(authority: str) -> str:
     return authority.rpartition(":")[0] if authority.count(":") == 1 else authority
 
 
-def _faulty(fault: Fault) -> Reply:
+def _faulty(fault: Fault, request: Request) -> Reply:
+    if fault.mode == "echo":
+        return json_response(fault.status, echo_answer(request.body))
     streamed = fault.body_chunks()  # json, drip, huge: faults.py makes the body
     if streamed is not None:
         length, chunks = streamed

@@ -20,6 +20,10 @@ Over HTTP (no auth: the emulator is meant for loopback use only):
         {"fail_next": 1, "mode": "huge", "status": 200,    a valid JSON object of size_bytes, streamed
          "size_bytes": 100000000}
         {"fail_next": 1, "status": 503, "retry_after": 86400}  Retry-After (seconds) on a status answer
+        {"fail_next": 1, "mode": "echo", "status": 400}    a workspace quoting what it refuses: each string of
+                                                           the request body in the message, without its
+                                                           scheme ("value S3CR3T is invalid"), and the whole
+                                                           body under "request" (JSON-escaped on the wire)
         "path_prefix": "/api/2.0/secrets"                  only requests under this path (default "/api/":
                                                            the API calls, not the SDK's /.well-known or
                                                            /oidc requests; give "/" to hit everything)
@@ -52,7 +56,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
-MODES = ("status", "drop", "html", "malformed_json", "json", "drip", "huge")
+MODES = ("status", "drop", "html", "malformed_json", "json", "drip", "huge", "echo")
 DEFAULT_PATH_PREFIX = "/api/"
 # The largest answer "huge" streams: enough to test any client's size bound, small enough to be a test.
 MAX_HUGE_BYTES = 1024 * 1024 * 1024
@@ -89,7 +93,7 @@ class FaultPlan:
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"{name} must be a non-negative integer")
         # An HTML page or broken JSON may come with a 200 (a misbehaving proxy); an error body may not.
-        lowest = 400 if self.mode == "status" else 200
+        lowest = 400 if self.mode in ("status", "echo") else 200
         if not lowest <= self.status <= 599:
             raise ValueError(f"status must be from {lowest} to 599 for mode {self.mode!r}, e.g. 429, 500 or 503")
         if self.retry_after is not None and (
@@ -213,3 +217,18 @@ class Faults:
                 plan.drip_ms / 1000,
                 plan.size_bytes,
             )
+
+
+def echo_answer(body: bytes) -> dict[str, Any]:
+    """The error a careless workspace sends: it quotes the values it refuses, secrets included.
+
+    Clients must not print them: the credential comes back without its scheme
+    in the message, and inside "request" JSON-escaped however JSON escapes it.
+    """
+    try:
+        document = json.loads(body or b"{}")
+    except ValueError:
+        document = None
+    values = [value for value in document.values() if isinstance(value, str)] if isinstance(document, dict) else []
+    message = "; ".join(f"value {value.split(' ')[-1]} is invalid" for value in values) or "invalid request"
+    return {"error_code": "INVALID_PARAMETER_VALUE", "message": message, "request": document}
