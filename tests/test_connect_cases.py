@@ -53,6 +53,7 @@ EXPECTED: dict[str, tuple[frozenset[str], str]] = {
     "demo_ignored": (frozenset({"P700"}), "redirect_value"),
     "accept_any_auth": (frozenset({"AUTH"}), "status_code"),
     "wrong_auth_status": (frozenset({"AUTH"}), "error_reason"),
+    "echo_credential": (frozenset({"AUTH"}), "status_code"),
     "error_not_json": (frozenset({"AUTH", "P402", "P801"}), "content_type"),
     "delete_bad_status": (DELETERS, "enum_value"),
     "test_connection_invalid": (frozenset({"P800"}), "test_connection"),

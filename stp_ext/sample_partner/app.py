@@ -219,6 +219,9 @@ class SamplePartnerApp:
             return None
         if fault == "wrong_auth_status":
             return _json(401, {"message": "Unauthorized"})
+        if fault == "echo_credential":
+            expected = self.auth_header.split(" ")[-1]
+            return _error(403, "unauthorized", f"expected the credential {expected}, got another")
         return _error(
             401,
             "unauthorized",

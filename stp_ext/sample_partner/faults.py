@@ -61,6 +61,11 @@ FAULTS: tuple[Fault, ...] = (
     # Credentials and error answers
     Fault("accept_any_auth", "accepts a wrong Authorization header"),
     Fault("wrong_auth_status", "answers a wrong Authorization header with 401 but no error_reason"),
+    Fault(
+        "echo_credential",
+        "answers a wrong Authorization header with 403 whose debugging_message quotes the expected one "
+        "(without its scheme): a client must not print it",
+    ),
     Fault("error_not_json", "sends every error answer as a plain-text page"),
     # Other operations
     Fault("delete_bad_status", "POST /delete-connection answers an undocumented resource_status"),
