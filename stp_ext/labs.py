@@ -266,8 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     forget_profile(os.environ)
     if "--debug" in stp_argv:
         from stp_ext.logs import redact
+        from stp_ext.render.safe import clean
 
-        sys.stderr.write(redact(f"{PROG_NAME}: running databricks-stp {' '.join(stp_argv)}\n"))
+        sys.stderr.write(clean(redact(f"{PROG_NAME}: running databricks-stp {' '.join(stp_argv)}")) + "\n")
     return int(_root().main(args=stp_argv, prog_name=PROG_NAME, standalone_mode=False))
 
 

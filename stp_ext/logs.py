@@ -93,11 +93,14 @@ def redact(text: str) -> str:
 
 class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
+        from stp_ext.render.safe import clean_lines
+
+        # Logged HTTP bodies and messages quote peers: never raw control characters on the terminal.
         message = record.getMessage()
-        record.msg = redact(message)
+        record.msg = clean_lines(redact(message))
         record.args = None
         if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = clean_lines(redact(logging.Formatter().formatException(record.exc_info)))
             record.exc_info = None
         return True
 

@@ -66,7 +66,9 @@ class Terminal:
 
     def say(self, message: str) -> None:
         """A one-line remark to the human at the terminal (stderr)."""
-        sys.stderr.write(message + "\n")
+        from stp_ext.render.safe import clean
+
+        sys.stderr.write(clean(message) + "\n")
         sys.stderr.flush()
 
     @contextlib.contextmanager

@@ -136,3 +136,17 @@ def test_error_line_stays_one_line_and_escapes_control_characters(capsys, messag
 def test_clean_shows_control_characters_escaped():
     assert clean("a\x1b[31mb\nc\u202ed\x9b") == "a\\x1b[31mb\\nc\\u202ed\\x9b"
     assert clean("ACME [/beta] Data") == "ACME [/beta] Data"
+
+
+def test_debug_logs_show_peer_text_escaped(capsys):
+    """--debug logs quote peers (answers, paths): control characters there are shown escaped too."""
+    import logging
+
+    from stp_ext.logs import configure_logging
+
+    configure_logging(debug=True)
+    logging.getLogger("stp_ext.test").debug("answer: %s", "\x1b]0;owned\x07\x1b[2J\nError: forged")
+    err = capsys.readouterr().err
+    # Logs keep their line breaks (the SDK logs bodies over several lines); every other control is escaped.
+    assert "answer: \\x1b]0;owned\\x07\\x1b[2J\nError: forged" in err
+    assert not RAW.search(err)

@@ -128,7 +128,10 @@ def _report(options: GlobalOptions, message: str, hint: str | None, error: BaseE
     from stp_ext.render import Renderer
 
     if options.debug:
-        sys.stderr.write(redact("".join(traceback.format_exception(type(error), error, error.__traceback__))))
+        from stp_ext.render.safe import clean_lines
+
+        trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+        sys.stderr.write(clean_lines(redact(trace)))
     Renderer().error(redact(message), redact(hint) if hint else None)
 
 

@@ -47,6 +47,11 @@ def clean(value: object) -> str:
     return _UNSAFE.sub(_escaped, redact(str(value)))
 
 
+def clean_lines(value: str) -> str:
+    """Like :func:`clean`, but keeps the line breaks of a multi-line text we print (a traceback, a log)."""
+    return "\n".join(clean(line) for line in value.split("\n"))
+
+
 # A piece of a line: plain data, or (data, style) where the style is ours.
 Piece = Union[str, "tuple[str, str]", "Text"]
 
