@@ -30,6 +30,7 @@ from stp_ext.partner_config.text import (
     camel_enum,
     child,
     close_matches,
+    control_character,
     kind,
     normalize_enum,
     normalize_key,
@@ -78,9 +79,21 @@ _ENUM_OWNERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
+# Did-you-mean (difflib) for this many unknown keys; past it only the cheap exact checks,
+# so 40,000 unknown keys cost milliseconds, not seconds.
+_FUZZY_SUGGESTIONS = 100
+
+
 class _Findings:
     def __init__(self) -> None:
         self.items: list[Finding] = []
+        self.fuzzy_left = _FUZZY_SUGGESTIONS
+
+    def suggest(self, key: str) -> str | None:
+        """The field ``key`` is probably a misspelling of, or None."""
+        fuzzy = self.fuzzy_left > 0
+        self.fuzzy_left -= 1
+        return _suggest_field(key, fuzzy=fuzzy)
 
     def error(self, field: str, message: str, hint: str | None = None) -> None:
         self.items.append(Finding(ERROR, field, message, hint))
@@ -124,7 +137,7 @@ def _check_document(data: Any, out: _Findings) -> None:
         return
 
     unwrapped = {key: value for key, value in data.items() if key != SCHEMA_KEY}
-    if any(key in FIELDS_BY_NAME or _suggest_field(key) for key in unwrapped):
+    if any(key in FIELDS_BY_NAME or out.suggest(key) for key in unwrapped):
         out.error(
             PARTNER_KEY,
             'the partner fields are at the top level, not inside a "partner" object',
@@ -156,7 +169,7 @@ def _check_top_level_keys(data: dict[str, Any], known: set[str], out: _Findings)
         path = child("", key)
         if normalize_key(key).lstrip("$") == "schema":
             out.warn(path, f"unknown top-level key {quote(key)}", f'Did you mean "{SCHEMA_KEY}"?')
-        elif key in FIELDS_BY_NAME or _suggest_field(key):
+        elif key in FIELDS_BY_NAME or out.suggest(key):
             out.warn(
                 path,
                 f"{quote(key)} is outside the partner object",
@@ -222,7 +235,7 @@ def _check_unknown_fields(partner: dict[str, Any], out: _Findings) -> dict[str, 
         if key == SCHEMA_KEY:
             out.warn(path, f'"{SCHEMA_KEY}" is inside the partner object', "Move it to the top level.")
             continue
-        suggestion = _suggest_field(key)
+        suggestion = out.suggest(key)
         if suggestion is None:
             out.warn(path, f"unknown field {quote(key)}", f"Remove it. Known fields: {one_of(FIELDS_BY_NAME)}.")
         elif suggestion in partner:
@@ -243,7 +256,7 @@ def _check_unknown_fields(partner: dict[str, Any], out: _Findings) -> dict[str, 
     return renamed
 
 
-def _suggest_field(key: str) -> str | None:
+def _suggest_field(key: str, *, fuzzy: bool = True) -> str | None:
     if len(key) > 64:
         return None
     normalized = normalize_key(key)
@@ -251,6 +264,8 @@ def _suggest_field(key: str) -> str | None:
         return normalized
     if normalized in _FIELD_ALIASES:
         return _FIELD_ALIASES[normalized]
+    if not fuzzy:
+        return None
     matches = close_matches(normalized, FIELDS_BY_NAME, cutoff=0.75)
     return matches[0] if matches else None
 
@@ -289,6 +304,14 @@ def _bare_host(entry: str) -> str:
 def _check_string(spec: FieldSpec, value: Any, path: str, out: _Findings) -> str | None:
     """A non-blank string, or None after reporting why not (null on an optional field is absent)."""
     if isinstance(value, str):
+        control = control_character(value)
+        if control is not None:
+            out.error(
+                path,
+                f"contains a control character ({control})",
+                "Remove it: this text is shown to users, where a control character can hide or forge text.",
+            )
+            return None
         if value.strip():
             return value
         if spec.required:

@@ -18,6 +18,9 @@ _MAX_SHOWN = 60
 # line/paragraph separators and lone surrogates (which cannot be printed as
 # UTF-8 at all) are escaped by hand.
 _UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+# What must not be inside a string shown to users (a tile's name, a URL): C0 and C1
+# controls, DEL, and the Unicode bidirectional controls and line separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 _SEPARATORS = re.compile(r"[\s\-]+")
 
@@ -96,3 +99,11 @@ def token_matches(word: str, choices: Iterable[str]) -> list[str]:
 
 def one_of(choices: Iterable[str]) -> str:
     return ", ".join(choices)
+
+
+def control_character(value: str) -> str | None:
+    """'U+001B at position 3' for the first control character in ``value``, or None."""
+    found = _CONTROL.search(value)
+    if found is None:
+        return None
+    return f"U+{ord(found.group()):04X} at position {found.start() + 1}"

@@ -174,13 +174,17 @@ class Renderer:
 
     def findings_on_stderr(self, findings: Sequence[Any]) -> None:
         """Config findings (objects with severity/field/message/hint) as lines on stderr."""
+        from stp_ext.render.views.validate import MAX_SHOWN, more_findings
+
         console = _console(sys.stderr)
-        for finding in findings:
+        for finding in findings[:MAX_SHOWN]:
             colour = "red" if finding.severity == "error" else "yellow"
             pieces: list[Any] = [(finding.severity, colour), " ", finding.field, ": ", finding.message]
             if finding.hint:
                 pieces += [" ", (f"({finding.hint})", "dim")]
             console.print(text(*pieces))
+        if len(findings) > MAX_SHOWN:
+            console.print(text(more_findings(findings[MAX_SHOWN:])))
 
     @contextlib.contextmanager
     def status(self, message: str) -> Iterator[None]:
