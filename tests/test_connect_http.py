@@ -139,3 +139,14 @@ def test_ctrl_c_ends_connect_test_within_a_second(tmp_path: Path) -> None:
     # The four workers were all waiting on the silent partner: nothing had finished.
     assert "Interrupted after 0 of 12 cases had finished: none" in err
     assert "Traceback" not in err
+
+
+def test_host_names_are_resolved_within_the_budget() -> None:
+    with sample_partner() as partner:
+        response = http.send("GET", f"http://localhost:{partner.port}/", timeout=5)
+    assert response.status == 200
+    started = time.monotonic()
+    with pytest.raises(http.TransportError) as caught:
+        http.send("GET", "http://no-such-host.invalid/", timeout=5)
+    assert caught.value.kind in ("dns", "timeout")
+    assert time.monotonic() - started < 5.5

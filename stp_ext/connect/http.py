@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import http.client
+import ipaddress
 import json
 import os
 import select
@@ -218,7 +219,7 @@ def send(
 def _connect(host: str, port: int, budget: _Deadline) -> socket.socket:
     """A connected socket, waiting in short slices so that a cancel or the deadline ends the wait."""
     error: OSError | None = None
-    for family, kind, protocol, _, address in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+    for family, kind, protocol, _, address in _resolve(host, port, budget):
         sock = socket.socket(family, kind, protocol)
         try:
             budget.guard(sock)
@@ -239,6 +240,38 @@ def _connect(host: str, port: int, budget: _Deadline) -> socket.socket:
             raise
         sock.close()
     raise error or OSError(f"no address for {host}")
+
+
+def _resolve(host: str, port: int, budget: _Deadline) -> list[Any]:
+    """getaddrinfo within the budget: a stuck resolver must not outlast the timeout or Ctrl-C.
+
+    getaddrinfo cannot be interrupted, so a host name is resolved on a daemon
+    thread that is abandoned when the budget runs out; an IP literal needs no
+    lookup and is resolved here.
+    """
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    outcome: dict[str, Any] = {}
+    done = threading.Event()
+
+    def lookup() -> None:
+        try:
+            outcome["addresses"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except Exception as e:  # handed to the waiting thread, which raises it
+            outcome["error"] = e
+        finally:
+            done.set()
+
+    threading.Thread(target=lookup, name=f"resolve {host}", daemon=True).start()
+    while not done.wait(min(0.1, budget.remaining())):
+        pass
+    if "error" in outcome:
+        raise outcome["error"]
+    return list(outcome["addresses"])
 
 
 def _shut(sock: socket.socket) -> None:
