@@ -393,3 +393,10 @@ def test_credential_help_says_the_credential_is_given_not_stored(command: str, v
     flat = " ".join(result.stdout.split())
     assert "stored" not in flat.lower() and "Store " not in flat
     assert verb in flat
+
+
+def test_help_lists_every_case_and_the_migration_note() -> None:
+    flat = " ".join(invoke("connect-test", "--help").stdout.split())
+    for case in CASE_IDS:
+        assert f" {case} " in flat
+    assert "Coming from the Scala suite" in flat and "--new-user-action" in flat

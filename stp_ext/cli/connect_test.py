@@ -134,6 +134,12 @@ def connect_test(
 
     The credential options give the Authorization header to send, the value
     the partner gave Databricks. Exits 1 when any case fails.
+
+    Coming from the Scala suite in Docker: BASIC_USER/BASIC_PASSWORD become
+    --basic-user and --basic-password-stdin, test_connection_path and
+    get_connectors_path --test-connection-url and --connectors-url,
+    new_user_action --new-user-action; PAT_TOKEN is not needed (see the
+    README).
     """
     from stp_ext.connect import run_connect_test
     from stp_ext.render.views import connect as view
