@@ -42,9 +42,9 @@ def create(client: RawClient, data: dict[str, Any] | None = None) -> str:
 # -- identity and auth -------------------------------------------------------------
 
 
-def test_host_metadata_is_an_empty_object_without_auth(emulator: Emulator) -> None:
+def test_host_metadata_names_the_oidc_endpoint_without_auth(emulator: Emulator) -> None:
     reply = RawClient(emulator.port, token=None).get("/.well-known/databricks-config")
-    assert (reply.status, reply.json()) == (200, {})
+    assert (reply.status, reply.json()) == (200, {"oidc_endpoint": f"http://127.0.0.1:{emulator.port}/oidc"})
     assert reply.headers["Content-Type"] == "application/json"
 
 

@@ -141,13 +141,39 @@ def test_an_empty_string_value_is_a_secret(admin: RawClient, scope: str) -> None
 
 
 @pytest.mark.parametrize(
-    "fields",
-    [{}, {"string_value": "a", "bytes_value": base64.b64encode(b"b").decode()}, {"string_value": None}],
+    ("fields", "code"),
+    [
+        ({}, "INVALID_PARAMETER_VALUE"),
+        ({"string_value": None}, "INVALID_PARAMETER_VALUE"),
+        # Both at once is a malformed request in a workspace, not a bad value.
+        ({"string_value": "a", "bytes_value": base64.b64encode(b"b").decode()}, "MALFORMED_REQUEST"),
+    ],
 )
-def test_exactly_one_of_string_value_or_bytes_value(admin: RawClient, scope: str, fields: dict[str, str]) -> None:
+def test_exactly_one_of_string_value_or_bytes_value(
+    admin: RawClient, scope: str, fields: dict[str, str], code: str
+) -> None:
     reply = admin.post(f"{SECRETS}/put", {"scope": scope, "key": "k", **fields})
-    assert_error(reply, 400, "INVALID_PARAMETER_VALUE")
+    assert_error(reply, 400, code)
     assert admin.secret_keys(scope) == []
+
+
+def test_scope_names_are_case_insensitive(admin: RawClient) -> None:
+    assert admin.create_scope("Team-Scope").status == 200
+    assert_error(admin.create_scope("team-scope"), 400, "RESOURCE_ALREADY_EXISTS")
+    assert admin.put_secret("TEAM-SCOPE", "k", "v").status == 200
+    assert admin.secret_value("team-scope", "k") == b"v"
+    assert admin.scope_names() == ["Team-Scope"]  # listed as created
+    assert admin.post(f"{SECRETS}/scopes/delete", {"scope": "team-SCOPE"}).status == 200
+    assert admin.scope_names() == []
+
+
+def test_a_workspace_holds_a_thousand_scopes(admin: RawClient) -> None:
+    from stp_ext.emulator.secrets_api import MAX_SCOPES
+
+    assert MAX_SCOPES == 1000
+    for i in range(MAX_SCOPES):
+        assert admin.create_scope(f"s{i}").status == 200, i
+    assert_error(admin.create_scope("one-too-many"), 400, "RESOURCE_LIMIT_EXCEEDED")
 
 
 @pytest.mark.parametrize(

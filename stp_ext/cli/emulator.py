@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+import ipaddress
+import os
+
 import click
 
 from stp_ext.cli.options import command_env, offline_options
 from stp_ext.errors import InputError
 
+CLIENT_SECRET_ENV = "DATABRICKS_STP_EMULATOR_CLIENT_SECRET"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (keep it on loopback).")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on. Keep it on loopback: the tokens are printed and the control API has no auth.",
+)
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port.")
 @click.option(
     "--state",
@@ -27,6 +46,12 @@ from stp_ext.errors import InputError
     "--user-token",
     envvar="DATABRICKS_STP_EMULATOR_USER_TOKEN",
     help="The non-admin user token [env DATABRICKS_STP_EMULATOR_USER_TOKEN].",
+)
+@click.option(
+    "--client-id",
+    envvar="DATABRICKS_STP_EMULATOR_CLIENT_ID",
+    help="The OAuth M2M client id of its service principal (an admin); its secret comes from "
+    "DATABRICKS_STP_EMULATOR_CLIENT_SECRET [env DATABRICKS_STP_EMULATOR_CLIENT_ID].",
 )
 @click.option("--latency-ms", type=click.IntRange(min=0), default=0, help="Delay every API answer (fault injection).")
 @click.option("--fail-next", type=click.IntRange(min=0), default=0, help="Fail the next N API requests.")
@@ -47,17 +72,20 @@ def emulator(
     state_path: str | None,
     token: str | None,
     user_token: str | None,
+    client_id: str | None,
     latency_ms: int,
     fail_next: int,
     fail_status: int,
     fail_mode: str,
 ) -> None:
-    """Run the local workspace emulator: self-testing partners, secrets, SCIM Me.
+    """Run the local workspace emulator: self-testing partners, secrets, SCIM Me, OAuth M2M.
 
     It speaks the REST endpoints this tool uses, with the real rules (one
     active partner, admin only, secret ACLs), for tests and CI without a
-    workspace. Stop it with Ctrl-C. Faults can also be armed while it runs:
-    POST /_emulator/faults (see stp_ext/emulator/faults.py).
+    workspace. Stop it with Ctrl-C. It accepts the two tokens and an OAuth
+    client it prints at start. Faults can also be armed while it runs, with
+    POST /_emulator/faults from this machine (the README's "Workspace
+    emulator" section lists the control API).
 
     \b
     Examples:
@@ -65,16 +93,34 @@ def emulator(
       databricks-stp emulator --port 0 --token dapi-my-admin-token
       databricks-stp emulator --fail-next 2 --fail-status 429 --latency-ms 100
     """
-    from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, DEFAULT_USER_TOKEN, Emulator
+    from stp_ext.emulator import (
+        DEFAULT_ADMIN_TOKEN,
+        DEFAULT_CLIENT_ID,
+        DEFAULT_CLIENT_SECRET,
+        DEFAULT_USER_TOKEN,
+        Emulator,
+    )
+    from stp_ext.logs import register_secret
     from stp_ext.render.views import servers as view
 
     env = command_env()
+    admin_token, user_token = token or DEFAULT_ADMIN_TOKEN, user_token or DEFAULT_USER_TOKEN
+    # Not an option: a secret on the command line is in `ps` and the shell history.
+    client_secret = os.environ.get(CLIENT_SECRET_ENV) or DEFAULT_CLIENT_SECRET
+    if admin_token == user_token:
+        raise click.UsageError("--token and --user-token must differ: one is an admin, the other is not")
+    if client_secret in (admin_token, user_token):
+        raise click.UsageError(f"{CLIENT_SECRET_ENV} must differ from --token and --user-token")
+    for value in (admin_token, user_token, client_secret):
+        register_secret(value)  # kept out of --debug logs
     emu = Emulator(
         host=host,
         port=port,
         state_path=state_path,
-        admin_token=token or DEFAULT_ADMIN_TOKEN,
-        user_token=user_token or DEFAULT_USER_TOKEN,
+        admin_token=admin_token,
+        user_token=user_token,
+        client_id=client_id or DEFAULT_CLIENT_ID,
+        client_secret=client_secret,
     ).bind()
     if latency_ms or fail_next:
         try:
@@ -86,9 +132,16 @@ def emulator(
         "host": emu.url,
         "admin_token": emu.admin_token,
         "user_token": emu.user_token,
+        "client_id": emu.client_id,
+        "client_secret": emu.client_secret,
         "state": state_path,
     }
     view.emulator_running(env.renderer, info)
+    if not _is_loopback(host):
+        env.renderer.warning(
+            f"listening on {host}, not loopback: anyone who can reach this machine can use the printed tokens, "
+            "and its control API (no authentication) is reachable too; use --host 127.0.0.1 unless you must"
+        )
     try:
         emu.serve_forever()
     except KeyboardInterrupt:

@@ -33,6 +33,7 @@ from stp_ext.emulator.http import (
     error_response,
     json_response,
 )
+from stp_ext.emulator.oauth import DISCOVERY, TOKEN, OAuthServer
 from stp_ext.emulator.state import Store
 from stp_ext.serving import drop_connection
 
@@ -124,8 +125,21 @@ class RequestRecord:
 
 
 class EmulatorApp:
-    def __init__(self, store: Store, admin_token: str, user_token: str, log_size: int = REQUEST_LOG_SIZE) -> None:
+    def __init__(
+        self,
+        store: Store,
+        admin_token: str,
+        user_token: str,
+        log_size: int = REQUEST_LOG_SIZE,
+        oauth: OAuthServer | None = None,
+    ) -> None:
         self.store = store
+        self.oauth = oauth or OAuthServer()
+        # OAuth M2M (oauth.py): public, form-encoded, with OAuth's own error shape.
+        self._oauth_routes: dict[str, Callable[[Request], Reply]] = {
+            DISCOVERY: self.oauth.discovery,
+            TOKEN: self.oauth.token,
+        }
         self.faults = Faults()
         self._tokens = {admin_token: ADMIN, user_token: USER}
         # A ring: a long-running emulator keeps the newest requests, and counts the ones it let go.
@@ -202,6 +216,9 @@ class EmulatorApp:
     def _dispatch(self, request: Request) -> Reply:
         if request.has_empty_segment:
             raise ApiError(400, "MALFORMED_REQUEST", f"Invalid path (empty segment): {request.path!r}")
+        oauth = self._oauth_routes.get(request.path.rstrip("/"))
+        if oauth is not None:
+            return oauth(request)
         route, args = self._api.match(request.method, request.path)
         user = ANONYMOUS if route.public else self._authenticate(request)
         if user is None:
@@ -212,7 +229,8 @@ class EmulatorApp:
         scheme, _, token = request.header("Authorization").partition(" ")
         if scheme.lower() != "bearer":
             return None
-        return self._tokens.get(token.strip())
+        token = token.strip()
+        return self._tokens.get(token) or self.oauth.user_for(token)
 
     # -- the control API ------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from stp_ext.emulator.http import Call
+from stp_ext.emulator.oauth import OIDC, base_url
 from stp_ext.emulator.state import Store
 
 
@@ -12,9 +13,10 @@ def host_metadata(store: Store, call: Call) -> dict[str, Any]:
     """``GET /.well-known/databricks-config``, unauthenticated.
 
     databricks-sdk fetches it while building a ``Config``; a 404 makes it warn
-    on stderr, an empty object keeps it quiet (contracts.md section 4).
+    on stderr (contracts.md section 4). ``oidc_endpoint`` is where OAuth M2M
+    finds its discovery document (oauth.py), as in a real workspace.
     """
-    return {}
+    return {"oidc_endpoint": base_url(call.request) + OIDC}
 
 
 def me(store: Store, call: Call) -> dict[str, Any]:

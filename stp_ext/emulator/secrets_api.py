@@ -19,7 +19,7 @@ SCOPE_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,128}$")
 KEY_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 MAX_VALUE_BYTES = 128 * 1024
 MAX_SECRETS_PER_SCOPE = 1000
-MAX_SCOPES = 100
+MAX_SCOPES = 1000  # per workspace (Secrets API limits)
 RANK = {"READ": 1, "WRITE": 2, "MANAGE": 3}
 USERS_GROUP = "users"
 
@@ -44,18 +44,26 @@ def _key_name(call: Call) -> str:
     return key
 
 
-def _require(db: Any, call: Call, scope: str, needed: str) -> None:
-    """404 for a missing scope, 403 when the caller's permission is below ``needed``."""
-    if db.execute("SELECT 1 FROM scopes WHERE name = ?", (scope,)).fetchone() is None:
-        raise not_found(f"Scope {scope} does not exist!")
+def _stored_scope(db: Any, scope: str) -> str | None:
+    """The scope's name as created: scope names are case-insensitive in a workspace."""
+    row = db.execute("SELECT name FROM scopes WHERE name = ? COLLATE NOCASE", (scope,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def _require(db: Any, call: Call, given: str, needed: str) -> str:
+    """The scope's stored name; 404 for a missing scope, 403 when the caller's permission is below ``needed``."""
+    scope = _stored_scope(db, given)
+    if scope is None:
+        raise not_found(f"Scope {given} does not exist!")
     if call.user.is_admin:
-        return
+        return scope
     principals = (call.user.user_name, *call.user.groups)
     marks = ",".join("?" * len(principals))
     rows = db.execute(f"SELECT permission FROM acls WHERE scope = ? AND principal IN ({marks})", (scope, *principals))
     best = max((RANK.get(p, 0) for (p,) in rows.fetchall()), default=0)
     if best < RANK[needed]:
         raise permission_denied(f"User {call.user.user_name} does not have {needed} permission on scope {scope}")
+    return scope
 
 
 # -- scopes -------------------------------------------------------------------
@@ -72,7 +80,7 @@ def create_scope(store: Store, call: Call) -> dict[str, Any]:
     if backend == "AZURE_KEYVAULT":
         raise bad_request("The emulator supports only Databricks-backed scopes (scope_backend_type DATABRICKS)")
     with store.transaction() as db:
-        if db.execute("SELECT 1 FROM scopes WHERE name = ?", (scope,)).fetchone():
+        if _stored_scope(db, scope) is not None:
             raise ApiError(400, "RESOURCE_ALREADY_EXISTS", f"Scope {scope} already exists!")
         if db.execute("SELECT COUNT(*) FROM scopes").fetchone()[0] >= MAX_SCOPES:
             raise ApiError(400, "RESOURCE_LIMIT_EXCEEDED", f"Maximum number of scopes ({MAX_SCOPES}) exceeded")
@@ -87,7 +95,7 @@ def create_scope(store: Store, call: Call) -> dict[str, Any]:
 def delete_scope(store: Store, call: Call) -> dict[str, Any]:
     scope = _scope_name(call)
     with store.transaction() as db:
-        _require(db, call, scope, "MANAGE")
+        scope = _require(db, call, scope, "MANAGE")
         for table, column in (("secrets", "scope"), ("acls", "scope"), ("scopes", "name")):
             db.execute(f"DELETE FROM {table} WHERE {column} = ?", (scope,))
     return {}
@@ -106,7 +114,9 @@ def put_secret(store: Store, call: Call) -> dict[str, Any]:
     scope, key = _scope_name(call), _key_name(call)
     body = call.json_body()
     given = [name for name in ("string_value", "bytes_value") if body.get(name) is not None]
-    if len(given) != 1:
+    if len(given) == 2:
+        raise ApiError(400, "MALFORMED_REQUEST", "string_value and bytes_value cannot both be specified")
+    if not given:
         raise bad_request("Exactly one of string_value or bytes_value must be specified")
     if given[0] == "string_value":
         if not isinstance(body["string_value"], str):
@@ -120,7 +130,7 @@ def put_secret(store: Store, call: Call) -> dict[str, Any]:
     if len(value) > MAX_VALUE_BYTES:
         raise bad_request(f"Secret value size exceeds the limit of {MAX_VALUE_BYTES} bytes")
     with store.transaction() as db:
-        _require(db, call, scope, "WRITE")
+        scope = _require(db, call, scope, "WRITE")
         exists = db.execute("SELECT 1 FROM secrets WHERE scope = ? AND key = ?", (scope, key)).fetchone()
         if not exists:
             count = db.execute("SELECT COUNT(*) FROM secrets WHERE scope = ?", (scope,)).fetchone()[0]
@@ -135,7 +145,7 @@ def put_secret(store: Store, call: Call) -> dict[str, Any]:
 def delete_secret(store: Store, call: Call) -> dict[str, Any]:
     scope, key = _scope_name(call), _key_name(call)
     with store.transaction() as db:
-        _require(db, call, scope, "WRITE")
+        scope = _require(db, call, scope, "WRITE")
         if db.execute("DELETE FROM secrets WHERE scope = ? AND key = ?", (scope, key)).rowcount == 0:
             raise not_found(f"Secret {key} does not exist in scope {scope}!")
     return {}
@@ -144,7 +154,7 @@ def delete_secret(store: Store, call: Call) -> dict[str, Any]:
 def list_secrets(store: Store, call: Call) -> dict[str, Any]:
     scope = _scope_name(call)
     with store.read() as db:
-        _require(db, call, scope, "READ")
+        scope = _require(db, call, scope, "READ")
         rows = db.execute("SELECT key, updated_ms FROM secrets WHERE scope = ? ORDER BY key", (scope,)).fetchall()
     return {"secrets": [{"key": k, "last_updated_timestamp": t} for k, t in rows]} if rows else {}
 
@@ -152,7 +162,7 @@ def list_secrets(store: Store, call: Call) -> dict[str, Any]:
 def get_secret(store: Store, call: Call) -> dict[str, Any]:
     scope, key = _scope_name(call), _key_name(call)
     with store.read() as db:
-        _require(db, call, scope, "READ")
+        scope = _require(db, call, scope, "READ")
         row = db.execute("SELECT value FROM secrets WHERE scope = ? AND key = ?", (scope, key)).fetchone()
     if row is None:
         raise not_found(f"Secret {key} does not exist in scope {scope}!")
@@ -175,7 +185,7 @@ def put_acl(store: Store, call: Call) -> dict[str, Any]:
     if permission not in RANK:
         raise bad_request(f"Invalid permission {permission!r}: must be one of READ, WRITE, MANAGE")
     with store.transaction() as db:
-        _require(db, call, scope, "MANAGE")
+        scope = _require(db, call, scope, "MANAGE")
         db.execute("INSERT OR REPLACE INTO acls VALUES (?, ?, ?)", (scope, principal, permission))
     return {}
 
@@ -183,7 +193,7 @@ def put_acl(store: Store, call: Call) -> dict[str, Any]:
 def delete_acl(store: Store, call: Call) -> dict[str, Any]:
     scope, principal = _scope_name(call), _principal(call)
     with store.transaction() as db:
-        _require(db, call, scope, "MANAGE")
+        scope = _require(db, call, scope, "MANAGE")
         if db.execute("DELETE FROM acls WHERE scope = ? AND principal = ?", (scope, principal)).rowcount == 0:
             raise not_found(f"ACL for principal {principal} does not exist in scope {scope}!")
     return {}
@@ -192,7 +202,7 @@ def delete_acl(store: Store, call: Call) -> dict[str, Any]:
 def get_acl(store: Store, call: Call) -> dict[str, Any]:
     scope, principal = _scope_name(call), _principal(call)
     with store.read() as db:
-        _require(db, call, scope, "MANAGE")
+        scope = _require(db, call, scope, "MANAGE")
         row = db.execute("SELECT permission FROM acls WHERE scope = ? AND principal = ?", (scope, principal)).fetchone()
     if row is None:
         raise not_found(f"ACL for principal {principal} does not exist in scope {scope}!")
@@ -202,7 +212,7 @@ def get_acl(store: Store, call: Call) -> dict[str, Any]:
 def list_acls(store: Store, call: Call) -> dict[str, Any]:
     scope = _scope_name(call)
     with store.read() as db:
-        _require(db, call, scope, "MANAGE")
+        scope = _require(db, call, scope, "MANAGE")
         rows = db.execute("SELECT principal, permission FROM acls WHERE scope = ? ORDER BY principal", (scope,))
         items = [{"principal": p, "permission": perm} for p, perm in rows.fetchall()]
     return {"items": items} if items else {}

@@ -8,6 +8,7 @@ from types import TracebackType
 from stp_ext.emulator.app import REQUEST_LOG_SIZE, EmulatorApp, RequestRecord
 from stp_ext.emulator.faults import Faults
 from stp_ext.emulator.http import DEFAULT_ADMIN_TOKEN, DEFAULT_USER_TOKEN
+from stp_ext.emulator.oauth import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, TOKEN_TTL_S, OAuthServer
 from stp_ext.emulator.state import Store
 from stp_ext.serving import LocalServer
 
@@ -19,6 +20,8 @@ class Emulator:
     keeps it in memory. The state is opened here, so a bad file fails before
     anything listens. ``request_log_size``: how many of the newest requests
     ``request_log`` keeps (older ones are counted in ``dropped_requests``).
+    ``client_id``/``client_secret``: the service principal (an admin) that
+    OAuth M2M clients authenticate as; its access tokens last ``oauth_token_ttl_s``.
     """
 
     def __init__(
@@ -29,18 +32,32 @@ class Emulator:
         admin_token: str = DEFAULT_ADMIN_TOKEN,
         user_token: str = DEFAULT_USER_TOKEN,
         request_log_size: int = REQUEST_LOG_SIZE,
+        client_id: str = DEFAULT_CLIENT_ID,
+        client_secret: str = DEFAULT_CLIENT_SECRET,
+        oauth_token_ttl_s: float = TOKEN_TTL_S,
     ) -> None:
         if not admin_token or not user_token or admin_token == user_token:
             raise ValueError("the admin and user tokens must be non-empty and different")
+        if client_secret in (admin_token, user_token):
+            raise ValueError("the OAuth client secret must differ from the tokens")
         self.admin_token = admin_token
         self.user_token = user_token
-        self.store = Store(state_path)
-        self.app = EmulatorApp(self.store, admin_token, user_token, log_size=request_log_size)
+        self.oauth = OAuthServer(client_id, client_secret, oauth_token_ttl_s)
+        self.store = Store(state_path)  # last: a refused argument leaves no file open
+        self.app = EmulatorApp(self.store, admin_token, user_token, log_size=request_log_size, oauth=self.oauth)
         self._server = LocalServer(self.app, host, port)
 
     @property
     def url(self) -> str:
         return self._server.url
+
+    @property
+    def client_id(self) -> str:
+        return self.oauth.client_id
+
+    @property
+    def client_secret(self) -> str:
+        return self.oauth.client_secret
 
     @property
     def port(self) -> int:

@@ -63,18 +63,33 @@ def emulator_running(render: Renderer, info: dict[str, Any]) -> None:
             text("host:        ", (host, "cyan")),
             text("admin token: ", info["admin_token"]),
             text("user token:  ", info["user_token"], "  (not an admin)"),
+            text("OAuth M2M:   ", info["client_id"], " / ", info["client_secret"], "  (client id / secret, admin)"),
             text("state:       ", info["state"] or "in memory"),
         ],
         title="Workspace emulator running (Ctrl-C stops it)",
     )
-    # The profiles are for copying into a file: plain lines, outside the box.
-    render.line("Profiles for ~/.databrickscfg (or DATABRICKS_CONFIG_FILE):")
-    render.line("")
-    for name, token in (("emu", info["admin_token"]), ("emu-user", info["user_token"])):
-        render.line(f"[{name}]")
-        render.line("host  = ", host)
-        render.line("token = ", token)
+    # The profiles are for copying into a file: plain lines, outside the box. They start with
+    # a blank line: pasted after a last line that has no line break, they still begin a section.
+    render.line("Profiles to append to ~/.databrickscfg (or DATABRICKS_CONFIG_FILE), from the blank line on:")
+    profiles = [
+        ("emu", [("host", host), ("token", info["admin_token"])]),
+        ("emu-user", [("host", host), ("token", info["user_token"])]),
+        (
+            "emu-m2m",
+            [
+                ("host", host),
+                ("auth_type", "oauth-m2m"),
+                ("client_id", info["client_id"]),
+                ("client_secret", info["client_secret"]),
+            ],
+        ),
+    ]
+    for name, fields in profiles:
         render.line("")
+        render.line(f"[{name}]")
+        for key, value in fields:
+            render.line(f"{key:<13} = ", value)
+    render.line("")
 
 
 def stopped(render: Renderer) -> None:
