@@ -100,7 +100,6 @@ def emulator(
         DEFAULT_USER_TOKEN,
         Emulator,
     )
-    from stp_ext.logs import register_secret
     from stp_ext.render.views import servers as view
 
     env = command_env()
@@ -111,8 +110,6 @@ def emulator(
         raise click.UsageError("--token and --user-token must differ: one is an admin, the other is not")
     if client_secret in (admin_token, user_token):
         raise click.UsageError(f"{CLIENT_SECRET_ENV} must differ from --token and --user-token")
-    for value in (admin_token, user_token, client_secret):
-        register_secret(value)  # kept out of --debug logs
     emu = Emulator(
         host=host,
         port=port,
