@@ -1,4 +1,4 @@
-"""The endpoint credential in workspace secrets (contracts.md section 3).
+"""The endpoint credential in workspace secrets (docs/secrets.md).
 
 Partner Connect reads the Authorization header it sends to the partner from
 scope ``partner-connect``, key = the partner id. For NON_ADMIN partners the

@@ -10,7 +10,7 @@ import enum
 
 
 class ExitCode(enum.IntEnum):
-    """Process exit statuses; a contract for scripts (spec/cli.md)."""
+    """Process exit statuses; a contract for scripts (docs/cli.md)."""
 
     OK = 0
     FAILURE = 1  # the workspace or a partner endpoint refused or failed, a check failed, network

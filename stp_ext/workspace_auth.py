@@ -1,6 +1,6 @@
 """Which workspace, with which credentials: profiles, environment, host, the metadata probe.
 
-The auth rules live here and nowhere else (spec/cli.md, "Common options"):
+The auth rules live here and nowhere else (docs/cli.md, "Common options"):
 
 * ``--env`` uses only DATABRICKS_HOST and DATABRICKS_TOKEN and ignores the
   config file; it wins over ``--profile``.
@@ -292,7 +292,7 @@ def connect(
     host: str | None = None,
     token: str | None = None,
 ) -> Workspace:
-    """Resolve auth as spec/cli.md says and return a ready Workspace.
+    """Resolve auth as docs/cli.md says and return a ready Workspace.
 
     ``host`` and ``token`` (used by `demo`) name the workspace directly, with
     the environment and config file ignored as for --env.

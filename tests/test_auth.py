@@ -1,4 +1,4 @@
-"""The auth rules of spec/cli.md, against the emulator, with temporary config files only."""
+"""The auth rules of docs/cli.md, against the emulator, with temporary config files only."""
 
 from __future__ import annotations
 

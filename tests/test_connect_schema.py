@@ -26,7 +26,7 @@ from stp_ext.serving import LocalServer
 SCHEMA = json.loads((Path(__file__).parent / "fixtures" / "partner-connect-2.1.1.schema.json").read_text())
 Draft202012Validator.check_schema(SCHEMA)
 
-# Sent beyond 2.1.1 for the OAuth auth options (contracts.md section 5; not in the OpenAPI document).
+# Sent beyond 2.1.1 for the OAuth auth options (docs/connect-exchange.md; not in the OpenAPI document).
 OAUTH_EXTRAS = {"service_principal_oauth_secret", "oauth_u2m_app_id"}
 SQL_ONLY = {"http_path", "jdbc_url", "databricks_jdbc_url"}
 

@@ -1,4 +1,4 @@
-"""The emulator's Secrets API 2.0 (contracts.md section 3), over raw HTTP."""
+"""The emulator's Secrets API 2.0 (docs/rest-api.md), over raw HTTP."""
 
 from __future__ import annotations
 
@@ -358,7 +358,7 @@ def test_a_non_admin_creating_a_scope_gets_manage_on_it(user: RawClient, admin: 
 
 
 def test_a_scope_created_for_users_is_readable_by_every_user(admin: RawClient, user: RawClient) -> None:
-    """The NON_ADMIN case of contracts.md section 3: initial_manage_principal=users."""
+    """The NON_ADMIN case of docs/secrets.md: initial_manage_principal=users."""
     admin.create_scope("partner-connect", initial_manage_principal="users")
     admin.put_secret("partner-connect", "ID", "Bearer abc")
     assert user.secret_value("partner-connect", "ID") == b"Bearer abc"

@@ -2,7 +2,7 @@
 
 If the emulator speaks the workspace API faithfully, the SDK's own services
 work against it unchanged and raise the error classes a workspace would make
-them raise (contracts.md sections 1, 3 and 4).
+them raise (docs/rest-api.md).
 """
 
 from __future__ import annotations

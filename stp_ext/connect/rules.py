@@ -1,4 +1,4 @@
-"""The contract a partner's answers must meet (contracts.md section 5), one named check per rule.
+"""The contract a partner's answers must meet (docs/connect-exchange.md), one named check per rule.
 
 Every rule yields ``CheckFinding``s whose ``check`` is one of ``CHECKS``: the
 names are stable so that scripts, tests and documentation can refer to them.

@@ -176,7 +176,7 @@ def error_response(error: ApiError) -> Reply:
 
 
 def bad_token_response(path: str) -> Reply:
-    """What a workspace answers for a missing or wrong token (contracts.md section 1): HTML, not JSON."""
+    """What a workspace answers for a missing or wrong token (docs/rest-api.md, "Errors"): HTML, not JSON."""
     body = (
         '<html>\n<head>\n<meta http-equiv="Content-Type" content="text/html;charset=utf-8"/>\n'
         "<title>Error 403 Invalid access token.</title>\n</head>\n<body><h2>HTTP ERROR 403</h2>\n"

@@ -13,8 +13,8 @@ def host_metadata(store: Store, call: Call) -> dict[str, Any]:
     """``GET /.well-known/databricks-config``, unauthenticated.
 
     databricks-sdk fetches it while building a ``Config``; a 404 makes it warn
-    on stderr (contracts.md section 4). ``oidc_endpoint`` is where OAuth M2M
-    finds its discovery document (oauth.py), as in a real workspace.
+    on stderr (docs/rest-api.md, "What databricks-sdk does"). ``oidc_endpoint``
+    is where OAuth M2M finds its discovery document (oauth.py), as in a real workspace.
     """
     return {"oidc_endpoint": base_url(call.request) + OIDC}
 

@@ -1,4 +1,4 @@
-"""The self-testing partner endpoints (contracts.md section 1), with the real rules."""
+"""The self-testing partner endpoints (docs/rest-api.md), with the real rules."""
 
 from __future__ import annotations
 

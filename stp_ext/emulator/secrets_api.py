@@ -1,4 +1,4 @@
-"""The Secrets API 2.0 (contracts.md section 3): scopes, secrets and ACLs with permission checks.
+"""The Secrets API 2.0 (docs/rest-api.md): scopes, secrets and ACLs with permission checks.
 
 Permissions are MANAGE > WRITE > READ. Admins pass every check; another user
 has the highest of their own ACL and the ``users`` group's ACL on the scope.

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# -- allowed values (contracts.md section 2; the seed document) ---------------
+# -- allowed values (docs/partner-config.md) ---------------
 
 CATEGORIES: tuple[str, ...] = (
     "INGEST",
@@ -37,7 +37,7 @@ SUPPORTED_FEATURES: tuple[str, ...] = ("UNITY_CATALOG", "NON_ADMIN", "EXTERNAL_L
 AUTH_OPTIONS: tuple[str, ...] = ("AUTH_OAUTH_M2M", "AUTH_PAT", "AUTH_OAUTH_U2M")
 
 # Integration types that give the partner a way to write data. EXTERNAL_LOCATION
-# "only applies to partners who are writing data" (seed); cluster compute and
+# "only applies to partners who are writing data" (the original CLI's documentation); cluster compute and
 # workspace management hand out compute that can write, so only the types that
 # cannot write at all draw a warning.
 NON_WRITING_INTEGRATION_TYPES: tuple[str, ...] = ("NO_INTEGRATION", "WAREHOUSE_READ")

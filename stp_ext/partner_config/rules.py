@@ -1,4 +1,4 @@
-"""Validation of a parsed partner config: every rule of contracts.md section 2.
+"""Validation of a parsed partner config: every rule of docs/partner-config.md.
 
 `validate_partner_config` is pure and total: any JSON value in, a sorted list
 of findings out. It never recurses into user data, so nesting depth cannot
