@@ -118,3 +118,37 @@ def test_missing_config_file(run, tmp_path, monkeypatch):
 def test_file_only_with_all_profiles(workspace, run, partner_file):
     result = run("get", "-p", "emu", "-f", str(partner_file()))
     assert result.exit_code == 2
+
+
+def test_ctrl_c_ends_it_at_once(tmp_path):
+    """A profile whose host never answers: Ctrl-C still ends the command within a second (exit 130)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # accepts connections (the backlog) and never answers
+    try:
+        config = tmp_path / "silent.cfg"
+        config.write_text(f"[silent]\nhost = http://127.0.0.1:{silent.getsockname()[1]}\ntoken = dapi-x\n")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DATABRICKS_")}
+        env.update(DATABRICKS_CONFIG_FILE=str(config), DATABRICKS_STP_HTTP_TIMEOUT_SECONDS="30")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "stp_ext", "get", "--all-profiles"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(3)  # started, and waiting on the silent host
+        assert process.poll() is None
+        process.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        _, err = process.communicate(timeout=10)
+        assert time.monotonic() - sent < 1.5
+        assert process.returncode == 130, err
+        assert err.strip().splitlines()[-1] == "Error: interrupted"
+    finally:
+        silent.close()

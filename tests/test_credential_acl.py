@@ -237,3 +237,12 @@ def test_standard_tier_falls_back_to_users_manage_and_says_so(standard_tier, run
     assert secret["users_permission"] == "MANAGE" and secret["users_read"] is True
     assert any("Premium" in w for w in secret["warnings"])
     assert "Warning:" in result.stderr and "no fine-grained secret ACLs" in result.stderr
+
+
+def test_secret_put_as_a_non_admin_is_told_about_force(workspace, run, partner_file):
+    partner_id = _create(run, partner_file(), "--no-secret")
+    result = run("secret", "put", "--id", partner_id, "--no-auth-header", "-p", "emu-user")
+    assert result.exit_code == 1
+    error, hint = result.stderr.splitlines()[:2]
+    assert "Workspace admin is required" in error
+    assert f"If {partner_id} is the active partner's id, add --force" in hint
