@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
 MAX_CONCURRENT = 8
 ME_PATH = "/api/2.0/preview/scim/v2/Me"
-_RANK = {"READ": 1, "WRITE": 2, "MANAGE": 3}
 
 # Building a databricks-sdk Config hides DATABRICKS_* variables from the
 # process environment for a moment (so an explicit profile wins over them):
