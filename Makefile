@@ -35,6 +35,7 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --write
+	$(BIN)/python benchmarks/load.py --baseline --requests 100000 --write
 
 dist: $(STAMP)
 	rm -rf dist

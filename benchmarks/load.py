@@ -31,6 +31,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parent.parent
+BENCH_MD = REPO / "benchmarks" / "BENCHMARKS.md"
+BEGIN, END = "<!-- load benchmarks: begin (benchmarks/load.py --write) -->", "<!-- load benchmarks: end -->"
+TARGET_PER_SECOND = 2500  # at 32 keep-alive clients on 2 cores (issue 12.4)
 TOKEN = "dapi-load-admin"
 SCOPE = "load"
 KEYS = 100  # secrets/put rotates over this many keys (a scope holds at most 1000)
@@ -350,6 +353,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--baseline", action="store_true", help="also measure a stdlib keep-alive server")
     parser.add_argument("--timeout", type=float, default=120, help="seconds one measure may take")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument(
+        "--write", action="store_true", help="also rewrite the load section of benchmarks/BENCHMARKS.md"
+    )
     parser.add_argument("--worker", metavar="JOB", help=argparse.SUPPRESS)  # one load process (internal)
     args = parser.parse_args(argv)
     if args.worker:
@@ -389,7 +395,50 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{r.errors} errors ({r.requests} requests){rss}"
                 + (f"; first error: {r.first_error}" if r.first_error else "")
             )
+    if args.write:
+        write_section(markdown(results, args))
     return 1 if any(r.errors for r in results) else 0
+
+
+def markdown(results: Sequence[Result], args: argparse.Namespace) -> str:
+    import platform
+
+    baseline = next((r for r in results if r.name.startswith("stdlib")), None)
+    rows = []
+    for r in results:
+        ratio = f"{r.per_second / baseline.per_second:.2f}x" if baseline and r is not baseline else "-"
+        rss = f"{r.rss_before_kib} -> {r.rss_after_kib}" if r.rss_before_kib is not None else "n/a"
+        cpu = f"{r.cpu_us_per_request:.0f}" if r.cpu_us_per_request is not None else "n/a"
+        rows.append(
+            f"| {r.name} | {r.per_second:.0f} | {ratio} | {r.p50_ms} | {r.p99_ms} | {cpu} | {r.errors} | {rss} |"
+        )
+    return "\n".join(
+        [
+            BEGIN,
+            "## The emulator under load (`benchmarks/load.py`)",
+            "",
+            f"{time.strftime('%Y-%m-%d')}, Python {platform.python_version()}, {os.cpu_count()} cores; "
+            f"{args.clients} keep-alive clients in {args.processes} load processes, {args.requests} requests "
+            "per row after a warm-up; the server in its own process. Target: "
+            f"{TARGET_PER_SECOND} req/s for GET and for secrets/put, no errors, flat RSS. Throughput on a "
+            "shared machine varies run to run: the stdlib row, measured in the same run, is what this "
+            "machine allowed then, and server CPU per request does not depend on other load.",
+            "",
+            "| measure | req/s | of stdlib | p50 ms | p99 ms | server CPU us/req | errors | RSS KiB before -> after |",
+            "|---|---|---|---|---|---|---|---|",
+            *rows,
+            END,
+        ]
+    )
+
+
+def write_section(text: str) -> None:
+    current = BENCH_MD.read_text() if BENCH_MD.exists() else "# Benchmarks\n"
+    if BEGIN in current and END in current:
+        head, rest = current.split(BEGIN, 1)
+        BENCH_MD.write_text(head + text + rest.split(END, 1)[1])
+    else:
+        BENCH_MD.write_text(current.rstrip() + "\n\n" + text + "\n")
 
 
 if __name__ == "__main__":
