@@ -186,7 +186,11 @@ def write_config(path: Path, partner: dict[str, Any], *, force: bool, example: s
     schema_text = SCHEMA_FILE.read_text(encoding="utf-8")
     if path.exists() and not force:
         raise InputError(f"{path} already exists; nothing was written", hint="Add --force to replace it.")
-    schema_same = schema_path.is_file() and schema_path.read_text(encoding="utf-8") == schema_text
+    schema_same = (  # sizes first: an existing file is read only when it may be ours
+        schema_path.is_file()
+        and schema_path.stat().st_size == len(schema_text.encode("utf-8"))
+        and schema_path.read_text(encoding="utf-8") == schema_text
+    )
     if schema_path.exists() and not schema_same and not force:
         raise InputError(
             f"{schema_path} already exists and is not this version's schema; nothing was written",

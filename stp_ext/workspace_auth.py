@@ -125,10 +125,22 @@ def _parse_error(path: Path, error: Exception) -> AuthConfigError:
 
 def read_profiles(path: Path) -> dict[str, dict[str, str]]:
     """The profiles of a config file (DEFAULT included when it has settings)."""
+    from stp_ext.inputs import MiB, decode_utf8, read_path
+
+    # Through the capped reader: a config file is a few KiB, and a huge or endless one
+    # (DATABRICKS_CONFIG_FILE=/dev/zero, a 4 GiB file) must not be read whole.
+    raw = read_path(
+        str(path),
+        limit=MiB,
+        what="config file",
+        too_big=f"the config file {path} is larger than 1 MiB",
+        too_big_hint="Point DATABRICKS_CONFIG_FILE at your Databricks config file (profiles of name = value lines).",
+        error=AuthConfigError,
+    )
     parser = configparser.ConfigParser(default_section="__no_default__", interpolation=None)
     try:
-        parser.read(path, encoding="utf-8")
-    except (configparser.Error, UnicodeDecodeError) as e:
+        parser.read_string(decode_utf8(raw, str(path), error=AuthConfigError), source=str(path))
+    except configparser.Error as e:
         raise _parse_error(path, e) from None
     return {name: dict(parser.items(name)) for name in parser.sections()}
 

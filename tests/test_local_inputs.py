@@ -172,3 +172,32 @@ def test_a_credential_of_exactly_128_kib_is_stored(workspace: Any, run: Any) -> 
     result = run("secret", "put", "--id", "ABC", "--force", "--auth-header-stdin", "-p", "emu", input=header + "\n")
     assert result.exit_code == 0, result.stderr
     assert ("POST", "/api/2.0/secrets/put", 200) in workspace.requests("/api/")
+
+
+# -- the Databricks config file is local input too -------------------------------------------------
+
+
+@pytest.mark.parametrize("argv", [["get", "-p", "emu"], ["get"]])
+def test_a_huge_databricks_config_file_is_refused_unread(
+    argv: list[str], run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    huge = tmp_path / "databrickscfg"
+    with huge.open("wb") as stream:
+        stream.truncate(4 * 1024**3)  # sparse: 4 GiB of NUL bytes, one endless "line"
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(huge))
+    started = time.monotonic()
+    result = run(*argv)
+    assert time.monotonic() - started < 10
+    assert result.exit_code == 2, result.stderr
+    assert one_error(result.stderr) == f"Error: the config file {huge} is larger than 1 MiB"
+
+
+def test_profile_completion_ignores_a_huge_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from stp_ext.cli.profile_completion import profile_names
+
+    huge = tmp_path / "databrickscfg"
+    huge.write_bytes(b"[big]\nhost = h\n" + b"#" * (2 * 1024 * 1024))
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(huge))
+    assert profile_names() == []
+    huge.write_bytes(b"[small]\nhost = h\n")
+    assert profile_names() == ["small"]

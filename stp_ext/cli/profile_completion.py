@@ -15,10 +15,14 @@ from typing import Any
 
 def profile_names() -> list[str]:
     path = Path(os.environ.get("DATABRICKS_CONFIG_FILE") or "~/.databrickscfg").expanduser()
+    from stp_ext.errors import InputError
+    from stp_ext.inputs import MiB, read_path
+
     parser = configparser.ConfigParser(default_section="__no_default__", interpolation=None)
     try:
-        parser.read(path, encoding="utf-8")
-    except (configparser.Error, OSError, UnicodeDecodeError):
+        # Capped: completion runs at every Tab press and must never hang on a huge file.
+        parser.read_string(read_path(str(path), limit=MiB).decode("utf-8"), source=str(path))
+    except (configparser.Error, InputError, UnicodeDecodeError):
         return []
     return parser.sections()
 
