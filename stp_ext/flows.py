@@ -112,7 +112,13 @@ class DeleteOutcome:
 
 
 def delete_partner(
-    workspace: Workspace, partner_id: str, *, keep_secret: bool, if_exists: bool = False, status: Status
+    workspace: Workspace,
+    partner_id: str,
+    *,
+    keep_secret: bool,
+    steps: NextSteps,
+    if_exists: bool = False,
+    status: Status,
 ) -> DeleteOutcome:
     """Delete the partner, then (unless ``keep_secret``) its credential; a missing secret is fine.
 
@@ -126,8 +132,9 @@ def delete_partner(
     try:
         with status("Deleting the self-testing partner…"):
             PartnerService(workspace).delete(partner_id)
-    except NotFoundError:
+    except NotFoundError as e:
         if not if_exists:
+            e.hint = unknown_id_hint(steps)
             raise
         outcome.deleted = False
     if keep_secret:
@@ -157,6 +164,20 @@ def unfinished_delete(outcome: DeleteOutcome, steps: NextSteps) -> StpError | No
             done=[f"partner {partner_id} deleted"],
         )
     return None
+
+
+def unknown_id_hint(steps: NextSteps) -> str:
+    return f"Run `{steps.get()}` to see the active partner's id, or leave out --id."
+
+
+def update_partner(workspace: Workspace, partner_id: str, config: PartnerConfig, *, steps: NextSteps) -> None:
+    from stp_ext.partners import PartnerService
+
+    try:
+        PartnerService(workspace).update(partner_id, config.to_request_body())
+    except NotFoundError as e:
+        e.hint = unknown_id_hint(steps)
+        raise
 
 
 def active_partner(workspace: Workspace, steps: NextSteps, *, status: Status) -> Partner:

@@ -190,3 +190,13 @@ def test_token_never_printed_with_debug(workspace, run, partner_file):
     assert result.exit_code == 0
     assert DEFAULT_ADMIN_TOKEN not in result.stdout + result.stderr
     assert "self-test-partners/create" in result.stderr  # debug does log the traffic
+
+
+@pytest.mark.parametrize("command", [["update", "-f", "{path}"], ["delete"]])
+def test_unknown_id_hint_keeps_the_users_profile(workspace, run, partner_file, command):
+    args = [a.format(path=partner_file()) for a in command]
+    result = run(*args, "--id", "0" * 32, "-p", "emu", "--yes")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[1] == (
+        "Run `databricks-stp get -p emu` to see the active partner's id, or leave out --id."
+    )

@@ -150,3 +150,14 @@ def test_debug_logs_show_peer_text_escaped(capsys):
     # Logs keep their line breaks (the SDK logs bodies over several lines); every other control is escaped.
     assert "answer: \\x1b]0;owned\\x07\\x1b[2J\nError: forged" in err
     assert not RAW.search(err)
+
+
+def test_emulator_profile_snippet_keeps_its_section_headers(capsys):
+    from stp_ext.render.views import servers as servers_view
+
+    info = {"host": "http://127.0.0.1:8765", "admin_token": "dapi-a", "user_token": "dapi-u", "state": None}
+    servers_view.emulator_running(Renderer(), info)
+    lines = capsys.readouterr().out.splitlines()
+    for header, token in (("[emu]", "dapi-a"), ("[emu-user]", "dapi-u")):
+        at = lines.index(header)  # a line of its own, ready to paste into ~/.databrickscfg
+        assert lines[at + 1 : at + 3] == ["host  = http://127.0.0.1:8765", f"token = {token}"]

@@ -111,8 +111,7 @@ def update(config_path: str, partner_id: str | None, yes: bool) -> None:
       databricks-stp update -f partner-v2.json -p my-workspace
       databricks-stp update -f partner-v2.json --id 0123456789ABCDEF0123456789ABCDEF --yes -o json
     """
-    from stp_ext.flows import active_partner
-    from stp_ext.partners import PartnerService
+    from stp_ext.flows import active_partner, update_partner
     from stp_ext.render.views import partners as view
 
     env = command_env()
@@ -124,7 +123,7 @@ def update(config_path: str, partner_id: str | None, yes: bool) -> None:
         yes=yes,
     )
     with env.renderer.status("Updating the self-testing partner…"):
-        PartnerService(workspace).update(partner_id, report.partner.to_request_body())
+        update_partner(workspace, partner_id, report.partner, steps=env.steps)
     view.updated(env.renderer, partner_id, report.source)
 
 
@@ -168,7 +167,7 @@ def delete(partner_id: str | None, yes: bool, keep_secret: bool, if_exists: bool
             return
     env.confirm(f"Delete partner {partner_id} and all of its Partner Connect connections?", yes=yes)
     outcome = delete_partner(
-        workspace, partner_id, keep_secret=keep_secret, if_exists=if_exists, status=env.renderer.status
+        workspace, partner_id, keep_secret=keep_secret, steps=env.steps, if_exists=if_exists, status=env.renderer.status
     )
     view.deleted(env.renderer, outcome)
     unfinished = unfinished_delete(outcome, env.steps)
