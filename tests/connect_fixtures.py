@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from helpers import example_partner, write_partner_config
+from helpers import DROP, example_partner, write_partner_config
 
 from stp_ext import auth_header
 from stp_ext.partner_config import PartnerConfig
@@ -21,7 +21,9 @@ BASIC = auth_header.basic(BASIC_USER, BASIC_PASSWORD).value
 HOSTNAME = "partner.example.com"
 
 
-partner_dict = example_partner
+def partner_dict(**changes: Any) -> dict[str, Any]:
+    """The example partner; here None removes a field (connect tests never send a null)."""
+    return example_partner(**{key: DROP if value is None else value for key, value in changes.items()})
 
 
 def partner_config(**changes: Any) -> PartnerConfig:

@@ -20,11 +20,14 @@ EXAMPLES_DIR = REPO / "examples"
 EXAMPLE = EXAMPLES_DIR / "partner.json"
 
 
+DROP = object()  # as a value in example_partner(...): remove that field
+
+
 def example_partner(**changes: Any) -> dict[str, Any]:
-    """The ``partner`` object of examples/partner.json with ``changes`` (a None value removes the key)."""
+    """The ``partner`` object of examples/partner.json with ``changes`` (DROP removes the key)."""
     partner: dict[str, Any] = json.loads(EXAMPLE.read_text())["partner"]
     for key, value in changes.items():
-        if value is None:
+        if value is DROP:
             partner.pop(key, None)
         else:
             partner[key] = value

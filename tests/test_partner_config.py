@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from helpers import EXAMPLE
+from helpers import DROP, EXAMPLE, example_partner
 
 from stp_ext import inputs
 from stp_ext.errors import ConfigFileError, ExitCode
@@ -28,18 +28,7 @@ from stp_ext.partner_config import (
 )
 from stp_ext.partner_config.model import REQUIRED_FIELDS
 
-DROP = object()  # marks a field to remove in `partner(...)`
-
-
-def partner(**changes: Any) -> dict[str, Any]:
-    """The canonical partner object (examples/partner.json) with changes; DROP removes a field."""
-    base: dict[str, Any] = json.loads(EXAMPLE.read_text())["partner"]
-    for key, value in changes.items():
-        if value is DROP:
-            base.pop(key, None)
-        else:
-            base[key] = value
-    return base
+partner = example_partner  # the canonical partner object with changes; DROP removes a field
 
 
 def doc(**changes: Any) -> dict[str, Any]:
