@@ -155,9 +155,20 @@ def test_debug_logs_show_peer_text_escaped(capsys):
 def test_emulator_profile_snippet_keeps_its_section_headers(capsys):
     from stp_ext.render.views import servers as servers_view
 
-    info = {"host": "http://127.0.0.1:8765", "admin_token": "dapi-a", "user_token": "dapi-u", "state": None}
+    info = {
+        "host": "http://127.0.0.1:8765",
+        "admin_token": "dapi-a",
+        "user_token": "dapi-u",
+        "client_id": "cid",
+        "client_secret": "csecret",
+        "state": None,
+    }
     servers_view.emulator_running(Renderer(), info)
     lines = capsys.readouterr().out.splitlines()
     for header, token in (("[emu]", "dapi-a"), ("[emu-user]", "dapi-u")):
         at = lines.index(header)  # a line of its own, ready to paste into ~/.databrickscfg
-        assert lines[at + 1 : at + 3] == ["host  = http://127.0.0.1:8765", f"token = {token}"]
+        assert [line.replace(" ", "") for line in lines[at + 1 : at + 3]] == [
+            "host=http://127.0.0.1:8765",
+            f"token={token}",
+        ]
+    assert "[emu-m2m]" in lines
