@@ -366,3 +366,23 @@ def test_a_budget_that_is_not_a_positive_number_is_refused(env_auth: Emulator, r
     assert result.exit_code == 2
     assert result.stderr.splitlines()[0] == f"Error: {name}={value!r} is not a positive number of seconds"
     assert env_auth.request_log == []  # refused before anything was sent
+
+
+def test_a_slow_successful_create_is_an_unknown_outcome_not_unreachable(
+    env_auth: Emulator, run, partner_file, monkeypatch
+) -> None:
+    """9 s of latency on /create said "cannot reach" while the partner existed: now it says how to find out."""
+    monkeypatch.setenv(HTTP_ENV, "0.5")
+    env_auth.faults.arm(path_prefix=f"{PARTNERS}/create", latency_ms=1000)
+    result = run("create", "-f", str(partner_file()), "--no-auth-header", "-e")
+    assert result.exit_code == 1
+    first, hint = result.stderr.splitlines()[:2]
+    assert first.startswith(f"Error: no answer from {env_auth.url} to POST {PARTNERS}/create: no answer (timed out)")
+    assert "the change may or may not have been made" in first
+    assert "cannot reach" not in first
+    assert "databricks-stp get" in hint
+    assert statuses(env_auth, f"{PARTNERS}/create") in ([], [200])  # sent once, never repeated
+    env_auth.faults.clear()
+    time.sleep(0.7)  # the workspace finishes what it was asked
+    assert json.loads(run("get", "-e", "-o", "json").stdout)["partners"]  # it was done: `get` tells
+    assert len(statuses(env_auth, f"{PARTNERS}/create")) == 1
