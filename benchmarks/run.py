@@ -313,9 +313,9 @@ def failures(bin_dir: Path, emu: Emulator, runs: int) -> list[Row]:
     home = tempfile.mkdtemp()
 
     def ours(host: str, **extra: str) -> Sample:
-        return run_once(
-            [stp, "get", "-e"], clean_env(DATABRICKS_HOST=host, DATABRICKS_TOKEN="dapi-x", HOME=home, **extra)
-        )
+        env = clean_env(DATABRICKS_HOST=host, DATABRICKS_TOKEN="dapi-x", HOME=home)
+        env.update(extra)
+        return run_once([stp, "get", "-e"], env)
 
     def theirs(host: str) -> Sample:
         return run_once(
@@ -403,11 +403,13 @@ def table(rows: list[Row]) -> str:
 def section(rows: list[Row], venv: Path, runs: int) -> str:
     where = venv.relative_to(REPO) if venv.is_relative_to(REPO) else venv
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    # Other work on the machine slows both sides of a ratio, and one side more when its process is bigger.
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "unknown"
     return f"""{BEGIN}
 ## The client: start-up, one request, failures
 
-`make bench` ({stamp}, Python {sys.version.split()[0]}, {os.cpu_count()} cores, {runs} runs per figure after a
-warm-up): the wheel built from this checkout in a fresh virtualenv (`{where}`) with
+`make bench` ({stamp}, Python {sys.version.split()[0]}, {os.cpu_count()} cores, load average {load} at the end,
+{runs} runs per figure after a warm-up): the wheel built from this checkout in a fresh virtualenv (`{where}`) with
 the legacy `{LEGACY_CLI}` beside it, both against the emulator in the same run.
 
 {table(rows)}
