@@ -93,23 +93,11 @@ def emulator(
       databricks-stp emulator --port 0 --token dapi-my-admin-token
       databricks-stp emulator --fail-next 2 --fail-status 429 --latency-ms 100
     """
-    from stp_ext.emulator import (
-        DEFAULT_ADMIN_TOKEN,
-        DEFAULT_CLIENT_ID,
-        DEFAULT_CLIENT_SECRET,
-        DEFAULT_USER_TOKEN,
-        Emulator,
-    )
+    from stp_ext.emulator import DEFAULT_CLIENT_ID, Emulator
     from stp_ext.render.views import servers as view
 
     env = command_env()
-    admin_token, user_token = token or DEFAULT_ADMIN_TOKEN, user_token or DEFAULT_USER_TOKEN
-    # Not an option: a secret on the command line is in `ps` and the shell history.
-    client_secret = os.environ.get(CLIENT_SECRET_ENV) or DEFAULT_CLIENT_SECRET
-    if admin_token == user_token:
-        raise click.UsageError("--token and --user-token must differ: one is an admin, the other is not")
-    if client_secret in (admin_token, user_token):
-        raise click.UsageError(f"{CLIENT_SECRET_ENV} must differ from --token and --user-token")
+    admin_token, user_token, client_secret = _credentials(token, user_token)
     emu = Emulator(
         host=host,
         port=port,
@@ -133,15 +121,24 @@ def emulator(
         "client_secret": emu.client_secret,
         "state": state_path,
     }
-    view.emulator_running(env.renderer, info)
-    if not _is_loopback(host):
-        env.renderer.warning(
-            f"listening on {host}, not loopback: anyone who can reach this machine can use the printed tokens, "
-            "and its control API (no authentication) is reachable too; use --host 127.0.0.1 unless you must"
-        )
+    view.emulator_running(env.renderer, info, loopback=_is_loopback(host))
     try:
         emu.serve_forever()
     except KeyboardInterrupt:
         view.stopped(env.renderer)
     finally:
         emu.stop()
+
+
+def _credentials(token: str | None, user_token: str | None) -> tuple[str, str, str]:
+    """The admin token, the user token and the OAuth client secret, which must all differ."""
+    from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, DEFAULT_CLIENT_SECRET, DEFAULT_USER_TOKEN
+
+    admin_token, user_token = token or DEFAULT_ADMIN_TOKEN, user_token or DEFAULT_USER_TOKEN
+    # Not an option: a secret on the command line is in `ps` and the shell history.
+    client_secret = os.environ.get(CLIENT_SECRET_ENV) or DEFAULT_CLIENT_SECRET
+    if admin_token == user_token:
+        raise click.UsageError("--token and --user-token must differ: one is an admin, the other is not")
+    if client_secret in (admin_token, user_token):
+        raise click.UsageError(f"{CLIENT_SECRET_ENV} must differ from --token and --user-token")
+    return admin_token, user_token, client_secret

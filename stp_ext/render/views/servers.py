@@ -53,7 +53,12 @@ def sample_partner_listening(render: Renderer, info: dict[str, Any], checks_auth
     render.line("Ctrl-C stops it.")
 
 
-def emulator_running(render: Renderer, info: dict[str, Any]) -> None:
+def emulator_running(render: Renderer, info: dict[str, Any], *, loopback: bool = True) -> None:
+    if not loopback:
+        render.warning(
+            f"listening on {info['host']}, not loopback: anyone who can reach this machine can use the printed "
+            "tokens, and its control API (no authentication) is reachable too; use --host 127.0.0.1 unless you must"
+        )
     if render.is_json:
         render.json(info)
         return
