@@ -15,7 +15,7 @@ import json
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal, cast
 
 from stp_ext.logs import RedactingStream, redact
 from stp_ext.render.safe import clean, text
@@ -35,9 +35,8 @@ def _console(stream: Any, width: int | None = None) -> Console:
     # is now (click's CliRunner swaps them). Rich honours NO_COLOR and disables
     # colour and animation when the stream is not a terminal.
     # The stream redacts too (stp_ext.logs): whatever a view printed without clean().
-    return Console(
-        file=RedactingStream(stream), soft_wrap=False, highlight=False, markup=False, emoji=False, width=width
-    )
+    redacting = cast("IO[str]", RedactingStream(stream))  # a duck-typed text stream: write/flush/isatty
+    return Console(file=redacting, soft_wrap=False, highlight=False, markup=False, emoji=False, width=width)
 
 
 def _as_text(value: Any) -> Any:
