@@ -30,7 +30,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any
 
@@ -85,6 +85,7 @@ class LocalServer:
         request_timeout: float = REQUEST_TIMEOUT_S,
         idle_timeout: int = IDLE_TIMEOUT_S,
         threads: int = THREADS,
+        run_inline: Callable[[], bool] | None = None,
     ) -> None:
         self.app = app
         self.host = host
@@ -93,6 +94,7 @@ class LocalServer:
         self.request_timeout = request_timeout
         self.idle_timeout = idle_timeout
         self.threads = threads
+        self.run_inline = run_inline
         self._server: Any = None
         self._port: int | None = None  # kept after stop(), so a URL can still be named
         self._thread: threading.Thread | None = None
@@ -288,6 +290,8 @@ def _make_server(owner: LocalServer, sock: socket.socket) -> Any:
         task_class = Task
         error_task_class = JsonErrorTask
         request_started = 0.0  # when the first byte of the request being read came
+        reading = False  # in received(): the loop thread holds this channel's request lock
+        inline_pending = False  # a request to answer in the loop thread once received() is done
 
         def received(self, data: bytes) -> bool:
             if self.request is None and data:
@@ -302,10 +306,32 @@ def _make_server(owner: LocalServer, sock: socket.socket) -> Any:
                         self.requests.append(request)
                         self.server.add_task(self)
                     return True
-            return bool(super().received(data))
+            self.reading = True
+            try:
+                result = bool(super().received(data))
+            finally:
+                self.reading = False
+            if self.inline_pending:
+                self.inline_pending = False
+                self.service()
+            return result
 
     class Server(TcpWSGIServer):  # type: ignore[misc]
         channel_class = Channel
+
+        def add_task(self, task: Any) -> None:
+            """Run the app in the I/O thread when the owner says its answers are quick now.
+
+            A handoff to a worker thread and back costs more than a quick answer
+            itself; a slow answer (an armed latency fault, say) must not hold the
+            loop, so it goes to the workers. Only a request the loop has just
+            read runs inline (after ``received`` lets go of the channel's lock);
+            the next of a client's pipelined requests goes to a worker.
+            """
+            if getattr(task, "reading", False) and owner.run_inline is not None and owner.run_inline():
+                task.inline_pending = True
+                return
+            super().add_task(task)
 
         def maintenance(self, now: float) -> None:
             super().maintenance(now)  # idle connections

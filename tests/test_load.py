@@ -277,3 +277,23 @@ def test_the_request_log_keeps_the_newest_and_counts_the_rest() -> None:
         assert len(body["requests"]) == 5 and body["dropped"] == 3
         assert all(r["path"] == f"{SECRETS}/scopes/list" for r in body["requests"])
         client.close()
+
+
+def test_slow_answers_do_not_queue_each_other() -> None:
+    """Quick answers come from the server's I/O thread; once a latency fault is armed they go to workers."""
+    with Emulator() as emu:
+        emu.faults.arm(latency_ms=400, path_prefix=f"{SECRETS}/scopes/list")
+
+        def one(_: int) -> int:
+            client = Client(emu.port)
+            try:
+                return client.call("GET", f"{SECRETS}/scopes/list")[0]
+            finally:
+                client.close()
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            statuses = list(pool.map(one, range(8)))
+        elapsed = time.monotonic() - started
+        assert statuses == [200] * 8
+        assert elapsed < 2.0, f"8 answers delayed 0.4 s each took {elapsed:.1f} s: they queued"

@@ -182,6 +182,10 @@ class EmulatorApp:
                 self._dropped += 1
             self._log.append(RequestRecord(request.method, request.path, status))
 
+    def answers_quickly(self) -> bool:
+        """No fault armed that delays or streams an answer: every answer is a few table lookups."""
+        return self.faults.idle()
+
     # -- WSGI ---------------------------------------------------------------------
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

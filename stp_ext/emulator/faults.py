@@ -197,6 +197,11 @@ class Faults:
         with self._lock:
             return asdict(self._plan)
 
+    def idle(self) -> bool:
+        """No plan that delays or fails a request is armed (the server then answers in its I/O thread)."""
+        plan = self._plan  # one read of a reference: no lock needed for a snapshot
+        return plan.latency_ms == 0 and plan.fail_next == 0
+
     def take(self, path: str) -> Fault | None:
         """The fault for a request to ``path`` (counting it against fail_next), or None."""
         with self._lock:

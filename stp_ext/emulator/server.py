@@ -45,7 +45,8 @@ class Emulator:
         self.oauth = OAuthServer(client_id, client_secret, oauth_token_ttl_s)
         self.store = Store(state_path)  # last: a refused argument leaves no file open
         self.app = EmulatorApp(self.store, admin_token, user_token, log_size=request_log_size, oauth=self.oauth)
-        self._server = LocalServer(self.app, host, port)
+        # With no fault armed every answer is quick: the server then answers in its I/O thread.
+        self._server = LocalServer(self.app, host, port, run_inline=self.app.answers_quickly)
 
     @property
     def url(self) -> str:
