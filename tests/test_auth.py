@@ -334,76 +334,18 @@ def test_without_the_error_parser_hook_errors_are_the_sdks(env_auth, run, monkey
 # -- OAuth M2M still gets the host-metadata probe it needs ----------------------------------------
 
 
-class _OAuthWorkspace:
-    """The few endpoints OAuth M2M uses, on a tiny local server: host metadata, OIDC discovery, token, one API."""
+def test_oauth_m2m_still_works_and_keeps_its_probe(emulator, run, monkeypatch):
+    """OAuth needs the host-metadata answer (its OIDC endpoint): skipping the probe is for tokens only."""
+    from stp_ext.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
-    def __init__(self) -> None:
-        import http.server
-        import threading
-
-        outer = self
-        self.paths: list[str] = []
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _answer(self, status: int, body: dict) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self) -> None:
-                outer.paths.append(self.path.split("?")[0])
-                base = f"http://127.0.0.1:{outer.port}"
-                if self.path == "/.well-known/databricks-config":
-                    self._answer(200, {"oidc_endpoint": f"{base}/oidc", "workspace_id": "123"})
-                elif self.path == "/oidc/.well-known/oauth-authorization-server":
-                    self._answer(
-                        200,
-                        {
-                            "authorization_endpoint": f"{base}/oidc/v1/authorize",
-                            "token_endpoint": f"{base}/oidc/v1/token",
-                        },
-                    )
-                elif self.headers.get("Authorization") == "Bearer m2m-access-token":
-                    self._answer(200, {})
-                else:
-                    self._answer(401, {"error_code": "UNAUTHENTICATED", "message": "Invalid access token."})
-
-            def do_POST(self) -> None:
-                outer.paths.append(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                form = self.rfile.read(length).decode()
-                if self.path == "/oidc/v1/token" and "grant_type=client_credentials" in form:
-                    self._answer(200, {"access_token": "m2m-access-token", "token_type": "Bearer", "expires_in": 3600})
-                else:
-                    self._answer(400, {"error": "invalid_request"})
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def test_oauth_m2m_still_works_and_keeps_its_probe(run, monkeypatch):
-    server = _OAuthWorkspace()
-    try:
-        monkeypatch.setenv("DATABRICKS_HOST", f"http://127.0.0.1:{server.port}/?o=123")
-        monkeypatch.setenv("DATABRICKS_CLIENT_ID", "sp-client")
-        monkeypatch.setenv("DATABRICKS_CLIENT_SECRET", "sp-secret")
-        result = run("get", "-o", "json")
-    finally:
-        server.close()
+    monkeypatch.setenv("DATABRICKS_HOST", f"{emulator.url}/?o=123")
+    monkeypatch.setenv("DATABRICKS_CLIENT_ID", DEFAULT_CLIENT_ID)
+    monkeypatch.setenv("DATABRICKS_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
+    result = run("get", "-o", "json")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) == {"partners": []}
-    assert server.paths[0] == "/.well-known/databricks-config"  # OAuth needs the probe's answer: still sent
-    assert "/oidc/v1/token" in server.paths
-    assert server.paths[-1] == "/api/2.0/partnerhub/self-test-partners/get"
+    paths = [r.path for r in emulator.request_log]
+    assert paths[0] == "/.well-known/databricks-config"  # still sent, once
+    assert paths.count("/.well-known/databricks-config") == 1
+    assert any(p.startswith("/oidc/") and p.endswith("/token") for p in paths)
+    assert paths[-1] == "/api/2.0/partnerhub/self-test-partners/get"
