@@ -29,13 +29,15 @@ import functools
 import logging
 import os
 import sys
+import time
 import urllib.parse
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from stp_ext import __version__
-from stp_ext.errors import AuthConfigError
+from stp_ext.errors import AuthConfigError, WorkspaceError
 from stp_ext.logs import redact, register_secret
 from stp_ext.sdk_loader import load_core
 from stp_ext.workspace import Timeouts, Workspace, WorkspaceInfo, active_clock, clock_is_real
@@ -228,44 +230,83 @@ def sdk_hooks_present(config_cls: Any) -> dict[str, bool]:
     }
 
 
+class _OneAttempt:
+    """A clock for the probe's client: its back-off sleeps take no time and use up the budget.
+
+    databricks-sdk retries a request until its clock passes the deadline; with
+    this clock the first failure ends the probe at once, so a host that cannot
+    answer (DNS, refused, TLS) costs no back-off before the real error.
+    """
+
+    def __init__(self) -> None:
+        self._skipped = 0.0
+
+    def time(self) -> float:
+        return time.time() + self._skipped
+
+    def sleep(self, seconds: float) -> None:
+        self._skipped += seconds
+
+
+@dataclass
+class _Probe:
+    failure: BaseException | None = None
+
+
 @contextlib.contextmanager
-def _bounded_host_metadata_probe() -> Iterator[None]:
-    """Give the SDK's host-metadata probe our small budget on every SDK version.
+def _bounded_host_metadata_probe() -> Iterator[_Probe]:
+    """One bounded attempt at the SDK's host-metadata probe, on every SDK version; its failure is kept.
 
     databricks-sdk 0.162 builds the probe's client from the Config's timeouts;
     the releases that still support Python 3.9 (up to about 0.10x) call
     ``get_host_metadata(host)`` with a module-level client whose retry budget
     is 300 s, so an unreachable host would hang Config() for five minutes.
-    For the length of the construction the name config.py calls is bound to
-    the same function with a bounded client; an explicit ``client=`` (newer
-    SDKs) still wins over it, so nothing changes there.
+    For the length of the construction the name config.py calls is bound to a
+    wrapper that calls it with our client (one attempt, PROBE_HTTP_TIMEOUT) and
+    records the failure, which the SDK itself only logs before failing later
+    with "Invalid URL 'None'".
     """
+    probe = _Probe()
     config_module = sys.modules.get("databricks.sdk.config")
     original = getattr(config_module, "get_host_metadata", None)
     client_module = sys.modules.get("databricks.sdk._base_client")
     client_cls = getattr(client_module, "_BaseClient", None)
     if config_module is None or original is None or client_cls is None:
-        yield
+        yield probe
         return
     try:
-        bounded = client_cls(retry_timeout_seconds=PROBE_RETRY_TIMEOUT, http_timeout_seconds=PROBE_HTTP_TIMEOUT)
+        client = client_cls(
+            retry_timeout_seconds=PROBE_RETRY_TIMEOUT, http_timeout_seconds=PROBE_HTTP_TIMEOUT, clock=_OneAttempt()
+        )
     except TypeError:  # a release with another constructor: leave the probe as the SDK made it
-        yield
+        yield probe
         return
-    # Ignored for mypy below: not every SDK release (nor its type hints) has get_host_metadata; checked above.
-    config_module.get_host_metadata = functools.partial(original, client=bounded)  # type: ignore[attr-defined]
+
+    def one_attempt(host: str, *args: Any, **kwargs: Any) -> Any:
+        kwargs["client"] = client
+        try:
+            return original(host, *args, **kwargs)
+        except Exception as e:
+            probe.failure = e
+            raise
+
+    names = vars(config_module)  # the module's namespace: what config.py looks the name up in
+    names["get_host_metadata"] = one_attempt
     try:
-        yield
+        yield probe
     finally:
-        config_module.get_host_metadata = original  # type: ignore[attr-defined]
+        names["get_host_metadata"] = original
 
 
 def _build(core: Any, source: str, debug: bool, **kwargs: Any) -> Any:
     config_cls = _config_class(core.Config)
     try:
-        with _bounded_host_metadata_probe():
+        with _bounded_host_metadata_probe() as probe:
             cfg = config_cls(**kwargs)
     except ValueError as e:
+        unreachable = _probe_unreachable(probe.failure, kwargs.get("host") or os.environ.get(HOST_ENV, ""))
+        if unreachable is not None:
+            raise unreachable from None
         message = str(e)
         if not debug:
             # The SDK appends a dump of every setting it saw; useful with --debug, noise otherwise.
@@ -283,10 +324,36 @@ def _build(core: Any, source: str, debug: bool, **kwargs: Any) -> Any:
     return cfg
 
 
-def _half_set_environment(config_file: Path) -> AuthConfigError | None:
-    """DATABRICKS_HOST or DATABRICKS_TOKEN alone: the SDK then skips the DEFAULT profile and fails vaguely."""
+def _probe_unreachable(failure: BaseException | None, host: str) -> WorkspaceError | None:
+    """The auth failed after the host-metadata probe could not reach the host: say that, not the SDK's words."""
+    import requests
+
+    from stp_ext.workspace_http import classify
+
+    cause = failure
+    while cause is not None and not isinstance(cause, requests.RequestException):
+        cause = cause.__cause__ or cause.__context__
+    if cause is None:
+        return None
+    reached = classify(cause)
+    host = normalize_host(host) if host else "the workspace"
+    return WorkspaceError(
+        f"cannot reach {host}: {reached.reason} (asking its host metadata, which OAuth needs)",
+        hint=reached.hint or "Check the host and your network.",
+    )
+
+
+def _half_set_environment(config_file: Path, config_cls: Any) -> AuthConfigError | None:
+    """DATABRICKS_HOST or DATABRICKS_TOKEN alone: the SDK then skips the DEFAULT profile and fails vaguely.
+
+    Only when no other credential variable is set: DATABRICKS_HOST with DATABRICKS_CLIENT_ID is OAuth,
+    and its failure is the SDK's to explain.
+    """
     host, token = os.environ.get(HOST_ENV, "").strip(), os.environ.get(TOKEN_ENV, "").strip()
     if bool(host) == bool(token):
+        return None
+    others = _sdk_env_names(config_cls) - {HOST_ENV, TOKEN_ENV, "DATABRICKS_CONFIG_FILE", "DATABRICKS_CONFIG_PROFILE"}
+    if any(os.environ.get(name, "").strip() for name in others):
         return None
     present, absent = (HOST_ENV, TOKEN_ENV) if host else (TOKEN_ENV, HOST_ENV)
     where = f"the DEFAULT profile in {config_file}" if config_file.is_file() else "a profile"
@@ -367,7 +434,7 @@ def connect(
         try:
             cfg = _build(core, source, debug, **common)
         except AuthConfigError:
-            half = _half_set_environment(path)
+            half = _half_set_environment(path, core.Config)
             if half is None:
                 raise
             raise half from None

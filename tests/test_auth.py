@@ -349,3 +349,35 @@ def test_oauth_m2m_still_works_and_keeps_its_probe(emulator, run, monkeypatch):
     assert paths.count("/.well-known/databricks-config") == 1
     assert any(p.startswith("/oidc/") and p.endswith("/token") for p in paths)
     assert paths[-1] == "/api/2.0/partnerhub/self-test-partners/get"
+
+
+@pytest.mark.parametrize("host", ["closed", "https://no-such-workspace.invalid"])
+def test_oauth_against_an_unreachable_host_fails_at_once_naming_it(run, monkeypatch, host):
+    """It said "oauth-m2m: Invalid URL 'None'" (exit 2) after the probe's back-offs."""
+    if host == "closed":
+        host = f"http://127.0.0.1:{_free_port()}"
+    monkeypatch.setenv("DATABRICKS_HOST", host)
+    monkeypatch.setenv("DATABRICKS_CLIENT_ID", "sp")
+    monkeypatch.setenv("DATABRICKS_CLIENT_SECRET", "sp-secret")
+    started = time.monotonic()
+    result = run("get")
+    elapsed = time.monotonic() - started
+    assert result.exit_code == 1
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(f"Error: cannot reach {host}: ")
+    assert first.endswith("(asking its host metadata, which OAuth needs)")
+    assert "None" not in result.stderr
+    assert elapsed < 1
+
+
+def test_oauth_probe_is_sent_once_when_it_is_dropped(emulator, run, monkeypatch):
+    from stp_ext.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+
+    emulator.faults.arm(path_prefix="/.well-known/", fail_next=100, mode="drop")
+    monkeypatch.setenv("DATABRICKS_HOST", emulator.url)
+    monkeypatch.setenv("DATABRICKS_CLIENT_ID", DEFAULT_CLIENT_ID)
+    monkeypatch.setenv("DATABRICKS_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
+    result = run("get")
+    assert result.exit_code == 1
+    assert "closed without an answer (asking its host metadata" in result.stderr
+    assert [r.path for r in emulator.request_log] == ["/.well-known/databricks-config"]

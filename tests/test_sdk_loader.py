@@ -6,6 +6,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 
 def _python(code: str) -> str:
     done = subprocess.run(
@@ -94,20 +96,29 @@ def test_reason_phrase_customizer_is_installed():
     assert type(customizers[-1]).__name__ == "ReasonPhrase"
 
 
-def test_host_metadata_probe_is_bounded_during_config_construction():
-    """Older SDKs (the ones for Python 3.9) probe with a 300 s budget unless we bind a bounded client."""
+def test_host_metadata_probe_is_one_bounded_attempt_during_config_construction():
+    """Older SDKs (the ones for Python 3.9) probe with a 300 s budget; every SDK would back off and retry."""
+    import socket
     import sys
+    import time
 
     from stp_ext.sdk_loader import load_core
-    from stp_ext.workspace_auth import PROBE_RETRY_TIMEOUT, _bounded_host_metadata_probe
+    from stp_ext.workspace_auth import _bounded_host_metadata_probe
 
     load_core()
     config_module = sys.modules["databricks.sdk.config"]
     original = config_module.get_host_metadata
-    with _bounded_host_metadata_probe():
-        bound = config_module.get_host_metadata
-        assert bound.keywords["client"]._retry_timeout_seconds == PROBE_RETRY_TIMEOUT
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}"
+    with _bounded_host_metadata_probe() as probe:
+        started = time.monotonic()
+        with pytest.raises(ValueError, match="Failed to fetch host metadata"):
+            config_module.get_host_metadata(closed)
+        elapsed = time.monotonic() - started
     assert config_module.get_host_metadata is original
+    assert probe.failure is not None  # kept, so the error can say the host was not reached
+    assert elapsed < 0.5  # one attempt: no back-off sleep
 
 
 def test_our_config_class_built_first_still_knows_every_setting():
