@@ -305,7 +305,9 @@ def _build(core: Any, source: str, debug: bool, **kwargs: Any) -> Any:
             cfg = config_cls(**kwargs)
     except ValueError as e:
         unreachable = _probe_unreachable(probe.failure, kwargs.get("host") or os.environ.get(HOST_ENV, ""))
-        if unreachable is not None:
+        # Only when the auth itself failed on a request (OAuth without the endpoints the probe would have
+        # given); a bad setting (an unknown auth_type) stays the configuration error it is.
+        if unreachable is not None and _request_error_in(e) is not None:
             raise unreachable from None
         message = str(e)
         if not debug:
@@ -324,15 +326,21 @@ def _build(core: Any, source: str, debug: bool, **kwargs: Any) -> Any:
     return cfg
 
 
-def _probe_unreachable(failure: BaseException | None, host: str) -> WorkspaceError | None:
-    """The auth failed after the host-metadata probe could not reach the host: say that, not the SDK's words."""
+def _request_error_in(error: BaseException | None) -> BaseException | None:
+    """The first ``requests`` exception in an exception's chain of causes, if any."""
     import requests
 
-    from stp_ext.workspace_http import classify
-
-    cause = failure
+    cause = error
     while cause is not None and not isinstance(cause, requests.RequestException):
         cause = cause.__cause__ or cause.__context__
+    return cause
+
+
+def _probe_unreachable(failure: BaseException | None, host: str) -> WorkspaceError | None:
+    """The auth failed after the host-metadata probe could not reach the host: say that, not the SDK's words."""
+    from stp_ext.workspace_http import classify
+
+    cause = _request_error_in(failure)
     if cause is None:
         return None
     reached = classify(cause)
