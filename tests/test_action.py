@@ -88,7 +88,8 @@ class Runner:
     def run(self, step_id: str, inputs: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
         step = _step(step_id)
         assert step["shell"] == "bash"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DATABRICKS_")}
+        # A clean runner: nothing of this test session's workspace or Python path leaks in.
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABRICKS_", "PYTHON", "VIRTUAL_ENV"))}
         env.update(self.extra_env)
         for name, raw in (step.get("env") or {}).items():
             env[name] = EXPRESSION.sub(lambda m: _value(m.group(1), inputs, self.action_path), str(raw))
@@ -121,6 +122,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Runner:
         text=True,
         timeout=60,
         cwd=runner.workdir,
+        env={k: v for k, v in os.environ.items() if not k.startswith("PYTHON")},
     ).stdout
     assert location.startswith(str(runner.temp)), location  # the installed package, not this checkout
     return runner
