@@ -142,3 +142,29 @@ def test_control_characters_are_an_error_naming_the_field(
     found = findings(run, write(tmp_path, json.dumps(data)))
     errors = [(f["field"], f["message"]) for f in found if f["severity"] == "error"]
     assert errors == [(f"partner.{field}", f"contains a control character ({shown})")]
+
+
+# -- connect-test --payload: the same bounds -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        ('{"user_info": ' + '{"a":' * 900 + "1" + "}" * 900 + "}", "is nested more than 32 levels deep"),
+        ('{"user_info": ' + "[" * 5000 + "]" * 5000 + "}", "is nested more than 32 levels deep"),
+        ('{"port": ' + "9" * 5001 + "}", "is not valid JSON: a number with 5001 digits (at most 4300)"),
+    ],
+)
+def test_a_hostile_payload_is_refused_before_anything_is_sent(
+    payload: str, expected: str, run: Any, tmp_path: Path
+) -> None:
+    from stp_ext.sample_partner import SamplePartner
+
+    path = tmp_path / "payload.json"
+    path.write_text(payload)
+    with SamplePartner() as partner:
+        result = run("connect-test", "-f", str(REPO / "examples" / "partner.json"), "--no-auth-header",
+                     "--url", partner.url, "--payload", str(path))  # fmt: skip
+        assert partner.state.accounts == {}  # nothing reached the partner
+    assert result.exit_code == 2, result.stderr
+    assert one_error(result) == f"Error: --payload {path} {expected}"

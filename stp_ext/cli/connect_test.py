@@ -210,6 +210,7 @@ def _write_junit(path: str, report: ConnectTestReport) -> None:
 
 
 def _read_payload(path: str) -> dict[str, Any]:
+    from stp_ext import json_limits
     from stp_ext.inputs import MiB, decode_utf8, read_path
 
     raw = read_path(
@@ -220,12 +221,15 @@ def _read_payload(path: str) -> dict[str, Any]:
         too_big=f"--payload {path} is larger than 1 MiB",
         too_big_hint="A payload holds the few request fields to change; check that this is the right file.",
     )
+    too_deep = InputError(f"--payload {path} is nested more than {json_limits.MAX_DEPTH} levels deep")
     try:
-        document = json.loads(decode_utf8(raw, f"--payload {path}"))
-    except ValueError as e:  # not JSON, or a number longer than Python converts
+        document = json.loads(decode_utf8(raw, f"--payload {path}"), parse_int=json_limits.parse_int)
+    except ValueError as e:  # not JSON, or a number longer than we convert
         raise InputError(f"--payload {path} is not valid JSON: {e}") from None
     except RecursionError:
-        raise InputError(f"--payload {path} is nested too deeply to be a request body") from None
+        raise too_deep from None
+    if json_limits.too_deep(document) is not None:
+        raise too_deep
     if not isinstance(document, dict):
         raise InputError(
             f"--payload {path} must hold a JSON object",

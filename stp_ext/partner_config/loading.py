@@ -15,13 +15,12 @@ from typing import IO, Any
 
 from stp_ext.errors import ConfigFileError
 from stp_ext.inputs import STDIN, STDIN_NAME, MiB, read_path, read_stdin
+from stp_ext.json_limits import MAX_DEPTH, NumberTooLong, parse_int, too_deep
 from stp_ext.partner_config.model import ERROR, WARNING, ConfigReport, Finding, sort_findings
 from stp_ext.partner_config.rules import FILE, validate_partner_config
 from stp_ext.partner_config.text import child, quote
 
 MAX_BYTES = MiB  # a partner config is a few hundred bytes; 1 MiB is plenty
-MAX_DIGITS = 4300  # Python's own default limit for converting digits to an int
-MAX_DEPTH = 32  # a partner config is 3 levels deep; encoders recurse once per level
 _TOO_BIG = "A partner config file is a few hundred bytes; check that this is the right file."
 _SAVE_AS_UTF8 = "Save the file as UTF-8 text."
 
@@ -93,10 +92,6 @@ def _decode(raw: bytes, source: str) -> str:
 # -- JSON ----------------------------------------------------------------------
 
 
-class _TooLong(ValueError):
-    """A JSON number with more digits than we convert."""
-
-
 class _NotJson(ValueError):
     """A constant JSON does not allow (NaN, Infinity) but Python's parser would."""
 
@@ -118,10 +113,9 @@ def _parse_json(text: str) -> tuple[Any, list[Finding]]:
         return result
 
     try:
-        data = json.loads(text, object_pairs_hook=pairs_hook, parse_constant=_reject_constant, parse_int=_parse_int)
-    except _TooLong as e:
-        message = f"invalid JSON: a number with {e} digits (at most {MAX_DIGITS})"
-        return None, [Finding(ERROR, FILE, message, "A partner config holds no numbers; use a string.")]
+        data = json.loads(text, object_pairs_hook=pairs_hook, parse_constant=_reject_constant, parse_int=parse_int)
+    except NumberTooLong as e:
+        return None, [Finding(ERROR, FILE, f"invalid JSON: {e}", "A partner config holds no numbers; use a string.")]
     except json.JSONDecodeError as e:
         message = f"invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}"
         return None, [Finding(ERROR, FILE, message, json_error_hint(e))]
@@ -130,43 +124,17 @@ def _parse_json(text: str) -> tuple[Any, list[Finding]]:
     except RecursionError:
         return None, [Finding(ERROR, FILE, "invalid JSON: nested too deeply", "A partner config is three levels deep.")]
     findings = _duplicate_findings(data, duplicates) if duplicates else []
-    deep = _too_deep(data)
+    deep = too_deep(data, child)
     if deep is not None:
         findings.append(
             Finding(
                 ERROR,
-                deep,
+                deep or FILE,
                 f"nested more than {MAX_DEPTH} levels deep",
                 "A partner config is three levels deep; remove the nested value.",
             )
         )
     return data, findings
-
-
-def _parse_int(digits: str) -> int:
-    # Python refuses to convert more than 4300 digits (ValueError, and on older versions
-    # it would take quadratic time): one finding, the same on every version.
-    if len(digits.lstrip("-")) > MAX_DIGITS:
-        raise _TooLong(str(len(digits.lstrip("-"))))
-    return int(digits)
-
-
-def _too_deep(data: Any) -> str | None:
-    """The path of the first value nested deeper than MAX_DEPTH, or None; iterative.
-
-    Sending such a value would overflow the stack of whatever encodes it next
-    (our JSON, databricks-sdk's debug log, the workspace), so it is an error.
-    """
-    stack: list[tuple[Any, int, str]] = [(data, 0, "")]
-    while stack:
-        value, depth, path = stack.pop()
-        if depth > MAX_DEPTH:
-            return path or FILE
-        if isinstance(value, dict):
-            stack.extend((item, depth + 1, child(path, key) if depth < 2 else path) for key, item in value.items())
-        elif isinstance(value, list):
-            stack.extend((item, depth + 1, path) for item in value)
-    return None
 
 
 def _duplicate_findings(data: Any, duplicates: dict[int, list[str]]) -> list[Finding]:
