@@ -147,9 +147,11 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
     cls=StpGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="Examples:\n\n\b\n"
+    "  databricks-stp init\n"
     "  databricks-stp validate -f partner.json\n"
     "  databricks-stp create -f partner.json -p my-workspace --basic-user u --basic-password-stdin\n"
     "  databricks-stp get -o json\n"
+    "  databricks-stp get --all-profiles\n"
     "  databricks-stp demo",
 )
 @click.option(
