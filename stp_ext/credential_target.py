@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from stp_ext.errors import StpError, WorkspaceError
 
 if TYPE_CHECKING:
+    from stp_ext.next_steps import NextSteps
     from stp_ext.workspace import Workspace
 
 
@@ -21,7 +22,7 @@ class NotTheActivePartner(StpError):
     """--id names a partner that is not the workspace's active one."""
 
 
-def resolve_put_target(workspace: Workspace, partner_id: str | None, *, force: bool) -> str:
+def resolve_put_target(workspace: Workspace, partner_id: str | None, *, force: bool, steps: NextSteps) -> str:
     """The key to store under: ``partner_id`` once checked, else the active partner's id."""
     from stp_ext.partners import PartnerService
 
@@ -38,16 +39,17 @@ def resolve_put_target(workspace: Workspace, partner_id: str | None, *, force: b
         elif e.status == 403:
             e.hint = (
                 "Looking up the active partner needs a workspace admin. As a non-admin user, pass "
-                "--id ID --force (an admin sees the id with `databricks-stp get`)."
+                f"--id ID --force (an admin sees the id with `{steps.get()}`)."
             )
         raise
     except StpError as e:  # no active partner
         if partner_id is not None:
             raise NotTheActivePartner(
                 f"{partner_id} is not the active self-testing partner: this workspace has none",
-                hint="Create the partner first (databricks-stp create -f partner.json), or add --force "
+                hint=f"Create the partner first ({steps.create(None)}), or add --force "
                 "to store the credential under this id anyway.",
             ) from None
+        e.hint = f"Create one with: {steps.create(None)}"
         raise e
     if partner_id is None or partner_id == active.id:
         return active.id

@@ -53,8 +53,8 @@ class NextSteps:
 
 
 def _file(config_path: str | None) -> str:
-    if not config_path or config_path == "-":
-        return "partner.json"
+    if not config_path:
+        return "partner.json"  # the name `init` writes
     return shlex.quote(config_path)
 
 

@@ -200,3 +200,14 @@ def test_unknown_id_hint_keeps_the_users_profile(workspace, run, partner_file, c
     assert result.stderr.splitlines()[1] == (
         "Run `databricks-stp get -p emu` to see the active partner's id, or leave out --id."
     )
+
+
+def test_hints_quote_the_users_file_and_keep_the_profile(workspace, run, tmp_path):
+    path = tmp_path / "my partner.json"
+    path.write_text('{"partner": {"name": "x"}}')
+    result = run("create", "-f", str(path), "-p", "emu", "--no-secret")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1].endswith(f"run: databricks-stp validate -f '{path}'")
+    put = run("secret", "put", "-p", "emu", "--no-auth-header")
+    assert put.exit_code == 1
+    assert put.stderr.splitlines()[1] == "Create one with: databricks-stp create -f partner.json -p emu"

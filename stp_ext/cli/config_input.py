@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from stp_ext.errors import InputError
+from stp_ext.next_steps import NextSteps
 
 if TYPE_CHECKING:
     from stp_ext.partner_config import ConfigReport
@@ -20,6 +21,6 @@ def load_valid_config(path: str, renderer: Renderer) -> ConfigReport:
         count = len(report.errors)
         raise InputError(
             f"{report.source} is not a valid partner config ({count} error{'s' * (count != 1)}); nothing was sent",
-            hint=f"See the findings above, or run: databricks-stp validate -f {path}",
+            hint=f"See the findings above, or run: {NextSteps().validate(path)}",
         )
     return report

@@ -108,7 +108,7 @@ def put(partner_id: str | None, non_admin: bool | None, config_path: str | None,
     # The partner is checked before the secret is asked for: a typo in --id must not
     # silently store the credential under a key Partner Connect never reads.
     with env.renderer.status("Looking up the active partner…"):
-        key = resolve_put_target(workspace, partner_id, force=force)
+        key = resolve_put_target(workspace, partner_id, force=force, steps=env.steps)
     header = credential.read(prompt=True, warn=env.renderer.warning, terminal=env.terminal)
     if header is None:  # not reached: checked above
         raise InputError("no credential given")
