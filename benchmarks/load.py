@@ -422,7 +422,7 @@ def markdown(results: Sequence[Result], args: argparse.Namespace) -> str:
             "per row after a warm-up; the server in its own process. Target: "
             f"{TARGET_PER_SECOND} req/s for GET and for secrets/put, no errors, flat RSS. Throughput on a "
             "shared machine varies run to run: the stdlib row, measured in the same run, is what this "
-            "machine allowed then, and server CPU per request does not depend on other load.",
+            "machine allowed then, and server CPU per request depends far less on other load.",
             "",
             "| measure | req/s | of stdlib | p50 ms | p99 ms | server CPU us/req | errors | RSS KiB before -> after |",
             "|---|---|---|---|---|---|---|---|",
