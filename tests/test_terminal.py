@@ -76,10 +76,18 @@ def test_no_terminal_refuses_a_password_it_cannot_prompt_for(workspace, run, par
     assert terminal.asked == []
 
 
-def test_spinner_only_while_waiting_and_never_in_json(workspace, run):
+def test_spinners_go_through_the_terminal_seam(workspace, run):
     terminal = FakeTerminal(tty=True)
-    assert run("get", "-p", "emu", "-o", "json", terminal=terminal).exit_code == 0
-    assert "Connecting to the workspace…" in terminal.spinners
+    result = run("get", "-p", "emu", "-o", "json", terminal=terminal)
+    assert result.exit_code == 0
+    assert terminal.spinners == ["Connecting to the workspace…", "Reading the self-testing partner…"]
+    assert json.loads(result.stdout) == {"partners": []}  # stdout stays one JSON document
+
+
+def test_real_spinner_draws_nothing_off_a_terminal(capsys):
+    with Terminal().spinner("Waiting…"):
+        pass
+    assert capsys.readouterr() == ("", "")
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
