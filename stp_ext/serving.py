@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import select
 import socket
 import sys
 import threading
@@ -99,7 +100,6 @@ class LocalServer:
         self._port: int | None = None  # kept after stop(), so a URL can still be named
         self._thread: threading.Thread | None = None
         self._halt = threading.Event()
-        self._done = threading.Event()
         self.stopping = threading.Event()
 
     @property
@@ -146,12 +146,10 @@ class LocalServer:
         from waitress import wasyncore
 
         server = self._server
-        use_poll = hasattr(__import__("select"), "poll")  # select() cannot watch a descriptor past 1024
-        try:
-            while not self._halt.is_set():
-                wasyncore.loop(timeout=_POLL_S, use_poll=use_poll, map=server._map, count=1)
-        finally:
-            self._done.set()
+        use_poll = hasattr(select, "poll")  # select() cannot watch a descriptor past 1024 (POSIX)
+        # Short turns of the loop, so stop() and Ctrl-C (Windows too) are seen within _POLL_S.
+        while not self._halt.is_set():
+            wasyncore.loop(timeout=_POLL_S, use_poll=use_poll, map=server._map, count=1)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -223,7 +221,7 @@ def _connection_limit() -> int:
     try:
         import resource  # POSIX only
     except ImportError:
-        return 1000  # Windows: waitress uses select() there, which watches at most ~500 sockets well
+        return 500  # Windows: no poll(), and Python's select() there watches at most 512 sockets
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = 10_000 if hard == resource.RLIM_INFINITY else min(hard, 10_000)
     if soft != resource.RLIM_INFINITY and soft < wanted:

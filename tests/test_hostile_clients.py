@@ -304,3 +304,21 @@ def test_an_accepted_state_file_is_made_private(tmp_path: Path) -> None:
     state.chmod(0o644)
     Store(state).close()  # ours, accepted: tightened (it holds secret values)
     assert stat.S_IMODE(state.stat().st_mode) == 0o600
+
+
+# -- Ctrl-C ends a foreground server within a second --------------------------------------------------
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="sends SIGINT")
+def test_ctrl_c_stops_the_server_within_a_second(server: RunningServer) -> None:
+    import signal
+
+    held = socket.create_connection(("127.0.0.1", server.port), timeout=5)  # an idle keep-alive client
+    held.sendall(f"POST {post_path(server)} HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode())  # and a half request
+    started = time.monotonic()
+    server.process.send_signal(signal.SIGINT)
+    err = server.stop()
+    held.close()
+    assert time.monotonic() - started < 1.5
+    assert server.process.returncode in (0, 130), err  # 130: the CLI's exit status for an interrupt
+    assert "Traceback" not in err, err

@@ -123,11 +123,10 @@ def emulator(
     }
     view.emulator_running(env.renderer, info, loopback=_is_loopback(host))
     try:
-        emu.serve_forever()
-    except KeyboardInterrupt:
-        view.stopped(env.renderer)
+        emu.serve_forever()  # returns on Ctrl-C: stopping is the normal end of a foreground server
     finally:
         emu.stop()
+    view.stopped(env.renderer)
 
 
 def _credentials(token: str | None, user_token: str | None) -> tuple[str, str, str]:
