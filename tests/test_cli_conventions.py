@@ -74,6 +74,18 @@ def test_help_does_not_import_the_sdk():
     assert done.stderr.strip().splitlines()[-1] == "False"
 
 
+def test_help_loads_no_http_client_nor_connect_test_runner():
+    # --help builds every command; connect-test's options need only the case ids.
+    code = (
+        "import sys\nfrom stp_ext.cli import main\nsys.argv = ['databricks-stp', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('http.client', 'stp_ext.connect.runner', 'stp_ext.connect.cases') if m in sys.modules]\n"
+        "print(heavy, file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stderr.strip().splitlines()[-1] == "[]"
+
+
 def test_interrupt_exits_130(run, monkeypatch, workspace):
     def interrupted(*_args, **_kwargs):
         raise KeyboardInterrupt

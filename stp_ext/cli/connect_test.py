@@ -18,7 +18,7 @@ from stp_ext.cli.arguments import check_url, check_writable
 from stp_ext.cli.config_input import load_valid_config
 from stp_ext.cli.credential_input import CredentialInput, credential_options_for
 from stp_ext.cli.options import command_env, config_file_option, offline_options, timeout_option
-from stp_ext.connect.cases import CASE_IDS, NEW_USER_ACTIONS
+from stp_ext.connect.catalog import CASE_IDS, NEW_USER_ACTIONS
 from stp_ext.errors import CheckFailed, InputError
 
 if TYPE_CHECKING:

@@ -20,12 +20,11 @@ from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from stp_ext.connect import rules
+from stp_ext.connect.catalog import CASE_IDS, NEW_USER_ACTIONS
 from stp_ext.connect.http import HttpResponse
 from stp_ext.connect.payload import Caller, new_account_domain, random_id
 from stp_ext.connect.report import CheckFinding, ScenarioResult
 from stp_ext.connect.session import Journey
-
-NEW_USER_ACTIONS = ("auto_add", "invite", "not_found", "error")
 
 
 def p100(j: Journey) -> ScenarioResult:
@@ -347,4 +346,5 @@ CASES: tuple[Case, ...] = (
     Case("P900", "the connector list (INGEST partners)", "200, non-empty, named source/target connectors", p900),
     Case("AUTH", "wrong credentials", "401 error_reason unauthorized", wrong_credentials),
 )
-CASE_IDS: tuple[str, ...] = tuple(case.case_id for case in CASES)
+if tuple(case.case_id for case in CASES) != CASE_IDS:  # one list of ids, checked where the cases are
+    raise RuntimeError("stp_ext.connect.catalog.CASE_IDS does not match CASES")

@@ -39,7 +39,8 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from stp_ext.sample_partner.connect_flow import NEW_USER_ACTIONS, PAGES, Flow
+from stp_ext.connect.catalog import NEW_USER_ACTIONS
+from stp_ext.sample_partner.connect_flow import PAGES, Flow
 from stp_ext.sample_partner.faults import FAULT_NAMES
 from stp_ext.sample_partner.hostile import HOSTILE_FAULTS, hostile_bytes
 from stp_ext.sample_partner.state import TEST_DOMAINS, PartnerState, domain_of, is_test_domain

@@ -27,8 +27,6 @@ from typing import Any
 
 from stp_ext.sample_partner.state import PartnerState
 
-NEW_USER_ACTIONS = ("auto_add", "invite", "not_found", "error")
-
 # Redirect pages, one per redirect_value (ApiSpecifications.md "Redirect URL explanation").
 PAGES = {
     "create_trial": "create-trial",
