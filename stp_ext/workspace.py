@@ -301,6 +301,14 @@ class Workspace:
             return bytes(response.content)
         except requests.RequestException as e:
             raise classify(e) from None
+        except ValueError as e:
+            # The SDK's credential providers report a refused token request (OAuth M2M with a wrong
+            # client secret: "invalid_client: ...") as a bare ValueError raised before anything is sent.
+            raise WorkspaceError(
+                f"{self.host} refused the credentials of {self.info.source}: {redact(str(e))}",
+                hint="Check client_id and client_secret (or the token) there; `databricks auth login` renews them.",
+                status=401,
+            ) from None
         except TimeoutError as e:  # the SDK's retry loop gave up (fallback path only)
             cause = e.__cause__
             if isinstance(cause, requests.RequestException):

@@ -243,6 +243,22 @@ def test_cli_fail_mode(start_emulator: Any, mode: str, expected: bytes) -> None:
     assert raw_get(emu.port, SCOPES).startswith(b"HTTP/1.1 200")
 
 
+def test_cli_fail_modes_are_the_emulators_own() -> None:
+    from stp_ext.cli.emulator import emulator
+    from stp_ext.emulator.faults import MODES
+
+    option = next(p for p in emulator.params if p.name == "fail_mode")
+    assert set(option.type.choices) == set(MODES) - {"json"}  # json needs a body: control API only
+
+
+def test_cli_retry_after_and_echo(start_emulator: Any) -> None:
+    emu = start_emulator("--fail-next", "1", "--fail-status", "503", "--retry-after", "7")
+    assert raw_get(emu.port, SCOPES).split(b"\r\n\r\n")[0].lower().count(b"retry-after: 7") == 1
+    echo = start_emulator("--fail-next", "1", "--fail-mode", "echo", "--fail-status", "400")
+    answer = RawClient(echo.port).request("POST", "/api/2.0/secrets/put", json.dumps({"string_value": "Bearer S3CR3T"}))
+    assert answer.status == 400 and "S3CR3T" in answer.body.decode()
+
+
 def test_cli_without_fault_flags_answers_normally(start_emulator: Any) -> None:
     emu = start_emulator()
     assert RawClient(emu.port).get("/_emulator/faults").json()["fail_next"] == 0

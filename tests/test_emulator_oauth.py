@@ -216,3 +216,8 @@ def test_a_wrong_client_secret_is_one_error_line(emulator: Emulator, run: Any, m
     assert result.exit_code != 0
     assert result.stderr.startswith("Error:") and "Traceback" not in result.stderr
     assert "not-the-secret" not in result.stderr
+    # A refused token request is the workspace refusing our credentials, named as such (not "unexpected").
+    first = result.stderr.splitlines()[0]
+    assert result.exit_code == 1
+    assert "refused the credentials" in first and "invalid_client" in first and "unexpected" not in first
+    assert "client_secret" in result.stderr.splitlines()[1]

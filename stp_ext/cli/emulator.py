@@ -60,10 +60,19 @@ def _is_loopback(host: str) -> bool:
 )
 @click.option(
     "--fail-mode",
-    type=click.Choice(["status", "drop", "html", "malformed_json"]),
+    # stp_ext.emulator.faults.MODES, less "json" (it needs a body: arm it over the control API). Listed here
+    # because importing the emulator package loads its server, and every --help builds this option.
+    type=click.Choice(["status", "drop", "html", "malformed_json", "drip", "huge", "echo"]),
     default="status",
     show_default=True,
-    help="How --fail-next fails: an error status, a dropped connection, an HTML or a malformed JSON answer.",
+    help="How --fail-next fails: an error status, a dropped connection, an HTML or a malformed JSON answer, "
+    "a JSON answer dripped a byte a second, a 1 MiB answer, or an error quoting the request (redaction tests).",
+)
+@click.option(
+    "--retry-after",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Retry-After seconds on --fail-next's status answers (a throttling or huge-wait workspace).",
 )
 @offline_options
 def emulator(
@@ -77,6 +86,7 @@ def emulator(
     fail_next: int,
     fail_status: int,
     fail_mode: str,
+    retry_after: int | None,
 ) -> None:
     """Run the local workspace emulator: self-testing partners, secrets, SCIM Me, OAuth M2M.
 
@@ -109,7 +119,9 @@ def emulator(
     ).bind()
     if latency_ms or fail_next:
         try:
-            emu.faults.arm(latency_ms=latency_ms, fail_next=fail_next, status=fail_status, mode=fail_mode)
+            emu.faults.arm(
+                latency_ms=latency_ms, fail_next=fail_next, status=fail_status, mode=fail_mode, retry_after=retry_after
+            )
         except ValueError as e:
             emu.stop()
             raise InputError(f"invalid fault options: {e}") from None
