@@ -26,9 +26,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check $(SOURCES)
 	$(BIN)/mypy $(TYPED)
 
-# -n 2: both cores (pytest-xdist); every test owns its ports, files and environment.
+# -n 3 (pytest-xdist): many tests wait on sockets, subprocesses and timeouts, so a third worker
+# keeps both cores busy (measured: 119 s against 162 s with -n 2); every test owns its ports, files
+# and environment. PYTHONDONTWRITEBYTECODE is cleared because the suite starts hundreds of CLI
+# subprocesses, and without cached bytecode each compiles the package again (a quarter of the CPU).
 test: lint
-	$(BIN)/pytest -q -n 2
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -n 3
 
 demo: $(STAMP)
 	$(BIN)/databricks-stp demo

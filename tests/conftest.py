@@ -19,6 +19,15 @@ from helpers import invoke, write_partner_config, write_profiles
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, DEFAULT_USER_TOKEN, Emulator
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Start the slow tests (virtualenv installs, sustained load) first.
+
+    pytest-xdist hands tests out in collection order; a 30 s install collected last
+    runs alone at the end while the other workers sit idle.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: otherwise file order
+
+
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     for name in list(os.environ):

@@ -26,6 +26,9 @@ from helpers import REPO
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN
 from stp_ext.sample_partner.server import SamplePartner
 
+# The module's fixture installs the tool into a fresh virtualenv, as the action does (about 30 s).
+pytestmark = pytest.mark.slow
+
 ACTION = yaml.safe_load((REPO / "action.yml").read_text())
 STEPS = ACTION["runs"]["steps"]
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
