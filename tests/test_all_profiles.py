@@ -152,3 +152,12 @@ def test_ctrl_c_ends_it_at_once(tmp_path):
         assert err.strip().splitlines()[-1] == "Error: interrupted"
     finally:
         silent.close()
+
+
+@pytest.mark.parametrize("columns", ["60", "100", "140"])
+def test_the_partner_id_is_never_split(three_profiles, run, partner_file, monkeypatch, columns):
+    partner_id = _create(run, partner_file(), "--no-auth-header")
+    monkeypatch.setenv("COLUMNS", columns)
+    result = run("get", "--all-profiles")  # the closed-port profile makes it exit 1; the table is still printed
+    assert result.exit_code == 1, result.stderr
+    assert partner_id in result.stdout  # whole, on one line, to copy

@@ -31,6 +31,7 @@ def all_profiles(render: Renderer, rows: Sequence[ProfileStatus], config_file: s
             "Host",
             "Auth",
             "Active partner",
+            Column("Partner ID", no_wrap=True),  # an id to copy: never split across lines
             Column("Credential", no_wrap=True),
             Column("users", no_wrap=True),
             "Error",
@@ -41,6 +42,7 @@ def all_profiles(render: Renderer, rows: Sequence[ProfileStatus], config_file: s
                 r.host or "",
                 _auth(r),
                 _partner(r),
+                text((r.partner_id, "cyan")) if r.partner_id else "",
                 _credential(r),
                 _users(r),
                 text((r.error, "red")) if r.error else (r.skipped or ""),
@@ -64,7 +66,7 @@ def _auth(row: ProfileStatus) -> Any:
 
 def _partner(row: ProfileStatus) -> Any:
     if row.partner_id:
-        return text(row.partner_name or "", " ", (row.partner_id, "cyan"))
+        return text(row.partner_name or "")
     return text((row.partner_note or "", "dim"))
 
 
