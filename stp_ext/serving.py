@@ -242,6 +242,8 @@ def _make_server(owner: LocalServer, sock: socket.socket) -> Any:
     from waitress.task import ErrorTask, WSGITask
     from waitress.utilities import BadRequest
 
+    # waitress ships no type hints: its classes are Any to mypy (ignore_missing_imports), so subclassing
+    # them needs these ignores.
     class JsonErrorTask(ErrorTask):  # type: ignore[misc]
         """waitress's own error answers (bad framing, too large) as JSON, like the apps'."""
 

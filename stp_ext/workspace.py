@@ -417,6 +417,7 @@ def _prefer_reason_phrase(api_client: Any) -> None:
     if not isinstance(customizers, list) or not isinstance(base, type):
         return
 
+    # base is the SDK's error customizer class, found at run time: mypy sees a variable.
     class ReasonPhrase(base):  # type: ignore[misc,valid-type]
         def customize_error(self, response: Any, kwargs: dict[str, Any]) -> None:
             try:

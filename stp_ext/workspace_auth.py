@@ -201,6 +201,7 @@ def _config_class(base: type) -> type:
     if callable(attributes):
         attributes()
 
+    # base is the SDK's Config class, found at run time (the SDK loads lazily): mypy sees a variable.
     class Config(base):  # type: ignore[misc,valid-type]
         def _fix_host_if_needed(self) -> None:
             config: Any = self  # the SDK's Config: mypy cannot see through the dynamic base class

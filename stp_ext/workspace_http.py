@@ -64,6 +64,7 @@ class BoundedAdapter(requests.adapters.HTTPAdapter):
         self.total_seconds = total_seconds
         self.max_bytes = max_bytes
 
+    # requests' HTTPAdapter.send names each keyword; we pass them all through unchanged.
     def send(self, request: Any, stream: bool = False, **kwargs: Any) -> Any:  # type: ignore[override]
         started = time.monotonic()
         response = super().send(request, stream=True, **kwargs)

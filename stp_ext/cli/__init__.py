@@ -62,6 +62,7 @@ class StpGroup(SuggestingGroup):
         module_name, attribute = target.split(":")
         return getattr(importlib.import_module(module_name), attribute)
 
+    # click's main is typed with overloads on standalone_mode; ours always returns the exit status.
     def main(  # type: ignore[override]
         self,
         args: Any = None,
