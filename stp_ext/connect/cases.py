@@ -139,11 +139,10 @@ def p401(j: Journey) -> ScenarioResult:
     """Delete the connection through delete_url, then connect again: a new connection."""
     if not j.session.delete_url:
         return j.skip("the config has no delete_url")
-    user = Caller.in_account("user1", new_account_domain("p401"))
-    connection_id = _connection_id(j, j.connect_new(user, "new connection"))
-    if connection_id is None or not j.delete(user, connection_id, "delete-connection"):
+    deleted = _connected_then_deleted(j, "p401")
+    if deleted is None:
         return j.result()
-    j.connect_new(user, "new connection after the delete")
+    j.connect_new(deleted[0], "new connection after the delete")
     return j.result()
 
 
@@ -151,10 +150,10 @@ def p402(j: Journey) -> ScenarioResult:
     """Delete the connection on the partner's side, then reuse it: 404 connection_not_found."""
     if not j.session.delete_url:
         return j.skip("the config has no delete_url")
-    user = Caller.in_account("user1", new_account_domain("p402"))
-    connection_id = _connection_id(j, j.connect_new(user, "new connection"))
-    if connection_id is None or not j.delete(user, connection_id, "delete-connection"):
+    deleted = _connected_then_deleted(j, "p402")
+    if deleted is None:
         return j.result()
+    user, connection_id = deleted
     step = "reuse of the deleted connection"
     response, _ = j.reuse(user, connection_id, step, expected=(404,))
     j.expect_error(
@@ -242,10 +241,10 @@ def p801(j: Journey) -> ScenarioResult:
         return j.skip("no test-connection URL (pass --test-connection-url if the partner implements it)")
     if not j.session.delete_url:
         return j.skip("the config has no delete_url")
-    user = Caller.in_account("user1", new_account_domain("p801"))
-    connection_id = _connection_id(j, j.connect_new(user, "new connection"))
-    if connection_id is None or not j.delete(user, connection_id, "delete-connection"):
+    deleted = _connected_then_deleted(j, "p801")
+    if deleted is None:
         return j.result()
+    user, connection_id = deleted
     step = "test-connection of the deleted connection"
     response = j.send("POST", url, _connection_info(connection_id, user), step)
     j.expect_error(
@@ -278,6 +277,18 @@ def p900(j: Journey) -> ScenarioResult:
         if not isinstance(token, str) or not token:
             break
     return j.result()
+
+
+def _connected_then_deleted(j: Journey, case: str) -> tuple[Caller, str] | None:
+    """A new user of a new account connects, then deletes the connection through delete_url.
+
+    The user and the deleted connection's id, or None (the findings already say why) to end the case early.
+    """
+    user = Caller.in_account("user1", new_account_domain(case))
+    connection_id = _connection_id(j, j.connect_new(user, "new connection"))
+    if connection_id is None or not j.delete(user, connection_id, "delete-connection"):
+        return None
+    return user, connection_id
 
 
 def _connection_id(j: Journey, doc: dict[str, object] | None) -> str | None:
