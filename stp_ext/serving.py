@@ -41,7 +41,7 @@ MAX_BODY_BYTES = 1024 * 1024  # both servers' APIs take small JSON documents
 MAX_HEADER_BYTES = 64 * 1024
 REQUEST_TIMEOUT_S = 30.0  # from a request's first byte to its last
 IDLE_TIMEOUT_S = 60  # an idle keep-alive connection
-THREADS = 32  # slow answers (latency faults, the slow partner) must not queue the others; idle threads cost nothing
+THREADS = 32  # slow answers (latency faults, the slow partner) must not queue the others; started as needed
 _POLL_S = 0.1  # how long one turn of the I/O loop may wait: bounds stop() and Ctrl-C
 
 # waitress's own log: the apps keep their own, and tracebacks never reach a terminal.
@@ -154,6 +154,10 @@ class LocalServer:
     def stop(self) -> None:
         self.stopping.set()
         self._halt.set()
+        server = self._server
+        if server is not None and self._thread is not None:
+            with contextlib.suppress(OSError):
+                server.pull_trigger()  # wake the loop now rather than at the end of its turn
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
@@ -239,7 +243,7 @@ def _make_server(owner: LocalServer, sock: socket.socket) -> Any:
     from waitress.adjustments import Adjustments
     from waitress.channel import HTTPChannel
     from waitress.server import TcpWSGIServer
-    from waitress.task import ErrorTask, WSGITask
+    from waitress.task import ErrorTask, ThreadedTaskDispatcher, WSGITask
     from waitress.utilities import BadRequest
 
     # waitress ships no type hints: its classes are Any to mypy (ignore_missing_imports), so subclassing
@@ -285,6 +289,26 @@ def _make_server(owner: LocalServer, sock: socket.socket) -> Any:
                 del channel.write_soon
             if chunks:
                 channel.write_soon(b"".join(chunks))
+
+    class Dispatcher(ThreadedTaskDispatcher):  # type: ignore[misc]
+        """Worker threads started when a request finds none idle, up to ``owner.threads``.
+
+        waitress starts them all up front: 10 ms of CPU per server for 32 threads,
+        paid by every emulator a test or the demo starts to answer a handful of requests.
+        """
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.growing = threading.Lock()  # two growers could otherwise ask for fewer threads than run
+
+        def add_task(self, task: Any) -> None:
+            with self.growing:
+                with self.lock:
+                    running = len(self.threads) - self.stop_count
+                    short = len(self.queue) >= running - self.active_count  # no thread left for this task
+                if short and running < owner.threads:
+                    self.set_thread_count(running + 1)
+            super().add_task(task)
 
     class Channel(HTTPChannel):  # type: ignore[misc]
         task_class = Task
@@ -354,4 +378,4 @@ def _make_server(owner: LocalServer, sock: socket.socket) -> Any:
         asyncore_use_poll=True,
     )
     sockinfo = (sock.family, sock.type, sock.proto, sock.getsockname())
-    return Server(owner.app, map={}, _sock=sock, adj=adj, bind_socket=False, sockinfo=sockinfo)
+    return Server(owner.app, map={}, _sock=sock, adj=adj, bind_socket=False, sockinfo=sockinfo, dispatcher=Dispatcher())
