@@ -72,6 +72,25 @@ def test_every_form_of_a_registered_secret_is_redacted() -> None:
 # -- a workspace that echoes what it refuses ---------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "AUTHORIZATION: Bearer unknown-credential-1",
+        '{"authorization": "Basic dW5rbm93bjpjcmVkZW50aWFs"}',
+        "Authorızation = Bearer unknown-credential-1",  # a dotless i: the regex's ignore-case matches it
+        "token dapi0123456789abcdef0123456789abcdef-2 refused",
+    ],
+)
+def test_unregistered_credentials_are_redacted_in_any_case_and_in_a_large_text(text: str) -> None:
+    """The patterns run only where their word occurs (a fast pre-check): the check must not miss."""
+    large = "x" * 5_000_000 + "\n" + text + "\n"
+    for candidate in (text, large):
+        redacted = redact(candidate)
+        assert REDACTED in redacted
+        assert "unknown-credential" not in redacted and "dW5rbm93bjpjcmVkZW50aWFs" not in redacted
+        assert "0123456789abcdef0123456789abcdef" not in redacted
+
+
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(
     ("credential", "stdin"),
