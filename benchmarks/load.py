@@ -239,12 +239,14 @@ def cpu_seconds(pid: int) -> float | None:
 
 
 @contextmanager
-def emulator(state: str | None = None) -> Iterator[tuple[int, int]]:
+def emulator(state: str | None = None, request_log_size: int | None = None) -> Iterator[tuple[int, int]]:
     """``databricks-stp emulator`` in a child process: (pid, port)."""
     argv = [sys.executable, "-m", "stp_ext", "emulator", "--port", "0", "-o", "json", "--token", TOKEN]
     argv += ["--user-token", TOKEN + "-user"]
     if state:
         argv += ["--state", state]
+    if request_log_size:
+        argv += ["--request-log-size", str(request_log_size)]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     with _child(argv, env) as (process, first):
         text = first

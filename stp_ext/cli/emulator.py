@@ -74,6 +74,13 @@ def _is_loopback(host: str) -> bool:
     default=None,
     help="Retry-After seconds on --fail-next's status answers (a throttling or huge-wait workspace).",
 )
+@click.option(
+    "--request-log-size",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="How many of the newest requests GET /_emulator/requests keeps (older ones are only counted).",
+)
 @offline_options
 def emulator(
     host: str,
@@ -87,6 +94,7 @@ def emulator(
     fail_status: int,
     fail_mode: str,
     retry_after: int | None,
+    request_log_size: int,
 ) -> None:
     """Run the local workspace emulator: self-testing partners, secrets, SCIM Me, OAuth M2M.
 
@@ -116,6 +124,7 @@ def emulator(
         user_token=user_token,
         client_id=client_id or DEFAULT_CLIENT_ID,
         client_secret=client_secret,
+        request_log_size=request_log_size,
     ).bind()
     if latency_ms or fail_next:
         try:
