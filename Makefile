@@ -26,12 +26,15 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check $(SOURCES)
 	$(BIN)/mypy $(TYPED)
 
-# -n 3 (pytest-xdist): many tests wait on sockets, subprocesses and timeouts, so a third worker
-# keeps both cores busy (measured: 119 s against 162 s with -n 2); every test owns its ports, files
-# and environment. PYTHONDONTWRITEBYTECODE is cleared because the suite starts hundreds of CLI
-# subprocesses, and without cached bytecode each compiles the package again (a quarter of the CPU).
+# Four pytest-xdist workers on two cores, as many tests wait on sockets, subprocesses and timeouts.
+# worksteal hands each worker a contiguous run of tests (mostly whole files, so a worker loads
+# each module's imports and fixtures once) and rebalances at the end. Measured in benchmarks/BENCHMARKS.md.
+# Tests marked `packaging` (a wheel build, pip installs into fresh virtualenvs) run in `make smoke`.
+# Bytecode is compiled once up front (and PYTHONDONTWRITEBYTECODE cleared), not by every worker
+# and CLI subprocess of a fresh clone.
 test: lint
-	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -n 3
+	$(BIN)/python -m compileall -q -j 0 stp_ext
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -n 4 --dist worksteal -m "not packaging"
 
 demo: $(STAMP)
 	$(BIN)/databricks-stp demo
@@ -45,9 +48,12 @@ dist: $(STAMP)
 	$(BIN)/python -m build --outdir dist .
 	$(BIN)/twine check dist/*
 
-# The built wheel in a fresh virtualenv, run from outside the checkout (catches missing package data).
+# The built wheel in a fresh virtualenv, run from outside the checkout (catches missing package data);
+# then the packaging tests: README's `pip install .`, the GitHub Action's install step, the sdist and
+# wheel contents (one file per worker, so a module's install fixture runs once).
 smoke: $(STAMP)
 	bash .ci/wheel-smoke.sh
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -n 2 --dist loadfile -m packaging
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache

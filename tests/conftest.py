@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +21,9 @@ from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, DEFAULT_USER_TOKEN, Emulator
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Start the slow tests (virtualenv installs, sustained load) first.
+    """Start the slow tests (sustained load, real timeouts) first.
 
-    pytest-xdist hands tests out in collection order; a 30 s install collected last
+    pytest-xdist hands tests out in collection order; a slow test collected last
     runs alone at the end while the other workers sit idle.
     """
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: otherwise file order
@@ -33,7 +34,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPath
     for name in list(os.environ):
         if name.startswith(("DATABRICKS_", "ARM_", "AZURE_", "GOOGLE_")) or name in ("NO_COLOR", "CI"):
             monkeypatch.delenv(name, raising=False)
-    home = tmp_path_factory.mktemp("home")
+    # Not mktemp("home"): a numbered folder lists every folder of the run first, for every test.
+    home = Path(tempfile.mkdtemp(prefix="home-", dir=tmp_path_factory.getbasetemp()))
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("USERPROFILE", str(home))
     # Fail fast in tests that talk to nothing; the defaults are for humans.

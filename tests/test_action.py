@@ -26,9 +26,6 @@ from helpers import REPO
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN
 from stp_ext.sample_partner.server import SamplePartner
 
-# The module's fixture installs the tool into a fresh virtualenv, as the action does (about 30 s).
-pytestmark = pytest.mark.slow
-
 ACTION = yaml.safe_load((REPO / "action.yml").read_text())
 STEPS = ACTION["runs"]["steps"]
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
@@ -109,7 +106,10 @@ class Runner:
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Runner:
-    """The install step, once: this repository (a copy, as GitHub checks it out) into a fresh virtualenv."""
+    """The install step, once: this repository (a copy, as GitHub checks it out) into a fresh virtualenv.
+
+    About 30 s of CPU, so the tests that use it are marked ``packaging``: `make smoke` runs them.
+    """
     root = tmp_path_factory.mktemp("action")
     action_path = root / "action-checkout"
     shutil.copytree(REPO, action_path, ignore=IGNORED)
@@ -181,6 +181,8 @@ def _junit(path: Path) -> str:
     return text
 
 
+@pytest.mark.packaging
+@pytest.mark.slow
 @pytest.mark.parametrize("credential", ["readme", "header"])
 def test_connect_test_step_passes_against_the_sample_partner(installed, partner_config, credential):
     """The README's five lines (basic auth from a secret), and an Authorization header from a secret."""
@@ -193,6 +195,8 @@ def test_connect_test_step_passes_against_the_sample_partner(installed, partner_
     assert PASSWORD not in done.stdout + done.stderr and HEADER not in done.stdout + done.stderr
 
 
+@pytest.mark.packaging
+@pytest.mark.slow
 def test_connect_test_step_fails_with_the_wrong_credential(installed, partner_config):
     done = installed.run(
         "connect-test", _inputs(**{"basic-user": "databricks", "basic-password": "wrong", "junit-xml": "bad.xml"})
@@ -202,6 +206,8 @@ def test_connect_test_step_fails_with_the_wrong_credential(installed, partner_co
     assert "Error:" in done.stderr
 
 
+@pytest.mark.packaging
+@pytest.mark.slow
 def test_doctor_step_against_the_emulator(installed, partner_config, emulator):
     env = {"DATABRICKS_HOST": emulator.url, "DATABRICKS_TOKEN": DEFAULT_ADMIN_TOKEN}
     created = subprocess.run(

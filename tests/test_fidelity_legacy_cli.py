@@ -1,5 +1,7 @@
 """The legacy `databricks-cli` 0.18 package, a client nobody here wrote, against the emulator.
 
+Its own click command runs in this process (a subprocess would only add half a
+second of start-up per command); its configuration comes from the environment, as in a shell.
 That client drops the port from the host, so it is routed through the
 emulator as an HTTP proxy: it then sends absolute-form request targets
 (``GET http://127.0.0.1/api/2.0/...``), which the emulator must accept.
@@ -11,43 +13,45 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import subprocess
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from emulator_client import SECRETS, RawClient
+from helpers import cli_runner
 
 from stp_ext.emulator import ADMIN, DEFAULT_ADMIN_TOKEN, Emulator
 
-LEGACY = Path(sys.executable).parent / ("databricks.exe" if sys.platform == "win32" else "databricks")
-if importlib.util.find_spec("databricks_cli") is None or not LEGACY.exists():
-    pytest.skip(
-        f"the legacy databricks-cli package (console script {LEGACY}) is not installed", allow_module_level=True
-    )
+if importlib.util.find_spec("databricks_cli") is None:
+    pytest.skip("the legacy databricks-cli package is not installed", allow_module_level=True)
+
+
+@dataclass
+class Done:
+    returncode: int
+    stdout: str
+    stderr: str
 
 
 @pytest.fixture
-def legacy(emulator: Emulator, tmp_path: Path) -> Any:
+def legacy(emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     """Run `databricks secrets ...` of the legacy CLI against the emulator."""
-    home = tmp_path / "home"  # no ~/.databrickscfg to read
-    home.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DATABRICKS_") and "PROXY" not in k.upper()}
-    env.update(
-        HOME=str(home),
-        DATABRICKS_HOST="http://127.0.0.1",
-        DATABRICKS_TOKEN=DEFAULT_ADMIN_TOKEN,
-        HTTP_PROXY=emulator.url,
-        http_proxy=emulator.url,
-        NO_PROXY="",
-        no_proxy="",
-    )
+    for name in list(os.environ):
+        if "PROXY" in name.upper():
+            monkeypatch.delenv(name)
+    # No config file to read (clean_env already removed every DATABRICKS_* variable).
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(tmp_path / "no-databrickscfg"))
+    monkeypatch.setenv("DATABRICKS_HOST", "http://127.0.0.1")
+    monkeypatch.setenv("DATABRICKS_TOKEN", DEFAULT_ADMIN_TOKEN)
+    monkeypatch.setenv("HTTP_PROXY", emulator.url)
+    monkeypatch.setenv("http_proxy", emulator.url)
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(LEGACY), "secrets", *args], env=env, capture_output=True, text=True, timeout=60, check=False
-        )
+    from databricks_cli.cli import cli  # here, not at the top: a worker that runs none of these never loads it
+
+    def run(*args: str) -> Done:
+        result = cli_runner().invoke(cli, ["secrets", *args], catch_exceptions=False)
+        return Done(result.exit_code, result.stdout, result.stderr)
 
     return run
 
@@ -57,7 +61,7 @@ def admin(emulator: Emulator) -> RawClient:
     return RawClient(emulator.port)
 
 
-def ok(done: subprocess.CompletedProcess[str]) -> str:
+def ok(done: Done) -> str:
     assert done.returncode == 0, (done.stdout, done.stderr)
     return done.stdout
 

@@ -14,7 +14,7 @@ from stp_ext.errors import ConfigFileError
 from stp_ext.partner_config import ConfigReport, Finding, load_partner_config, validate_partner_config
 from stp_ext.partner_config.model import FIELDS
 
-FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 scalars = (
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=40)

@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 from helpers import REPO
 
+pytestmark = pytest.mark.packaging  # builds the sdist and the wheel (a few seconds): `make smoke` runs these
+
 IGNORED = shutil.ignore_patterns(
     ".git",
     ".venv",

@@ -186,6 +186,7 @@ def _closed_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.mark.packaging  # a pip install into a fresh virtualenv: `make smoke` runs it
 @pytest.mark.slow
 def test_readme_install_then_the_first_hour_outside_the_checkout(emulator, tmp_path):
     """`pip install .` verbatim in a fresh virtualenv; then, outside the checkout: init, validate, --all-profiles."""
