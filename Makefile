@@ -33,7 +33,7 @@ lint: $(STAMP)
 # Bytecode is compiled once up front (and PYTHONDONTWRITEBYTECODE cleared), not by every worker
 # and CLI subprocess of a fresh clone.
 test: lint
-	$(BIN)/python -m compileall -q -j 0 stp_ext
+	$(BIN)/python -m compileall -q -j 0 stp_ext tests benchmarks
 	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -n 4 --dist worksteal -m "not packaging"
 
 demo: $(STAMP)
