@@ -1,11 +1,12 @@
 """The legacy `databricks-cli` 0.18 package, a client nobody here wrote, against the emulator.
 
-Its own click command runs in this process (a subprocess would only add half a
-second of start-up per command); its configuration comes from the environment, as in a shell.
 That client drops the port from the host, so it is routed through the
 emulator as an HTTP proxy: it then sends absolute-form request targets
 (``GET http://127.0.0.1/api/2.0/...``), which the emulator must accept.
 Every command is checked on the emulator's side too, over raw HTTP.
+
+Its own click command runs in this process, configured by the environment as
+in a shell: a subprocess would add half a second of start-up to every command.
 """
 
 from __future__ import annotations
