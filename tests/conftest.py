@@ -6,6 +6,7 @@ Tests never touch the developer's own ~/.databrickscfg or DATABRICKS_* variables
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import tempfile
@@ -27,6 +28,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     runs alone at the end while the other workers sit idle.
     """
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: otherwise file order
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Freeze what collection loaded (test modules, stp_ext, databricks-sdk's core, hypothesis).
+
+    It lives until the end anyway; frozen, the garbage collector's passes during the run skip
+    it (measured over a `make test` run: 5.7 s of collector time in the workers, 4.9 s frozen).
+    """
+    gc.freeze()
 
 
 @pytest.fixture(autouse=True)
