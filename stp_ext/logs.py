@@ -22,18 +22,20 @@ _lock = threading.Lock()
 _secrets: set[str] = set()
 _MIN_SECRET_LENGTH = 4
 
-# Values that look like credentials even when we were not told about them:
-# Authorization headers and Databricks PATs.
+# Values that look like credentials even when we were not told about them: Authorization headers and
+# Databricks PATs. Each pattern comes with the word it needs, found far faster than the pattern scans
+# (neither starts with a literal the regex engine can seek): an 8 MB answer without either word is
+# redacted in 0.08 s instead of 0.5 s.
 _PATTERNS = [
-    # (An Authorization key, not "requires_authorization": true.)
-    re.compile(
-        r"(?i)((?<![\w-])authorization['\"]?\s*[:=]\s*['\"]?)(?!(?:true|false|null)\b)(bearer|basic)?\s*[^'\"\s,}]+"
+    (
+        re.compile("(?i)authorization"),
+        # (An Authorization key, not "requires_authorization": true.)
+        re.compile(
+            r"(?i)((?<![\w-])authorization['\"]?\s*[:=]\s*['\"]?)(?!(?:true|false|null)\b)(bearer|basic)?\s*[^'\"\s,}]+"
+        ),
     ),
-    re.compile(r"\bdapi[0-9a-f]{32}(?:-\d+)?\b"),
+    (re.compile("dapi"), re.compile(r"\bdapi[0-9a-f]{32}(?:-\d+)?\b")),
 ]
-# The word each pattern needs, found far faster than the pattern scans (neither starts with a literal the
-# regex engine can seek): an 8 MB answer without them is redacted in 0.08 s instead of 0.5 s.
-_PATTERN_WORDS = (re.compile("(?i)authorization"), re.compile("dapi"))
 
 
 def register_secret(value: str | None) -> None:
@@ -89,7 +91,7 @@ def redact(text: str) -> str:
         secrets = sorted(_secrets, key=len, reverse=True)
     for secret in secrets:
         text = text.replace(secret, REDACTED)
-    for pattern, word in zip(_PATTERNS, _PATTERN_WORDS):
+    for word, pattern in _PATTERNS:
         if word.search(text):
             text = pattern.sub(lambda m: (m.group(1) if m.lastindex else "") + REDACTED, text)
     return text

@@ -154,11 +154,10 @@ class LocalServer:
     def stop(self) -> None:
         self.stopping.set()
         self._halt.set()
-        server = self._server
-        if server is not None and self._thread is not None:
-            with contextlib.suppress(OSError):
-                server.pull_trigger()  # wake the loop now rather than at the end of its turn
         if self._thread is not None:
+            if self._server is not None:
+                with contextlib.suppress(OSError):
+                    self._server.pull_trigger()  # wake the loop now rather than at the end of its turn
             self._thread.join(timeout=5)
             self._thread = None
         self._close()
