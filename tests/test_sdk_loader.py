@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
+from typing import Any
 
 import pytest
 
@@ -17,21 +19,53 @@ def _python(code: str) -> str:
     return done.stdout.strip()
 
 
-def test_core_loads_without_the_service_modules():
-    out = _python(
-        """
-        import sys
-        from stp_ext.sdk_loader import load_core
-        core = load_core()
-        assert core.Config.__module__ == "databricks.sdk.config"
-        assert core.ApiClient.__name__ == "ApiClient"
-        services = [m for m in sys.modules if m.startswith("databricks.sdk.service.")]
-        print(len(services), "databricks.sdk.service.jobs" in sys.modules)
-        """
-    )
-    count, jobs = out.split()
-    assert jobs == "False"
-    assert int(count) < 5  # core pulls in a couple of small modules; the package has over 50
+# One fresh interpreter for the fast path's claims (each interpreter costs half a second of CPU).
+# The order matters: Config.attributes() is asked first of our subclass, and the deferred modules
+# are read last.
+FAST_PATH = """
+import json, sys
+from stp_ext.sdk_loader import load_core
+core = load_core()
+heavy = ("cryptography", "google.protobuf", "databricks.sdk.service.provisioning")
+facts = {
+    "config_module": core.Config.__module__,
+    "api_client": core.ApiClient.__name__,
+    "services": [m for m in sys.modules if m.startswith("databricks.sdk.service.")],
+    "heavy_loaded": sorted(m for m in heavy if m in sys.modules),
+}
+from stp_ext.workspace_auth import _config_class
+facts["subclass_first_knows_token"] = "token" in {a.name for a in _config_class(core.Config).attributes()}
+# Still there for the auth types that use them, loaded on first use:
+from google.auth import impersonated_credentials
+from databricks.sdk import azure
+facts["deferred_usable"] = [impersonated_credentials.Credentials.__name__, callable(azure.add_workspace_id_header)]
+facts["deferred_loaded"] = ["cryptography" in sys.modules, "databricks.sdk.service.provisioning" in sys.modules]
+print(json.dumps(facts))
+"""
+
+
+@pytest.fixture(scope="module")
+def fast_path() -> dict[str, Any]:
+    return dict(json.loads(_python(FAST_PATH)))
+
+
+def test_core_loads_without_the_service_modules(fast_path: dict[str, Any]) -> None:
+    assert fast_path["config_module"] == "databricks.sdk.config"
+    assert fast_path["api_client"] == "ApiClient"
+    assert "databricks.sdk.service.jobs" not in fast_path["services"]
+    assert len(fast_path["services"]) < 5  # core pulls in a couple of small modules; the package has over 50
+
+
+def test_our_config_class_built_first_still_knows_every_setting(fast_path: dict[str, Any]) -> None:
+    """Config.attributes() caches on the first class asked: asking our subclass first once lost them all."""
+    assert fast_path["subclass_first_knows_token"] is True
+
+
+def test_google_and_azure_auth_modules_load_only_when_used(fast_path: dict[str, Any]) -> None:
+    """A PAT, a profile or OAuth M2M does not pay for cryptography, protobuf or the Azure service module."""
+    assert fast_path["heavy_loaded"] == []
+    assert fast_path["deferred_usable"] == ["Credentials", True]
+    assert fast_path["deferred_loaded"] == [True, True]
 
 
 def test_full_package_still_importable_after_the_fast_path():
@@ -50,7 +84,9 @@ def test_full_package_still_importable_after_the_fast_path():
     assert out == "WorkspaceClient AccountClient"
 
 
-def test_falls_back_to_the_normal_import_when_the_fast_path_fails():
+def test_falls_back_to_the_normal_import_when_the_fast_path_fails_and_reuses_it():
+    """One interpreter for both, as each pays for the whole package (3 s of CPU): after the fallback
+    the SDK is imported the normal way, which is also what a caller that imported it first leaves."""
     out = _python(
         """
         import importlib.util, sys
@@ -62,21 +98,12 @@ def test_falls_back_to_the_normal_import_when_the_fast_path_fails():
         core = load_core()
         importlib.util.module_from_spec = real
         print(core.Config.__name__, "databricks.sdk.service.jobs" in sys.modules)
+        import databricks.sdk
+        print(load_core() is databricks.sdk.core is core)
         """
     )
     # The normal import ran the package __init__, which imports every service.
-    assert out == "Config True"
-
-
-def test_already_imported_sdk_is_reused():
-    out = _python(
-        """
-        import databricks.sdk
-        from stp_ext.sdk_loader import load_core
-        print(load_core() is databricks.sdk.core)
-        """
-    )
-    assert out == "True"
+    assert out.splitlines() == ["Config True", "True"]
 
 
 def test_reason_phrase_customizer_is_installed():
@@ -119,35 +146,3 @@ def test_host_metadata_probe_is_one_bounded_attempt_during_config_construction()
     assert config_module.get_host_metadata is original
     assert probe.failure is not None  # kept, so the error can say the host was not reached
     assert elapsed < 0.5  # one attempt: no back-off sleep
-
-
-def test_our_config_class_built_first_still_knows_every_setting():
-    """Config.attributes() caches on the first class asked: asking our subclass first once lost them all."""
-    out = _python(
-        """
-        from stp_ext.sdk_loader import load_core
-        from stp_ext.workspace_auth import _config_class
-        cls = _config_class(load_core().Config)
-        print("token" in {a.name for a in cls.attributes()})
-        """
-    )
-    assert out == "True"
-
-
-def test_google_and_azure_auth_modules_load_only_when_used():
-    """A PAT, a profile or OAuth M2M does not pay for cryptography, protobuf or the Azure service module."""
-    out = _python(
-        """
-        import sys
-        from stp_ext.sdk_loader import load_core
-        core = load_core()
-        heavy = ("cryptography", "google.protobuf", "databricks.sdk.service.provisioning")
-        print(sorted(m for m in heavy if m in sys.modules))
-        # Still there for the auth types that use them, loaded on first use:
-        from google.auth import impersonated_credentials
-        from databricks.sdk import azure
-        print(impersonated_credentials.Credentials.__name__, callable(azure.add_workspace_id_header))
-        print("cryptography" in sys.modules, "databricks.sdk.service.provisioning" in sys.modules)
-        """
-    )
-    assert out.splitlines() == ["[]", "Credentials True", "True True"]
