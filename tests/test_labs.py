@@ -197,7 +197,25 @@ def cli_env(emulator: Emulator, tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def test_lifecycle_through_the_entrypoint(cli_env: dict[str, str], tmp_path: Path, partner_file: Any) -> None:
+def labs_main(env: dict[str, str], body: dict[str, Any], monkeypatch: Any, capsys: Any) -> tuple[int, str, str]:
+    """What the entrypoint runs, in this process: ``stp_ext.labs.main`` on the payload, in ``env``."""
+    for name in [n for n in os.environ if n.startswith("DATABRICKS_")]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        if name.startswith("DATABRICKS_") or name in ("HOME", "USERPROFILE"):
+            monkeypatch.setenv(name, value)
+    capsys.readouterr()
+    status = main([json.dumps(body)])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_lifecycle_through_the_entrypoint(
+    cli_env: dict[str, str], tmp_path: Path, partner_file: Any, monkeypatch: Any, capsys: Any
+) -> None:
+    """The first step as the Databricks CLI runs it (a process, the secret on stdin); the other steps
+    in this process through the same ``main``, as each process costs half a second of CPU and the
+    process boundary is what the other entrypoint tests in this file check."""
     config = partner_file()
 
     created = labs_run(
@@ -213,29 +231,33 @@ def test_lifecycle_through_the_entrypoint(cli_env: dict[str, str], tmp_path: Pat
     assert document["secret"]["key"] == partner_id
     assert "partner-secret" not in created.stdout + created.stderr
 
+    def run(body: dict[str, Any]) -> tuple[int, str, str]:
+        return labs_main(cli_env, body, monkeypatch, capsys)
+
     # get has a table_template: JSON on stdout whatever the output type, for the CLI to render.
-    listed = labs_run(cli_env, tmp_path, payload("get"))
-    assert listed.returncode == 0, listed.stderr
-    assert json.loads(listed.stdout) == {"partners": [{"id": partner_id, "name": "Test Partner"}]}
+    status, out, err = run(payload("get"))
+    assert status == 0, err
+    assert json.loads(out) == {"partners": [{"id": partner_id, "name": "Test Partner"}]}
 
-    status = labs_run(cli_env, tmp_path, payload("secret-status", output_type="json", id="", non_admin="", file=""))
-    assert status.returncode == 0, status.stderr
-    assert all(check["ok"] for check in json.loads(status.stdout))
+    status, out, err = run(payload("secret-status", output_type="json", id="", non_admin="", file=""))
+    assert status == 0, err
+    assert all(check["ok"] for check in json.loads(out))
 
-    again = labs_run(cli_env, tmp_path, payload("create", file=str(config), no_secret="true"))
-    assert again.returncode == 1
-    assert again.stderr.startswith("Error: ") and "already" in again.stderr
-    assert "Traceback" not in again.stderr
+    status, out, err = run(payload("create", file=str(config), no_secret="true"))
+    assert status == 1
+    assert err.startswith("Error: ") and "already" in err
+    assert "Traceback" not in err
 
-    deleted = labs_run(cli_env, tmp_path, payload("delete", output_type="json", id="", yes="true", keep_secret=""))
-    assert deleted.returncode == 0, deleted.stderr
-    assert json.loads(deleted.stdout) == {"id": partner_id, "deleted": True, "secret_deleted": True}
+    status, out, err = run(payload("delete", output_type="json", id="", yes="true", keep_secret=""))
+    assert status == 0, err
+    assert json.loads(out) == {"id": partner_id, "deleted": True, "secret_deleted": True}
 
-    gone = labs_run(cli_env, tmp_path, payload("delete", yes="true"))
-    assert gone.returncode == 1
-    assert "no active self-testing partner" in gone.stderr
+    status, out, err = run(payload("delete", yes="true"))
+    assert status == 1
+    assert "no active self-testing partner" in err
 
-    assert json.loads(labs_run(cli_env, tmp_path, payload("get")).stdout) == {"partners": []}
+    status, out, err = run(payload("get"))
+    assert (status, json.loads(out)) == (0, {"partners": []})
 
 
 def test_invalid_config_exits_2_and_sends_nothing(
