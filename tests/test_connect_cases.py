@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -305,15 +306,14 @@ def test_no_credential_sends_no_authorization_header(recorder: Any) -> None:
     assert seen and all("Authorization" not in headers for _, _, headers, _ in seen)
 
 
-def test_untrusted_certificate_is_a_tls_finding() -> None:
-    pytest.importorskip("cryptography")  # werkzeug needs it to make a self-signed certificate
+def test_untrusted_certificate_is_a_tls_finding(untrusted_tls: ssl.SSLContext) -> None:
     from werkzeug.serving import make_server
 
     def app(environ: Any, start_response: Any) -> list[bytes]:
         start_response("200 OK", [("Content-Type", "application/json")])
         return [b"{}"]
 
-    server = make_server("127.0.0.1", 0, app, threaded=True, ssl_context="adhoc")
+    server = make_server("127.0.0.1", 0, app, threaded=True, ssl_context=untrusted_tls)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
