@@ -9,6 +9,12 @@ TYPED := stp_ext benchmarks labs_entrypoint.py labs_install.py
 
 .PHONY: dev fmt lint test demo bench dist smoke clean
 
+# pytest rewrites the asserts of every test module and caches the result. In a fresh checkout
+# each xdist worker would rewrite every module itself (about 3 s of CPU each, measured); one
+# collection, once per virtualenv, does it for all of them. pytest checks the cache against
+# the sources, so a test edited later is simply rewritten again.
+WARM := $(VENV)/.pytest-cache-warm
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -16,6 +22,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 dev: $(STAMP)
+
+$(WARM): $(STAMP)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest --collect-only -q -m "not packaging" > /dev/null
+	touch $@
 
 fmt: $(STAMP)
 	$(BIN)/ruff format $(SOURCES)
@@ -32,7 +42,7 @@ lint: $(STAMP)
 # Tests marked `packaging` (a wheel build, pip installs into fresh virtualenvs) run in `make smoke`.
 # Bytecode is compiled once up front (and PYTHONDONTWRITEBYTECODE cleared), not by every worker
 # and CLI subprocess of a fresh clone.
-test: lint
+test: lint $(WARM)
 	$(BIN)/python -m compileall -q -j 0 stp_ext tests benchmarks
 	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -n 4 --dist worksteal -m "not packaging"
 
