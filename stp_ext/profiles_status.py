@@ -24,10 +24,11 @@ if TYPE_CHECKING:
 MAX_CONCURRENT = 8
 ME_PATH = "/api/2.0/preview/scim/v2/Me"
 
-# Building a databricks-sdk Config hides DATABRICKS_* variables from the
-# process environment for a moment (so an explicit profile wins over them):
-# two at once would see each other's half-hidden environment. Only that step
-# is serialized; the requests themselves run concurrently.
+# Building a databricks-sdk Config swaps the SDK's host-metadata function for a
+# bounded one while it runs (and, with an SDK release that lacks the Config step
+# we override, hides DATABRICKS_* variables from the process environment): two
+# at once would undo each other's swap. Only that step is serialized; the
+# requests themselves run concurrently.
 _CONNECT_LOCK = threading.Lock()
 
 

@@ -7,7 +7,7 @@ The auth rules live here and nowhere else (docs/cli.md, "Common options"):
 * ``--profile NAME`` reads that profile from DATABRICKS_CONFIG_FILE (else
   ~/.databrickscfg) and wins over DATABRICKS_* variables in the environment.
   databricks-sdk alone would silently mix the two, so the SDK builds the
-  Config with those variables hidden for the duration of the construction.
+  Config blind to those variables (the process environment is left as it is).
 * With neither, databricks-sdk's unified auth decides, so every auth type it
   knows (PAT, OAuth M2M/U2M, the Databricks CLI's login, Azure...) works.
 
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import configparser
 import contextlib
+import contextvars
 import functools
 import logging
 import os
@@ -164,9 +165,24 @@ def _profile_not_found(profile: str, path: Path, profiles: dict[str, dict[str, s
 # -- building the Config -------------------------------------------------------------
 
 
+# The variables the SDK must not read while this thread builds a Config (an explicit profile or
+# token wins over them). Our Config's _load_from_env skips them: the process environment itself is
+# never changed, as other threads (the requests of `get --all-profiles`) read it meanwhile.
+_HIDDEN_ENV: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("hidden_env", default=frozenset())
+
+
 @contextlib.contextmanager
-def _hidden_environment(names: set[str]) -> Iterator[None]:
-    """Hide environment variables while the SDK reads them (a CLI is single-threaded here)."""
+def _hidden_environment(config_cls: Any, names: set[str]) -> Iterator[None]:
+    """Keep ``names`` from databricks-sdk while ``config_cls`` is built in this thread."""
+    if callable(getattr(config_cls, "_load_from_env", None)):
+        token = _HIDDEN_ENV.set(frozenset(names))
+        try:
+            yield
+        finally:
+            _HIDDEN_ENV.reset(token)
+        return
+    # An SDK release without that step: hide them from the process for the moment instead
+    # (callers that build Configs on several threads hold a lock around it).
     saved = {name: os.environ.pop(name) for name in names if name in os.environ}
     try:
         yield
@@ -187,12 +203,14 @@ def _sdk_env_names(config_cls: Any, keep: frozenset[str] = frozenset()) -> set[s
 
 @functools.cache
 def _config_class(base: type) -> type:
-    """databricks-sdk's Config, with the host cut to scheme://host:port and the probe only when needed.
+    """databricks-sdk's Config, with the host cut to scheme://host:port, the probe only when needed,
+    and the environment read without the variables ``_hidden_environment`` names.
 
-    Both are overrides of private Config steps (``_fix_host_if_needed`` and
-    ``_resolve_host_metadata``). If a release renames them, the overrides are
-    simply never called: the host is then normalised after construction and
-    the SDK probes as it always did (one more request, nothing broken).
+    All three are overrides of private Config steps (``_fix_host_if_needed``,
+    ``_resolve_host_metadata``, ``_load_from_env``). If a release renames them,
+    the overrides are simply never called: the host is then normalised after
+    construction, the SDK probes as it always did (one more request), and the
+    variables are hidden from the process environment instead (nothing broken).
     """
 
     # Config.attributes() collects the ConfigAttributes found in the class's own __dict__ and caches
@@ -216,6 +234,22 @@ def _config_class(base: type) -> type:
                 return
             super()._resolve_host_metadata()
 
+        def _load_from_env(self) -> None:
+            hidden = _HIDDEN_ENV.get()
+            if not hidden:
+                super()._load_from_env()
+                return
+            # The SDK's own step, but blind to the hidden names: the first non-empty of each
+            # setting's variable and its aliases, for settings not already given as arguments.
+            config: Any = self
+            for attr in config.attributes():
+                if not attr.env or getattr(config, attr.name, None) is not None:
+                    continue
+                names = [attr.env, *(getattr(attr, "env_aliases", ()) or ())]
+                value = next((os.environ.get(n) for n in names if n not in hidden and os.environ.get(n)), None)
+                if value:
+                    setattr(config, attr.name, value)
+
     Config.__name__ = Config.__qualname__ = base.__name__
     return Config
 
@@ -226,9 +260,8 @@ def _is_pat(cfg: Any) -> bool:
 
 def sdk_hooks_present(config_cls: Any) -> dict[str, bool]:
     """Which private SDK hooks this module relies on exist in the installed databricks-sdk."""
-    return {
-        name: callable(getattr(config_cls, name, None)) for name in ("_fix_host_if_needed", "_resolve_host_metadata")
-    }
+    hooks = ("_fix_host_if_needed", "_resolve_host_metadata", "_load_from_env")
+    return {name: callable(getattr(config_cls, name, None)) for name in hooks}
 
 
 class _OneAttempt:
@@ -412,7 +445,7 @@ def connect(
         source = f"the token given for {host}"
     if host and token:
         register_secret(token)
-        with _hidden_environment(_sdk_env_names(core.Config)):
+        with _hidden_environment(core.Config, _sdk_env_names(core.Config)):
             cfg = _build(core, source, debug, host=normalize_host(host), token=token, auth_type="pat", **common)
         _log_normalized(host, cfg.host)
     elif profile:
@@ -433,7 +466,7 @@ def connect(
                 f"{source} has no host",
                 hint="Add `host = https://<workspace>` to the profile, e.g. with `databricks configure`.",
             )
-        with _hidden_environment(_sdk_env_names(core.Config)):
+        with _hidden_environment(core.Config, _sdk_env_names(core.Config)):
             cfg = _build(core, source, debug, profile=profile, config_file=str(path), **common)
     else:
         source = "the default databricks-sdk authentication (environment, then the DEFAULT profile)"

@@ -95,7 +95,7 @@ def test_users_holding_manage_are_flagged(three_profiles, run, partner_file):
     _create(run, path, "--no-secret")
     result = run("get", "--all-profiles", "-f", str(path), "-o", "json")
     admin = json.loads(result.stdout)["profiles"][0]
-    assert admin["users_permission"] == "MANAGE" and admin["credential_stored"] is False
+    assert admin["users_permission"] == "MANAGE" and admin["credential_stored"] is False, json.dumps(admin)
     assert "overwrite" in admin["warning"]
     assert "Warning: profile admin:" in result.stderr
 

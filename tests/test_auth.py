@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import time
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 
 import pytest
@@ -39,6 +41,68 @@ def test_explicit_profile_wins_over_environment(workspace, run, monkeypatch):
     result = run("get", "-p", "emu", "-o", "json")
     assert result.exit_code == 0, result.stderr
     assert workspace.requests("/api/2.0/partnerhub")
+
+
+class _WatchedEnvironment(MutableMapping[str, str]):
+    """os.environ, with every change recorded."""
+
+    def __init__(self, real: MutableMapping[str, str]) -> None:
+        self.real, self.changed = real, []
+
+    def __getitem__(self, name: str) -> str:
+        return self.real[name]
+
+    def __setitem__(self, name: str, value: str) -> None:
+        self.changed.append(name)
+        self.real[name] = value
+
+    def __delitem__(self, name: str) -> None:
+        self.changed.append(name)
+        del self.real[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.real)
+
+    def __len__(self) -> int:
+        return len(self.real)
+
+    def copy(self) -> dict[str, str]:
+        return dict(self.real)
+
+
+def test_an_explicit_profile_leaves_the_process_environment_alone(workspace, run, monkeypatch):
+    """Other threads read it meanwhile: `get --all-profiles` lost rows to "unexpected KeyError:
+    'DATABRICKS_CONFIG_FILE'" when one thread hid the variables while another listed them (for proxies)."""
+    monkeypatch.setenv("DATABRICKS_HOST", f"http://127.0.0.1:{_free_port()}")
+    monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-wrong")
+    watched = _WatchedEnvironment(os.environ)
+    monkeypatch.setattr(os, "environ", watched)
+    result = run("get", "-p", "emu", "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    assert workspace.requests("/api/2.0/partnerhub")
+    assert watched.changed == []
+
+
+def test_an_explicit_profile_still_takes_the_other_settings_from_the_environment(workspace, monkeypatch):
+    from stp_ext.sdk_loader import load_core
+    from stp_ext.workspace_auth import _config_class, _hidden_environment, _sdk_env_names
+
+    monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-wrong")
+    monkeypatch.setenv("DATABRICKS_RATE_LIMIT", "7")
+    base = load_core().Config
+    with _hidden_environment(base, _sdk_env_names(base)):
+        cfg = _config_class(base)(profile="emu", config_file=str(workspace.config_file))
+    assert cfg.token == DEFAULT_ADMIN_TOKEN  # the profile's, not the environment's
+    assert cfg.rate_limit == 7  # not an auth setting: the environment still sets it
+
+
+def test_an_sdk_without_the_environment_step_gets_the_variables_hidden_from_the_process(monkeypatch):
+    from stp_ext.workspace_auth import _hidden_environment
+
+    monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-wrong")
+    with _hidden_environment(object, {"DATABRICKS_TOKEN", "DATABRICKS_HOST"}):
+        assert "DATABRICKS_TOKEN" not in os.environ
+    assert os.environ["DATABRICKS_TOKEN"] == "dapi-wrong"
 
 
 def test_env_wins_over_profile(env_auth, run):
@@ -294,7 +358,9 @@ def test_the_sdk_hooks_relied_on_exist_in_this_release():
     from stp_ext.sdk_loader import load_core
     from stp_ext.workspace_auth import sdk_hooks_present
 
-    assert sdk_hooks_present(load_core().Config) == {"_fix_host_if_needed": True, "_resolve_host_metadata": True}
+    assert sdk_hooks_present(load_core().Config) == dict.fromkeys(
+        ("_fix_host_if_needed", "_resolve_host_metadata", "_load_from_env"), True
+    )
 
 
 def test_without_the_config_hooks_the_host_is_still_normalised(env_auth, run, monkeypatch):
