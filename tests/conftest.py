@@ -10,6 +10,7 @@ import gc
 import logging
 import os
 import shutil
+import signal
 import ssl
 import subprocess
 import tempfile
@@ -22,6 +23,17 @@ import pytest
 from helpers import invoke, write_partner_config, write_profiles
 
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, DEFAULT_USER_TOKEN, Emulator
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Let the tests' Ctrl-C reach their child processes however pytest was started.
+
+    A script's `pytest &` starts pytest with SIGINT ignored, and an ignored signal stays ignored
+    in every child, so the CLI under test would never see the Ctrl-C. A terminal leaves SIGINT at
+    its default; so does this, for pytest and therefore for what it starts.
+    """
+    if hasattr(signal, "SIGINT") and signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
