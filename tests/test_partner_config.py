@@ -77,6 +77,8 @@ BAD: list[tuple[str, Any, str, str, str]] = [
     ("type-camel", doc(integration_type="WarehouseReadWrite"), "error", "partner.integration_type", "READ_WRITE"),
     ("type-typo", doc(integration_type="WAREHOUSE_REED"), "error", "partner.integration_type", "WAREHOUSE_READ"),
     ("type-array", doc(integration_type=["WAREHOUSE_READ"]), "error", "partner.integration_type", "got an array"),
+    # Only separators: no guess to offer, so every allowed value is listed.
+    ("type-separators", doc(integration_type="--"), "error", "partner.integration_type", "Use one of: NO_INTEGRATION"),
     # arrays
     (
         "features-string",
@@ -147,6 +149,7 @@ BAD: list[tuple[str, Any, str, str, str]] = [
     ("hosts-path", doc(hostnames="partner.example.com/connect"), "error", "partner.hostnames", "has a path"),
     ("hosts-port", doc(hostnames="partner.example.com:8443"), "error", "partner.hostnames", "port"),
     ("hosts-ipv6-port", doc(hostnames="[::1]:8080"), "error", "partner.hostnames", "port"),
+    ("hosts-colon-not-a-port", doc(hostnames="a.com:http"), "error", "partner.hostnames", "not a valid hostname"),
     ("hosts-spaces-after-comma", doc(hostnames="a.com, b.com"), "warning", "partner.hostnames", '"a.com,b.com"'),
     ("hosts-double-comma", doc(hostnames="a.com,,b.com"), "error", "partner.hostnames", "empty entry"),
     ("hosts-trailing-comma", doc(hostnames="a.com,"), "error", "partner.hostnames", '"a.com"'),
