@@ -185,9 +185,9 @@ def test_constructing_a_client_is_quiet(emulator: Emulator, caplog: pytest.LogCa
 
 
 def test_the_quiet_check_would_see_a_warning(emulator: Emulator, caplog: pytest.LogCaptureFixture) -> None:
+    """The check above can fail: a workspace answering 404 for host metadata makes the SDK warn."""
     from databricks.sdk.core import Config
 
-    """The check above can fail: a workspace answering 404 for host metadata makes the SDK warn."""
     caplog.set_level(logging.WARNING, logger="databricks.sdk")
     emulator.faults.arm(fail_next=1, status=404, path_prefix="/.well-known/")
     Config(host=emulator.url, token=DEFAULT_ADMIN_TOKEN, auth_type="pat", retry_timeout_seconds=5)
