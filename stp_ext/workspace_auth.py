@@ -174,7 +174,7 @@ _HIDDEN_ENV: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("hi
 @contextlib.contextmanager
 def _hidden_environment(config_cls: Any, names: set[str]) -> Iterator[None]:
     """Keep ``names`` from databricks-sdk while ``config_cls`` is built in this thread."""
-    if callable(getattr(config_cls, "_load_from_env", None)):
+    if sdk_hooks_present(config_cls).get("_load_from_env"):
         token = _HIDDEN_ENV.set(frozenset(names))
         try:
             yield
@@ -353,7 +353,7 @@ def _build(core: Any, source: str, debug: bool, **kwargs: Any) -> Any:
         ) from None
     if not cfg.host:
         raise AuthConfigError(f"no workspace host in {source}", hint="Set host in the profile or DATABRICKS_HOST.")
-    if not all(sdk_hooks_present(core.Config).values()):
+    if not sdk_hooks_present(core.Config).get("_fix_host_if_needed"):  # our override never ran
         raw = cfg.host
         cfg.host = normalize_host(raw)
         _log_normalized(raw, cfg.host)
