@@ -195,4 +195,5 @@ def test_demo_json(run):
     assert all(s["ok"] for s in report["steps"])
     # The first step times the servers' start-up (it reported 0 ms when they started before it).
     assert report["steps"][0]["elapsed_ms"] > 0
-    assert next(s for s in report["steps"] if s["step"] == "validate")["detail"] == "partner.json: no errors, 0 warnings"
+    validate = next(s for s in report["steps"] if s["step"] == "validate")
+    assert validate["detail"] == "partner.json: no errors, 0 warnings"
