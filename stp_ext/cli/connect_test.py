@@ -27,13 +27,6 @@ if TYPE_CHECKING:
 
 @click.command(
     "connect-test",
-    epilog="Examples:\n\n\b\n"
-    "  databricks-stp connect-test -f partner.json --basic-user databricks --basic-password-stdin < pw.txt\n"
-    "  databricks-stp connect-test -f partner.json --no-auth-header --url http://localhost:8080\n"
-    "  databricks-stp connect-test -f partner.json --no-auth-header --payload extra.json -o json\n"
-    "  databricks-stp connect-test -f partner.json --no-auth-header --new-user-action invite --junit-xml cert.xml\n"
-    "  databricks-stp sample-partner --no-auth-header --hostnames partner.example.com &  # a correct partner\n"
-    "  databricks-stp connect-test -f partner.json --no-auth-header --url http://127.0.0.1:8766",
 )
 @config_file_option()
 @credential_options_for("send")
@@ -149,6 +142,15 @@ def connect_test(
     get_connectors_path --test-connection-url and --connectors-url,
     new_user_action --new-user-action; PAT_TOKEN is not needed (see the
     README).
+
+    \b
+    Examples:
+      databricks-stp connect-test -f partner.json --basic-user databricks --basic-password-stdin < pw.txt
+      databricks-stp connect-test -f partner.json --no-auth-header --url http://localhost:8080
+      databricks-stp connect-test -f partner.json --no-auth-header --payload extra.json -o json
+      databricks-stp connect-test -f partner.json --no-auth-header --new-user-action invite --junit-xml cert.xml
+      databricks-stp sample-partner --no-auth-header --hostnames partner.example.com &  # a correct partner
+      databricks-stp connect-test -f partner.json --no-auth-header --url http://127.0.0.1:8766
     """
     from stp_ext.connect import run_connect_test
     from stp_ext.render.views import connect as view
