@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from stp_ext.errors import StpError
+from stp_ext.wording import plural
 
 if TYPE_CHECKING:
     from stp_ext.next_steps import NextSteps
@@ -74,13 +75,13 @@ def run_doctor(
     if report is not None:
         warnings = len(report.warnings)
         if report.valid:
-            add(DoctorCheck("config valid", True, f"{report.source}: no errors, {warnings} warning(s)"))
+            add(DoctorCheck("config valid", True, f"{report.source}: no errors, {plural(warnings, 'warning')}"))
         else:
             add(
                 DoctorCheck(
                     "config valid",
                     False,
-                    f"{report.source}: {len(report.errors)} error(s)",
+                    f"{report.source}: {plural(len(report.errors), 'error')}",
                     steps.validate(config_path),
                 )
             )

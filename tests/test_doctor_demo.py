@@ -193,3 +193,7 @@ def test_demo_json(run):
     connect_test = next(s for s in report["steps"] if s["step"] == "connect-test")
     assert connect_test["detail"] == "11 of 11 certification cases pass (1 skipped)"  # P900 is for INGEST only
     assert all(s["ok"] for s in report["steps"])
+    # The first step times the servers' start-up (it reported 0 ms when they started before it).
+    assert report["steps"][0]["elapsed_ms"] > 0
+    validate = next(s for s in report["steps"] if s["step"] == "validate")
+    assert validate["detail"] == "partner.json: no errors, 0 warnings"

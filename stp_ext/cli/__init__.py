@@ -86,7 +86,8 @@ class StpGroup(SuggestingGroup):
             code = e.exit_code
         except click.UsageError as e:
             command = e.ctx.command_path if e.ctx else "databricks-stp"
-            _report(options, e.format_message(), f"Run '{command} --help' for usage and examples.", e)
+            hint = _file_hint(e, command, options) or f"Run '{command} --help' for usage and examples."
+            _report(options, e.format_message(), hint, e)
             code = ExitCode.USAGE
         except click.ClickException as e:
             _report(options, e.format_message(), None, e)
@@ -107,6 +108,23 @@ class StpGroup(SuggestingGroup):
         if standalone_mode:
             sys.exit(int(code))
         return int(code)
+
+
+def _file_hint(error: click.UsageError, command: str, options: GlobalOptions) -> str | None:
+    """`validate partner.json`: the file was given without -f; say so, with the command to run."""
+    import shlex
+
+    if not (isinstance(error, click.MissingParameter) and error.param and error.param.name == "config_path"):
+        return None
+    import os
+
+    # A word that names a file (not an option's value such as a profile name).
+    files = [w for w in options.command_args if w.lower().endswith(".json") or os.path.isfile(w)]
+    if not files:
+        return None
+    rest = [word for word in options.command_args if word != files[0]]
+    fixed = " ".join([command, "-f", shlex.quote(files[0]), *map(shlex.quote, rest)])
+    return f"Give the file with -f: {fixed}"
 
 
 def _sigterm_interrupts() -> Any:
@@ -147,13 +165,6 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
     name="databricks-stp",
     cls=StpGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-    epilog="Examples:\n\n\b\n"
-    "  databricks-stp init\n"
-    "  databricks-stp validate -f partner.json\n"
-    "  databricks-stp create -f partner.json -p my-workspace --basic-user u --basic-password-stdin\n"
-    "  databricks-stp get -o json\n"
-    "  databricks-stp get --all-profiles\n"
-    "  databricks-stp demo",
 )
 @click.option(
     "--version",
@@ -171,6 +182,15 @@ def cli() -> None:
     sees. Create it from a config file, store the credential Databricks sends
     to your connect endpoint, and test your endpoints the way Databricks calls
     them.
+
+    \b
+    Examples:
+      databricks-stp init
+      databricks-stp validate -f partner.json
+      databricks-stp create -f partner.json -p my-workspace --basic-user u --basic-password-stdin
+      databricks-stp get -o json
+      databricks-stp get --all-profiles
+      databricks-stp demo
     """
 
 

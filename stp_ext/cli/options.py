@@ -35,6 +35,9 @@ class GlobalOptions:
     output_flag: str | None = None
     debug: bool = False
     terminal: Terminal = field(default_factory=Terminal)
+    # The words after the (sub)command's name, for advice on a usage error
+    # (`validate partner.json` without -f).
+    command_args: list[str] = field(default_factory=list)
 
     def auth_flags(self) -> str:
         """The auth options of this run, to print in a command that finishes a job."""
@@ -175,6 +178,7 @@ class SuggestingGroup(click.Group):
             close = difflib.get_close_matches(name, self.list_commands(ctx), n=1, cutoff=0.5)
             suggestion = f" Did you mean {close[0]!r}?" if close else ""
             raise click.UsageError(f"no such command {name!r}.{suggestion}", ctx)
+        global_options(ctx).command_args = list(args[1:])
         return super().resolve_command(ctx, args)
 
 
