@@ -168,7 +168,8 @@ def applicable_choices(config: PartnerConfig) -> dict[str, Any]:
     probe = connect_request(config, Caller("u@example.com", "U", "Ser", 1, WORKSPACE_ID))
     fields: dict[str, Any] = {}
     if "catalog_name" in probe:
-        fields["catalog"] = "main"
+        # The schemas are granted, not sent: the body's database_name is unused (2.1.1) and not sent.
+        fields["catalog"] = probe["catalog_name"]
         fields["schemas"] = ["default"]
     if "destination_location" in probe:
         fields["external_location"] = f"s3://databricks-stp-emulator/{_slug(config.name)}"
