@@ -112,9 +112,9 @@ def test_the_page_walks_from_tile_to_the_partners_redirect_and_deletes(browser: 
         # The 302 took the browser to the partner's page.
         assert browser.current_url == f"{partner.url}/create-trial"
         assert browser.find_element(By.TAG_NAME, "h1").text == "Create trial"
-        (connection,) = RawClient(emu.port, token=None).get("/_emulator/partner-connect/connections").json()[
-            "connections"
-        ]
+        (connection,) = (
+            RawClient(emu.port, token=None).get("/_emulator/partner-connect/connections").json()["connections"]
+        )
         assert connection["catalog"] == "sales" and connection["users"][0]["user"] == "user@example.com"
 
         browser.get(f"{emu.url}/partner-connect")
