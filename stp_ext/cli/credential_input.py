@@ -168,9 +168,9 @@ class CredentialInput:
                     "no password for --basic-user",
                     hint="Pipe it in with --basic-password-stdin, or run on a terminal to be prompted.",
                 )
-            password = terminal.hidden_prompt(f"Password for {self.basic_user}", repeat=True)
-            _refuse_blank(password, f"the password for {self.basic_user}")
-            return auth_header.basic(self.basic_user, password)
+            typed = terminal.hidden_prompt(f"Password for {self.basic_user}", repeat=True)
+            _refuse_blank(typed, f"the password for {self.basic_user}")
+            return auth_header.basic(self.basic_user, typed)
         if prompt and terminal.stdin_is_tty():
             value = terminal.hidden_prompt("Authorization header value Databricks should send (hidden)", repeat=True)
             _refuse_blank(value, "the Authorization header value")
