@@ -63,6 +63,14 @@ if TYPE_CHECKING:
     help="The partner's connector list (INGEST partners): runs P900.",
 )
 @click.option(
+    "--cloud",
+    type=click.Choice(("aws", "azure", "gcp")),
+    default="aws",
+    show_default=True,
+    help="The cloud of the workspace the requests speak for: sets cloud_provider (the OpenAPI 2.1.1 enum spells "
+    "gcp as gpc, and connect-test sends that), the region and the shape of the workspace URL.",
+)
+@click.option(
     "--case",
     "case_ids",
     multiple=True,
@@ -86,6 +94,7 @@ def connect_test(
     new_user_action: str | None,
     test_connection_url: str | None,
     connectors_url: str | None,
+    cloud: str,
     case_ids: tuple[str, ...],
     junit_path: str | None,
     **kwargs: Any,
@@ -176,6 +185,7 @@ def connect_test(
             test_connection_url=test_connection_url,
             connectors_url=connectors_url,
             cases=[c.upper() for c in case_ids] or None,
+            cloud=cloud,
         )
     if junit_path:
         _write_junit(junit_path, report)
