@@ -45,6 +45,7 @@ def test_every_table_and_line_fits_and_keeps_copyable_values_whole(workspace, ru
             },
         },
     )
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", workspace.config_file.name)  # relative too: short
     env = {"COLUMNS": str(width)}
     outputs: dict[str, tuple[str, list[str]]] = {}
 
