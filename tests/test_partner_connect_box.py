@@ -316,3 +316,19 @@ def test_the_provisioned_credentials_work_through_databricks_sdk(box: Box, emu: 
         auth_type="oauth-m2m",
     )
     assert m2m.current_user.me().user_name == connect.body["service_principal_id"]
+
+
+def test_a_connection_and_its_token_survive_a_restart(partner: Partner, tmp_path: Any) -> None:
+    """With --state the provisioned principal is kept like partners and secrets (only hashes are stored)."""
+    state = tmp_path / "emulator.db"
+    with Emulator(port=0, state_path=state) as first:
+        box = Box(first, partner)
+        box.create(auth_options=["AUTH_PAT"])
+        assert box.click()[1]["passed"]
+        (connect,) = [s for s in partner.take() if s.path == "/connect"]
+        pat = connect.body["user_info"]["auth"]["personal_access_token"]
+    assert pat.encode() not in state.read_bytes()
+    with Emulator(port=0, state_path=state) as second:
+        assert as_token(second, pat).get(ME).json()["userName"] == connect.body["service_principal_id"]
+        assert Box(second, partner).click()[1]["established"] is True
+    partner.take()
