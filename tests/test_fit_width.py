@@ -92,4 +92,4 @@ def test_every_table_and_line_fits_and_keeps_copyable_values_whole(workspace, ru
         assert "\n  Host: " in outputs["get --all-profiles"][0]
         assert "\n  Result: " in outputs["doctor"][0]
     if width == 200:  # room enough: a table with its rules
-        assert "│" in outputs["get --all-profiles"][0] and "│" in outputs["doctor"][0]
+        assert "│" in outputs["get --all-profiles"][0]
