@@ -294,7 +294,8 @@ def test_results(doc: dict[str, Any]) -> list[CheckFinding]:
 
     The public suite has no test-connection test, so every rule here is a
     warning: test_results a list of TestResult (test_name, status PASS, FAIL
-    or UNKNOWN; message optional).
+    or UNKNOWN; message optional), and our advice: a live connection tests
+    PASS, each result with a message.
     """
     consequence = "Databricks shows test-connection's answer to users, and cannot read this one"
     results = doc.get("test_results")
@@ -314,10 +315,24 @@ def test_results(doc: dict[str, Any]) -> list[CheckFinding]:
                     consequence,
                 )
             )
+        elif result["status"] != "PASS":
+            findings.append(
+                beyond(
+                    "test_connection",
+                    f"{where} is {result['status']} ({result.get('message')!r}) for a live connection",
+                    "users pressing Test connection would see it not pass: check that a real connection tests PASS",
+                )
+            )
         if not isinstance(result.get("test_name"), str) or not result["test_name"]:
             findings.append(beyond("test_connection", f"{where}.test_name is missing or empty", consequence))
-        if "message" in result and not isinstance(result["message"], str):
-            findings.append(beyond("test_connection", f"{where}.message is not a string", consequence))
+        if not isinstance(result.get("message"), str) or not result["message"]:
+            findings.append(
+                beyond(
+                    "test_connection",
+                    f"{where} has no message",
+                    "users see the result without a word on what was tested or what to fix",
+                )
+            )
     return findings
 
 

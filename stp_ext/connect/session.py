@@ -304,15 +304,19 @@ class Journey:
 
     def add(self, findings: list[CheckFinding], step: str = "") -> None:
         for finding in findings:
-            severity, detail = finding.severity, finding.message
-            if not self.certification and severity == ERROR:
+            # detail: the text without any step, kept from a finding that already carries one (P302's probes).
+            severity, detail, message = finding.severity, finding.detail, finding.message
+            if not self.certification and severity == ERROR and finding.check != "not_run":
                 # A case the public suite does not have: what fails it is advice, not certification.
                 severity = WARNING
-                detail += (
+                beyond = (
                     "; certification would pass this (the public suite has no test-connection test), but "
                     "Databricks' test-connection would show your users an error"
                 )
-            message = f"{step}: {detail}" if step else detail
+                detail, message = detail + beyond, message + beyond
+            elif not self.certification and severity == ERROR:
+                severity = WARNING
+            message = f"{step}: {message}" if step else message
             self.findings.append(CheckFinding(severity, finding.check, message, detail))
 
     def note(self, check: str, message: str) -> None:
