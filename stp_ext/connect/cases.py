@@ -57,11 +57,7 @@ def p302(j: Journey) -> ScenarioResult:
     workspace = random_id()
     expected = j.session.new_user_action
     if j.session.new_user_action_assumed:
-        j.note(
-            "new_user_action",
-            f"assumed new_user_action {expected} (the suite's default config); pass --new-user-action with the one "
-            "you declared to Databricks",
-        )
+        j.note("new_user_action", f"assumed new_user_action {expected} (pass --new-user-action)")
     first = Caller.in_account("user1", domain, workspace)
     doc = j.connect_new(first, "new connection by user1")
     connection_id = _connection_id(j, doc)

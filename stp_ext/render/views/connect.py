@@ -28,6 +28,12 @@ def report(render: Renderer, result: ConnectTestReport) -> None:
         return
     render.line("connect_url  ", result.connect_url)
     render.line("delete_url   ", result.delete_url or "(none in the config)")
+    if result.new_user_action_assumed and any(s.case_id == "P302" and not s.skipped for s in result.scenarios):
+        render.line(
+            "P302 expects ",
+            result.new_user_action,
+            " (assumed: the suite's default config; pass --new-user-action with the one you declared)",
+        )
     rows = []
     for scenario in result.scenarios:
         outcome: Any = _OUTCOMES.get(scenario.outcome)
