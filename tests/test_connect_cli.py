@@ -23,6 +23,7 @@ SPEC_SCENARIO_KEYS = {
     "name", "case_id", "title", "certification", "passed", "skipped", "not_run", "status", "elapsed_ms", "findings",
 }  # fmt: skip
 CREDENTIAL = ["--basic-user", BASIC_USER, "--basic-password-stdin"]
+HOSTNAMES = ["--hostnames", "partner.example.com"]  # the redirect host the example config lists
 
 
 @pytest.fixture
@@ -368,8 +369,7 @@ def test_processes_end_to_end_without_databricks_sdk(config: Path, tmp_path: Pat
     password.write_text(BASIC_PASSWORD)
     with password.open() as stdin:
         server = subprocess.Popen(
-            [sys.executable, "-m", "stp_ext", "sample-partner", "--port", "0", *CREDENTIAL, "-o", "json"]
-            + ["--hostnames", "partner.example.com"],
+            [sys.executable, "-m", "stp_ext", "sample-partner", "--port", "0", *CREDENTIAL, "-o", "json", *HOSTNAMES],
             stdin=stdin,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
