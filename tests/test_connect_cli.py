@@ -497,3 +497,44 @@ def test_every_case_failing_for_one_reason_is_said_in_one_line(config: Path) -> 
     assert "✗ every request was refused with 401: check the credential" in result.stdout
     # The finding itself once, with its cases, not once per case.
     assert result.stdout.count("got 401") == 1
+
+
+def test_sample_partner_prints_a_command_that_passes_both_verdicts_as_pasted_twice(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1", "COLUMNS": "200"}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    (tmp_path / "password.txt").write_text(BASIC_PASSWORD)
+    made = subprocess.run(
+        ["databricks-stp", "init", "--example", "partner", "-f", "partner.json"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    with (tmp_path / "password.txt").open() as stdin:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "stp_ext", "sample-partner", "--port", "0", *CREDENTIAL, *HOSTNAMES],
+            stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        lines: list[str] = []
+        while not lines or not lines[-1].startswith("Test it"):
+            line = server.stdout.readline()
+            assert line, "".join(lines)
+            lines.append(line)
+        assert "hostnames list partner.example.com" in lines[-1] and "password.txt" in lines[-1]
+        command = server.stdout.readline().strip()
+        assert command.startswith("databricks-stp connect-test -f partner.json --url http://127.0.0.1:")
+        for _ in range(2):  # both verdicts pass twice in a row against one running partner
+            run = subprocess.run(
+                ["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+            )
+            assert run.returncode == 0, run.stdout + run.stderr
+            assert "✓ certification: 9 of 9 certification cases pass (1 skipped)" in run.stdout
+            assert "✓ beyond certification: no findings" in run.stdout
+            assert "Warning" not in run.stderr
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.communicate(timeout=10)
+        finally:
+            if server.poll() is None:
+                server.kill()
