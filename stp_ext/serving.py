@@ -87,6 +87,7 @@ class LocalServer:
         idle_timeout: int = IDLE_TIMEOUT_S,
         threads: int = THREADS,
         run_inline: Callable[[], bool] | None = None,
+        never_inline: tuple[str, ...] = (),
     ) -> None:
         self.app = app
         self.host = host
@@ -96,6 +97,9 @@ class LocalServer:
         self.idle_timeout = idle_timeout
         self.threads = threads
         self.run_inline = run_inline
+        # Path prefixes always answered by a worker: their app calls out (a Partner Connect click),
+        # and the peer it calls may call this server back while the answer is pending.
+        self.never_inline = never_inline
         self._server: Any = None
         self._port: int | None = None  # kept after stop(), so a URL can still be named
         self._thread: threading.Thread | None = None
@@ -237,6 +241,15 @@ def _connection_limit() -> int:
     return max(64, min(limit, 10_000) - 100)
 
 
+def _calls_out(channel: Any, prefixes: tuple[str, ...]) -> bool:
+    """Whether the channel's next request is for a path that must not run in the I/O thread."""
+    if not prefixes:
+        return False
+    requests = getattr(channel, "requests", None) or []
+    path = str(getattr(requests[0], "path", "") or "") if requests else ""
+    return path.startswith(prefixes)
+
+
 def _make_server(owner: LocalServer, sock: socket.socket) -> Any:
     # Imported here: `--help` and the commands that serve nothing never load waitress.
     from waitress.adjustments import Adjustments
@@ -351,7 +364,12 @@ def _make_server(owner: LocalServer, sock: socket.socket) -> Any:
             read runs inline (after ``received`` lets go of the channel's lock);
             the next of a client's pipelined requests goes to a worker.
             """
-            if getattr(task, "reading", False) and owner.run_inline is not None and owner.run_inline():
+            if (
+                getattr(task, "reading", False)
+                and owner.run_inline is not None
+                and owner.run_inline()
+                and not _calls_out(task, owner.never_inline)
+            ):
                 task.inline_pending = True
                 return
             super().add_task(task)

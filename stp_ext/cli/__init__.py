@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-import traceback
 from typing import Any
 
 import click
@@ -19,7 +18,7 @@ import click
 from stp_ext import __version__
 from stp_ext.cli.options import GlobalOptions, SuggestingGroup, common_options
 from stp_ext.errors import ExitCode, StpError
-from stp_ext.logs import configure_logging, redact
+from stp_ext.logs import configure_logging, redact, redact_peer
 
 # name -> "module:attribute"; the order is the order of `--help`.
 COMMANDS: dict[str, str] = {
@@ -98,7 +97,7 @@ class StpGroup(SuggestingGroup):
         except Exception as e:  # the last line of defence: one line, never a raw traceback
             _report(
                 options,
-                f"unexpected {type(e).__name__}: {e}",
+                f"unexpected {type(e).__name__}: {redact_peer(str(e))}",
                 "Rerun with --debug for details, and report it if it persists.",
                 e,
             )
@@ -147,10 +146,9 @@ def _report(options: GlobalOptions, message: str, hint: str | None, error: BaseE
     from stp_ext.render import Renderer
 
     if options.debug:
-        from stp_ext.render.safe import clean_lines
+        from stp_ext.render.safe import clean_lines, traceback_text
 
-        trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-        sys.stderr.write(clean_lines(redact(trace)))
+        sys.stderr.write(clean_lines(redact(traceback_text(error))))  # its messages: redact_peer'd
     Renderer().error(redact(message), redact(hint) if hint else None)
 
 

@@ -168,13 +168,27 @@ class CredentialInput:
                     "no password for --basic-user",
                     hint="Pipe it in with --basic-password-stdin, or run on a terminal to be prompted.",
                 )
-            return auth_header.basic(
-                self.basic_user, terminal.hidden_prompt(f"Password for {self.basic_user}", repeat=True)
-            )
+            typed = terminal.hidden_prompt(f"Password for {self.basic_user}", repeat=True)
+            _refuse_blank(typed, f"the password for {self.basic_user}")
+            return auth_header.basic(self.basic_user, typed)
         if prompt and terminal.stdin_is_tty():
             value = terminal.hidden_prompt("Authorization header value Databricks should send (hidden)", repeat=True)
+            _refuse_blank(value, "the Authorization header value")
             return auth_header.from_text(value)[0]
         return None
+
+
+def _refuse_blank(value: str, what: str) -> None:
+    """An empty or all-space answer at the hidden prompt is Enter pressed by mistake, not a credential.
+
+    Stored, every check but the partner's own would pass (stdin refuses an empty value too).
+    """
+    if not value.strip():
+        raise InputError(
+            f"{what} typed at the prompt is empty{' (only spaces)' if value else ''}; nothing was stored",
+            hint="Type the value your endpoint accepts; for a partner that takes no Authorization header, "
+            "use --no-auth-header.",
+        )
 
 
 def _read_stdin(what: str, terminal: Terminal) -> str:

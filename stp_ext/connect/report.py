@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from stp_ext.logs import redact
+from stp_ext.logs import redact_peer
 
 ERROR = "error"
 WARNING = "warning"
@@ -48,8 +48,8 @@ class CheckFinding:
 
     def __post_init__(self) -> None:
         # Messages quote the partner's answers, and a partner may echo the credential back.
-        object.__setattr__(self, "message", redact(self.message))
-        object.__setattr__(self, "detail", redact(self.detail) if self.detail else self.message)
+        object.__setattr__(self, "message", redact_peer(self.message))
+        object.__setattr__(self, "detail", redact_peer(self.detail) if self.detail else self.message)
 
     @property
     def section(self) -> str:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from stp_ext.emulator import identity, partners, secrets_api
+from stp_ext.emulator import identity, partner_connect_page, partners, provisioning, secrets_api
 from stp_ext.emulator.faults import Fault, Faults, echo_answer
 from stp_ext.emulator.http import (
     ADMIN,
@@ -33,7 +33,8 @@ from stp_ext.emulator.http import (
     error_response,
     json_response,
 )
-from stp_ext.emulator.oauth import DISCOVERY, TOKEN, OAuthServer
+from stp_ext.emulator.oauth import DISCOVERY, TOKEN, OAuthServer, base_url
+from stp_ext.emulator.partner_connect import PartnerConnect
 from stp_ext.emulator.state import Store
 from stp_ext.serving import drop_connection
 
@@ -72,9 +73,16 @@ ROUTES: tuple[Route, ...] = (
     Route(f"{SECRETS}/acls/delete", ("POST",), secrets_api.delete_acl),
     Route(f"{SECRETS}/acls/get", ("GET",), secrets_api.get_acl),
     Route(f"{SECRETS}/acls/list", ("GET",), secrets_api.list_acls),
+    # What a Partner Connect click provisions (provisioning.py, partner_connect.py).
+    Route("/api/2.0/preview/scim/v2/ServicePrincipals", ("GET",), provisioning.list_service_principals),
+    Route("/api/2.0/sql/warehouses/<warehouse_id>", ("GET",), provisioning.get_warehouse),
+    Route("/api/2.0/clusters/get", ("GET",), provisioning.get_cluster),
 )
 
 CONTROL = "/_emulator"
+PAGE = partner_connect_page.PAGE
+# Answered by a worker thread, never the I/O loop: a click calls the partner, which may call back.
+CALLS_OUT = (CONTROL + "/partner-connect", PAGE)
 REQUEST_LOG_SIZE = 10_000  # the newest requests kept; older ones are counted, not kept
 
 T = TypeVar("T")
@@ -141,6 +149,11 @@ class EmulatorApp:
             TOKEN: self.oauth.token,
         }
         self.faults = Faults()
+        self.partner_connect = PartnerConnect(store)
+        # Provisioned service principals exchange their OAuth secret here too; others go to self.oauth.
+        self._oauth_routes[TOKEN] = lambda request: self.partner_connect.connections.oauth_token(
+            request, self.oauth.token
+        )
         self._tokens = {admin_token: ADMIN, user_token: USER}
         # A ring: a long-running emulator keeps the newest requests, and counts the ones it let go.
         self._log: deque[RequestRecord] = deque(maxlen=log_size)
@@ -154,6 +167,9 @@ class EmulatorApp:
             ("/faults", "DELETE", self._clear_faults),
             ("/requests", "GET", self._show_requests),
             ("/reset", "POST", self._reset),
+            ("/partner-connect/connect", "POST", self.partner_connect.connect_view),
+            ("/partner-connect/delete-connection", "POST", self.partner_connect.delete_view),
+            ("/partner-connect/connections", "GET", self.partner_connect.list_view),
         )
         self._control = Router((CONTROL + path, method, view) for path, method, view in control)
 
@@ -192,6 +208,8 @@ class EmulatorApp:
         request = Request(environ)
         if request.path == CONTROL or request.path.startswith(CONTROL + "/"):
             response = self._guarded(request, self._dispatch_control)
+        elif request.path == PAGE or request.path.startswith(PAGE + "/"):
+            response = self._guarded(request, self._dispatch_page)
         else:
             fault = self.faults.take(request.path)
             if fault is not None:
@@ -234,7 +252,7 @@ class EmulatorApp:
         if scheme.lower() != "bearer":
             return None
         token = token.strip()
-        return self._tokens.get(token) or self.oauth.user_for(token)
+        return self._tokens.get(token) or self.oauth.user_for(token) or self.partner_connect.connections.user_for(token)
 
     # -- the control API ------------------------------------------------------------
 
@@ -242,6 +260,10 @@ class EmulatorApp:
         _check_control_caller(request)
         view, _ = self._control.match(request.method, request.path)
         return view(request)
+
+    def _dispatch_page(self, request: Request) -> Reply:
+        _check_local_caller(request)
+        return partner_connect_page.handle(self.partner_connect, request, base_url(request))
 
     def _show_faults(self, request: Request) -> Reply:
         return json_response(200, self.faults.describe())
@@ -266,6 +288,7 @@ class EmulatorApp:
 
     def _reset(self, request: Request) -> Reply:
         self.store.wipe()
+        self.partner_connect.connections.wipe()
         self.faults.clear()
         self.clear_log()
         return json_response(200, {})
@@ -283,14 +306,19 @@ def _check_control_caller(request: Request) -> None:
     server's own, and a POST must be declared JSON (which a page cannot do
     cross-site without a preflight this server never approves).
     """
+    _check_local_caller(request)
+    if request.method == "POST" and request.header("Content-Type").split(";")[0].strip().lower() != "application/json":
+        raise ApiError(415, "INVALID_PARAMETER_VALUE", "The control API takes Content-Type: application/json")
+
+
+def _check_local_caller(request: Request) -> None:
+    """A loopback Host and, from a browser, this server's own Origin (the control API and the page)."""
     host = _host_name(request.header("Host"))
     if host not in _LOOPBACK_HOSTS:
         raise ApiError(403, "PERMISSION_DENIED", "The emulator's control API answers only on a loopback Host")
     origin = request.header("Origin")
     if origin and not _is_own_origin(origin, str(request.environ.get("SERVER_PORT", ""))):
         raise ApiError(403, "PERMISSION_DENIED", "The emulator's control API refuses requests from web pages")
-    if request.method == "POST" and request.header("Content-Type").split(";")[0].strip().lower() != "application/json":
-        raise ApiError(415, "INVALID_PARAMETER_VALUE", "The control API takes Content-Type: application/json")
 
 
 def _is_own_origin(origin: str, port: str) -> bool:

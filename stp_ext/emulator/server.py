@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from types import TracebackType
 
-from stp_ext.emulator.app import REQUEST_LOG_SIZE, EmulatorApp, RequestRecord
+from stp_ext.emulator.app import CALLS_OUT, REQUEST_LOG_SIZE, EmulatorApp, RequestRecord
 from stp_ext.emulator.faults import Faults
 from stp_ext.emulator.http import DEFAULT_ADMIN_TOKEN, DEFAULT_USER_TOKEN
 from stp_ext.emulator.oauth import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, TOKEN_TTL_S, OAuthServer
@@ -46,7 +46,7 @@ class Emulator:
         self.store = Store(state_path)  # last: a refused argument leaves no file open
         self.app = EmulatorApp(self.store, admin_token, user_token, log_size=request_log_size, oauth=self.oauth)
         # With no fault armed every answer is quick: the server then answers in its I/O thread.
-        self._server = LocalServer(self.app, host, port, run_inline=self.app.answers_quickly)
+        self._server = LocalServer(self.app, host, port, run_inline=self.app.answers_quickly, never_inline=CALLS_OUT)
 
     @property
     def url(self) -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Union
 
-from stp_ext.logs import redact
+from stp_ext.logs import redact, redact_peer
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -50,6 +50,42 @@ def clean(value: object) -> str:
 def clean_lines(value: str) -> str:
     """Like :func:`clean`, but keeps the line breaks of a multi-line text we print (a traceback, a log)."""
     return "\n".join(clean(line) for line in value.split("\n"))
+
+
+def traceback_text(error: BaseException) -> str:
+    """A traceback of ``error`` and its causes, for --debug, with every exception's message on one
+    escaped line: a peer's words inside a message (a newline then ``Error: ...``) cannot start a
+    line of their own. The frames are our code; only the messages quote peers."""
+    import traceback
+
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = error
+    chain: list[tuple[BaseException, str]] = []
+    note = ""
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        chain.append((current, note))
+        if current.__cause__ is not None:
+            current, note = (
+                current.__cause__,
+                "\nThe above exception was the direct cause of the following exception:\n\n",
+            )
+        elif current.__context__ is not None and not current.__suppress_context__:
+            current, note = (
+                current.__context__,
+                "\nDuring handling of the above exception, another exception occurred:\n\n",
+            )
+        else:
+            current = None
+    for exc, after in reversed(chain):
+        frames = "".join(traceback.format_tb(exc.__traceback__))
+        message = "".join(traceback.format_exception_only(type(exc), exc)).rstrip("\n")
+        head = "Traceback (most recent call last):\n" if frames else ""
+        parts.append(f"{head}{frames}{clean(redact_peer(message))}\n")
+        if after:
+            parts.append(after)
+    return "".join(parts)
 
 
 # A piece of a line: plain data, or (data, style) where the style is ours.
