@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from stp_ext.errors import AuthConfigError, NotFoundError, OutcomeUnknownError, WorkspaceError
+from stp_ext.inputs import MAX_SECONDS
 from stp_ext.logs import redact_peer
 from stp_ext.sdk_loader import load_core
 from stp_ext.workspace_http import (
@@ -135,6 +136,8 @@ def _positive_number(name: str, default: float) -> float:
         value = -1
     if not math.isfinite(value) or value <= 0:  # nan and inf too: they would crash or wait forever
         raise AuthConfigError(f"{name}={raw!r} is not a positive number of seconds")
+    if value > MAX_SECONDS:  # 1e10 overflows the sockets' and the SDK's waits
+        raise AuthConfigError(f"{name}={raw!r} is more than {MAX_SECONDS:g} s (one hour), the longest wait allowed")
     return value
 
 

@@ -161,8 +161,9 @@ class CredentialInput:
             return header
         if self.basic_user:
             if self.basic_password_stdin:
-                password, _ = auth_header.from_text(_read_stdin("the password", terminal))
-                return auth_header.basic(self.basic_user, password.value)
+                # Any text: Basic auth sends it base64-encoded, so it need not be a header value itself.
+                password = auth_header.without_line_end(_read_stdin("the password", terminal))
+                return auth_header.basic(self.basic_user, password)
             if not terminal.stdin_is_tty():
                 raise InputError(
                     "no password for --basic-user",

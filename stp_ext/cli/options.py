@@ -144,7 +144,7 @@ def debug_option(f: F) -> F:
 
 
 class Seconds(click.ParamType):
-    """A time limit in seconds: a finite number above zero (refuses 0, -1, nan and inf)."""
+    """A time limit in seconds: a finite number above zero, at most an hour (refuses 0, -1, nan, inf, 1e10)."""
 
     name = "seconds"
 
@@ -155,8 +155,12 @@ class Seconds(click.ParamType):
             seconds = float(value)
         except (TypeError, ValueError):
             self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        from stp_ext.inputs import MAX_SECONDS
+
         if not math.isfinite(seconds) or seconds <= 0:
             self.fail(f"{value!r} is not a time limit; give a number of seconds above 0, e.g. 10", param, ctx)
+        if seconds > MAX_SECONDS:
+            self.fail(f"{value!r} is more than {MAX_SECONDS:g} s (one hour), the longest wait allowed", param, ctx)
         return seconds
 
 

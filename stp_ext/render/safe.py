@@ -106,3 +106,17 @@ def text(*pieces: Any, no_wrap: bool = False) -> Text:
         else:
             out.append(clean(piece))
     return out
+
+
+# The meta key that marks a piece the layout never breaks at its spaces (stp_ext.render.layout).
+WHOLE = "stp.whole"
+
+
+def whole(value: object, style: str = "") -> Text:
+    """Data shown whole on one line although it has spaces (a partner name on its labelled line):
+    the layout moves it to a line of its own rather than break it."""
+    from rich.style import Style
+    from rich.text import Text
+
+    marked = Style(meta={WHOLE: True})
+    return Text(clean(value), style=Style.parse(style) + marked if style else marked)
