@@ -124,11 +124,17 @@ def test_redirect_uri_rules() -> None:
     assert connection({"redirect_uri": "https://app.partner.example.com:8443/x"}) == []
     assert connection({"redirect_uri": "https://APP.PARTNER.example.com/x"}) == [("error", "redirect_uri_host")]
     # The --url host fails like any other unlisted host (the suite would fail it), with a hint for local runs.
-    local = rules.HostPolicy(allowed=HOSTS.allowed, local="127.0.0.1")
+    local = rules.HostPolicy(allowed=HOSTS.allowed, local="127.0.0.1", local_tolerated=False)
     findings, _ = rules.connection(
         {**GOOD, "redirect_uri": "http://127.0.0.1:9/x"}, established=False, hosts=local, uses_u2m=False
     )
     assert checks(findings) == [("error", "redirect_uri_host")] and "list 127.0.0.1 in hostnames" in findings[0].message
+    # The emulator's click tolerates it with a warning (a local build redirecting to itself).
+    tolerant = rules.HostPolicy(allowed=HOSTS.allowed, local="127.0.0.1")
+    findings, _ = rules.connection(
+        {**GOOD, "redirect_uri": "http://127.0.0.1:9/x"}, established=False, hosts=tolerant, uses_u2m=False
+    )
+    assert checks(findings) == [("warning", "redirect_uri_host")]
     assert connection({"redirect_uri": "http://partner.example.com/x"}) == [("warning", "redirect_uri_scheme")]
 
 

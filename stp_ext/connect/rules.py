@@ -108,13 +108,17 @@ class HostPolicy:
     """Which hosts redirect_uri may name.
 
     ``allowed`` are the config's hostnames (what Databricks enforces);
-    ``local`` is the host of ``--url``: a redirect there fails like any other
-    unlisted host (the suite would fail it), with a hint for local runs.
+    ``local`` is the host of ``--url``. connect-test fails a redirect there
+    like any other unlisted host (the suite would fail it), with a hint for
+    local runs; the emulator's Partner Connect click tolerates it with a
+    warning (``local_tolerated``), as a partner testing a local build is not
+    at fault for redirecting to itself.
     """
 
     allowed: tuple[str, ...]
     local: str | None = None
     base: str | None = None  # the --url base: pages on listed hosts are fetched there
+    local_tolerated: bool = True
 
 
 def envelope(
@@ -411,6 +415,15 @@ def redirect_target(uri: str, hosts: HostPolicy) -> tuple[list[CheckFinding], st
     shown = ", ".join(hosts.allowed) or "(none)"
     findings: list[CheckFinding] = []
     containing = next((h for h in hosts.allowed if h and h in raw_host), None)
+    if containing is None and hosts.local_tolerated and hosts.local and host == hosts.local.lower():
+        findings.append(
+            warning(
+                "redirect_uri_host",
+                f"redirect_uri host {host} is the --url host but not in hostnames ({shown}); "
+                "Databricks would refuse it in production",
+            )
+        )
+        return findings, uri
     if containing is None:
         local = (
             f" (for a local run, list {raw_host} in hostnames, or make the partner redirect to a listed host)"
