@@ -332,3 +332,44 @@ def test_a_connection_and_its_token_survive_a_restart(partner: Partner, tmp_path
         assert as_token(second, pat).get(ME).json()["userName"] == connect.body["service_principal_id"]
         assert Box(second, partner).click()[1]["established"] is True
     partner.take()
+
+
+@pytest.mark.slow  # three commands in processes, as a CI job runs them
+def test_the_readmes_ci_recipe_clicks_the_tile_as_written(tmp_path: Any) -> None:
+    """README "Partner Connect in a box": verbatim but for its ports, with the example's production URLs."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from stp_ext.sample_partner import SamplePartner
+
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed (the recipe uses it)")
+    readme = Path(__file__).resolve().parent.parent / "README.md"
+    text = readme.read_text().split("## Partner Connect in a box", 1)[1]
+    block = text.split("In your CI, the whole click:", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    lines = block.strip().splitlines()
+    started = [line for line in lines if line.rstrip().endswith("&")]
+    assert [line.split("databricks-stp ")[1].split()[0] for line in started] == ["emulator", "sample-partner"]
+    with Emulator(port=0) as emu, SamplePartner(port=0, auth_header="Bearer ci-secret") as partner:
+        script = "set -e\n" + "\n".join(line for line in lines if line not in started)
+        script = script.replace("127.0.0.1:8765", f"127.0.0.1:{emu.port}")
+        script = script.replace("127.0.0.1:8766", f"127.0.0.1:{partner.port}")
+        (tmp_path / "partner.json").write_text((readme.parent / "examples" / "partner.json").read_text())
+        bin_dir = Path(sys.executable).parent
+        env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+        env.pop("DATABRICKS_CONFIG_FILE", None)
+        done = subprocess.run(
+            ["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"{partner.url}/create-trial" in done.stdout.splitlines()  # the partner's redirect, printed
+        click = json.loads((tmp_path / "click.json").read_text())
+        assert click["request"]["service_principal_oauth_secret"] == "[REDACTED]"  # the example is AUTH_OAUTH_M2M
+        connection_id = click["connection_id"]
+        # The connection is deleted where it was made: the url the click was given.
+        deleted = RawClient(emu.port, token=None).post(DELETE, {"connection_id": connection_id}).json()
+        assert deleted["passed"] and deleted["status"] == 200
+        assert partner.state.connection(connection_id) is None

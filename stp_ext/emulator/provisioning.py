@@ -59,6 +59,7 @@ class Provisioned:
     external_location: str | None = None
     users: list[dict[str, Any]] = field(default_factory=list)  # user, first_click_ms, clicks
     created_ms: int = 0
+    partner_url: str | None = None  # the click's "url": the partner's endpoints re-rooted there
     pat: str | None = field(default=None, repr=False)
     oauth_secret: str | None = field(default=None, repr=False)
 
@@ -78,6 +79,7 @@ class Provisioned:
             "external_location": self.external_location,
             "users": [dict(u) for u in self.users],
             "created_ms": self.created_ms,
+            "partner_url": self.partner_url,
         }
 
     def _stored(self) -> str:
@@ -103,6 +105,7 @@ class Provisioned:
             external_location=doc.get("external_location"),
             users=list(doc.get("users") or []),
             created_ms=int(doc.get("created_ms") or 0),
+            partner_url=doc.get("partner_url"),
         )
 
     @property
