@@ -11,6 +11,7 @@ capped the body.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections import deque
@@ -76,6 +77,11 @@ ROUTES: tuple[Route, ...] = (
 
 CONTROL = "/_emulator"
 REQUEST_LOG_SIZE = 10_000  # the newest requests kept; older ones are counted, not kept
+# The log is bounded in bytes too, so no client can bloat it with long paths: a path is kept up to
+# LOGGED_PATH_CHARS (the rest is cut and its length noted), and the whole log up to REQUEST_LOG_BYTES.
+REQUEST_LOG_BYTES = 4 * 1024 * 1024
+LOGGED_PATH_CHARS = 1024
+LOGGED_METHOD_CHARS = 32
 
 T = TypeVar("T")
 
@@ -132,6 +138,7 @@ class EmulatorApp:
         user_token: str,
         log_size: int = REQUEST_LOG_SIZE,
         oauth: OAuthServer | None = None,
+        log_bytes: int = REQUEST_LOG_BYTES,
     ) -> None:
         self.store = store
         self.oauth = oauth or OAuthServer()
@@ -143,7 +150,10 @@ class EmulatorApp:
         self.faults = Faults()
         self._tokens = {admin_token: ADMIN, user_token: USER}
         # A ring: a long-running emulator keeps the newest requests, and counts the ones it let go.
-        self._log: deque[RequestRecord] = deque(maxlen=log_size)
+        self._log: deque[RequestRecord] = deque()
+        self._log_size = log_size
+        self._log_bytes_max = log_bytes
+        self._log_bytes = 0  # what the kept records weigh (_weight)
         self._dropped = 0
         self._log_lock = threading.Lock()
         self._api = Router((route.path, method, route) for route in ROUTES for method in route.methods)
@@ -173,14 +183,20 @@ class EmulatorApp:
     def clear_log(self) -> None:
         with self._log_lock:
             self._log.clear()
+            self._log_bytes = 0
             self._dropped = 0
 
     def _record(self, request: Request, status: int) -> None:
         # Method, path and status only: bodies and query strings may carry secrets.
+        method, path = _clip(request.method, LOGGED_METHOD_CHARS), _clip(request.path, LOGGED_PATH_CHARS)
+        record = RequestRecord(method, path, status)
+        weight = _weight(record)
         with self._log_lock:
-            if len(self._log) == self._log.maxlen:
+            self._log.append(record)
+            self._log_bytes += weight
+            while len(self._log) > self._log_size or (self._log_bytes > self._log_bytes_max and len(self._log) > 1):
+                self._log_bytes -= _weight(self._log.popleft())
                 self._dropped += 1
-            self._log.append(RequestRecord(request.method, request.path, status))
 
     def answers_quickly(self) -> bool:
         """No fault armed that delays or streams an answer: every answer is a few table lookups."""
@@ -271,6 +287,19 @@ class EmulatorApp:
         return json_response(200, {})
 
 
+def _clip(text: str, limit: int) -> str:
+    """``text`` up to ``limit`` characters; a longer one is cut and says by how much."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}...(+{len(text) - limit} characters)"
+
+
+def _weight(record: RequestRecord) -> int:
+    """About what a record costs, in bytes of the JSON answer: a non-ASCII character is escaped (6 bytes)."""
+    text = len(record.method) + len(record.path)
+    return 48 + (text if record.path.isascii() and record.method.isascii() else 6 * text)
+
+
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
@@ -279,11 +308,18 @@ def _check_control_caller(request: Request) -> None:
 
     A page in a browser can send a cross-site POST (``text/plain``, no CORS
     preflight) and, through DNS rebinding, even a same-site one under another
-    name. So: the Host must name loopback, a browser's Origin must be this
+    name. So: the Host must name loopback (or, for an absolute-form target, the
+    target's host, which RFC 9112 puts before the Host header), a browser's Origin must be this
     server's own, and a POST must be declared JSON (which a page cannot do
-    cross-site without a preflight this server never approves).
+    cross-site without a preflight this server never approves). A Host that is
+    not a well-formed ``host[:port]`` (``[::1]evil.example``) names nothing.
     """
-    host = _host_name(request.header("Host"))
+    target = str(request.environ.get("REQUEST_URI") or "/")
+    if target.startswith("/"):
+        host = _host_name(request.header("Host"))
+    else:  # absolute form, http://host:port/_emulator/...: its host is the one that counts (RFC 9112, 3.2.2)
+        scheme, _, rest = target.partition("://")
+        host = _host_name(rest.partition("/")[0]) if scheme.lower() == "http" else None
     if host not in _LOOPBACK_HOSTS:
         raise ApiError(403, "PERMISSION_DENIED", "The emulator's control API answers only on a loopback Host")
     origin = request.header("Origin")
@@ -293,19 +329,26 @@ def _check_control_caller(request: Request) -> None:
         raise ApiError(415, "INVALID_PARAMETER_VALUE", "The control API takes Content-Type: application/json")
 
 
+# host[:port], the host a bracketed IPv6 address or a name/IPv4 address (RFC 3986's authority, no user info).
+_AUTHORITY = re.compile(r"(?:\[(?P<ip6>[0-9a-f:.]+)\]|(?P<name>[a-z0-9._-]+))(?::(?P<port>[0-9]{1,5}))?")
+
+
 def _is_own_origin(origin: str, port: str) -> bool:
     """``http://127.0.0.1:PORT`` (or localhost, [::1]) with this server's port: a page it served itself."""
     scheme, _, authority = origin.strip().lower().partition("://")
-    own_port = authority.rpartition(":")[2] == port if authority.count(":") == 1 or "]:" in authority else False
-    return scheme == "http" and own_port and _host_name(authority) in _LOOPBACK_HOSTS
+    match = _AUTHORITY.fullmatch(authority.rstrip("/"))
+    return scheme == "http" and match is not None and match["port"] == port and _host_name(authority) in _LOOPBACK_HOSTS
 
 
-def _host_name(authority: str) -> str:
-    """``127.0.0.1:8765`` -> ``127.0.0.1``, ``[::1]:8765`` -> ``::1``, lower-case, no trailing dot."""
-    authority = authority.strip().rstrip("/").lower()
-    if authority.startswith("["):
-        return authority[1:].partition("]")[0]
-    return authority.rpartition(":")[0] if authority.count(":") == 1 else authority
+def _host_name(authority: str) -> str | None:
+    """``127.0.0.1:8765`` -> ``127.0.0.1``, ``[::1]:8765`` -> ``::1``, lower-case, no trailing dot.
+
+    None for anything that is not a well-formed ``host[:port]``.
+    """
+    match = _AUTHORITY.fullmatch(authority.strip().rstrip("/").lower())
+    if match is None:
+        return None
+    return match["ip6"] or match["name"].rstrip(".")
 
 
 def _faulty(fault: Fault, request: Request) -> Reply:
