@@ -11,8 +11,11 @@ What this module adds to waitress:
 - the loop runs in short polls we own: ``stop()`` and Ctrl-C end it within
   a fraction of a second, on Windows too;
 - errors waitress answers by itself (400 bad framing, 413 body too large,
-  431 headers too large) are JSON ``{"error_code", "message"}`` like the
-  apps' own, never a text page or a traceback;
+  431 headers too large) are JSON in the app's own error shape
+  (``error_document``; the workspace's ``{"error_code", "message"}`` by
+  default), never a text page or a traceback;
+- a request with both Content-Length and Transfer-Encoding is answered and
+  its connection closed (RFC 9112, 6.1: such a message may be smuggling one);
 - a request must arrive whole within ``request_timeout`` seconds of its first
   byte (slowloris), and an idle keep-alive connection is closed after
   ``idle_timeout``;
@@ -43,6 +46,14 @@ REQUEST_TIMEOUT_S = 30.0  # from a request's first byte to its last
 IDLE_TIMEOUT_S = 60  # an idle keep-alive connection
 THREADS = 32  # slow answers (latency faults, the slow partner) must not queue the others; started as needed
 _POLL_S = 0.1  # how long one turn of the I/O loop may wait: bounds stop() and Ctrl-C
+
+ErrorDocument = Callable[[int, str, str], dict[str, Any]]
+
+
+def workspace_error(status: int, code: str, message: str) -> dict[str, Any]:
+    """A Databricks REST API error: ``{"error_code", "message"}``."""
+    return {"error_code": code, "message": message}
+
 
 # waitress's own log: the apps keep their own, and tracebacks never reach a terminal.
 for _name in ("waitress", "waitress.queue"):
@@ -87,8 +98,10 @@ class LocalServer:
         idle_timeout: int = IDLE_TIMEOUT_S,
         threads: int = THREADS,
         run_inline: Callable[[], bool] | None = None,
+        error_document: ErrorDocument = workspace_error,
     ) -> None:
         self.app = app
+        self.error_document = error_document  # (status, code, message) -> the JSON of an error answer
         self.host = host
         self.requested_port = port
         self.max_body_bytes = max_body_bytes
@@ -241,6 +254,7 @@ def _make_server(owner: LocalServer, sock: socket.socket) -> Any:
     # Imported here: `--help` and the commands that serve nothing never load waitress.
     from waitress.adjustments import Adjustments
     from waitress.channel import HTTPChannel
+    from waitress.parser import HTTPRequestParser
     from waitress.server import TcpWSGIServer
     from waitress.task import ErrorTask, ThreadedTaskDispatcher, WSGITask
     from waitress.utilities import BadRequest
@@ -260,14 +274,28 @@ def _make_server(owner: LocalServer, sock: socket.socket) -> Any:
                 if error.code != 413
                 else (f"Request body too large: the limit is {owner.max_body_bytes} bytes")
             )
-            body = json.dumps({"error_code": code, "message": message}).encode()
+            body = json.dumps(owner.error_document(error.code, code, message)).encode()
             self.status = f"{error.code} {error.reason}"
             self.response_headers.append(("Content-Type", "application/json"))
             self.set_close_on_finish()
             self.content_length = len(body)
             self.write(body)
 
+    class Parser(HTTPRequestParser):  # type: ignore[misc]
+        framing_conflict = False  # Content-Length and Transfer-Encoding both: answer, then close
+
+        def parse_header(self, header_plus: bytes) -> None:
+            super().parse_header(header_plus)
+            # waitress reads such a body as chunked (as RFC 9112 says) but would keep the
+            # connection open; whatever follows on it may be a request smuggled past a proxy.
+            self.framing_conflict = self.chunked and "CONTENT_LENGTH" in self.headers
+
     class Task(WSGITask):  # type: ignore[misc]
+        def build_response_header(self) -> bytes:
+            if self.request.framing_conflict:
+                self.set_close_on_finish()
+            return bytes(super().build_response_header())
+
         def write(self, data: bytes) -> None:
             """The status line, headers and the first body bytes in one send: one syscall, one segment."""
             if self.environ is not None and self.environ.get(RAW_RESPONSE):
@@ -310,6 +338,7 @@ def _make_server(owner: LocalServer, sock: socket.socket) -> Any:
             super().add_task(task)
 
     class Channel(HTTPChannel):  # type: ignore[misc]
+        parser_class = Parser
         task_class = Task
         error_task_class = JsonErrorTask
         request_started = 0.0  # when the first byte of the request being read came

@@ -8,12 +8,14 @@ timeout and every loop a count, so a regression fails, never hangs.
 
 from __future__ import annotations
 
+import json
 import socket
 
-from emulator_client import RawClient, raw_exchange
+from emulator_client import ADMIN_TOKEN, RawClient, raw_exchange
 
 from stp_ext.emulator import Emulator
 from stp_ext.emulator.app import LOGGED_PATH_CHARS
+from stp_ext.sample_partner import SamplePartner
 
 
 def read_answers(sock: socket.socket, count: int) -> list[bytes]:
@@ -93,3 +95,41 @@ def test_the_control_api_refuses_other_hosts_in_the_target_and_malformed_hosts(e
         assert client.create_scope("again").status == 200
         assert reset(target, host) == 200, (target, host)
         assert client.scope_names() == []
+
+
+# -- framing -------------------------------------------------------------------------------------------
+
+
+def test_content_length_with_transfer_encoding_is_answered_then_closed(emulator: Emulator) -> None:
+    """Reported: the connection stayed open after the answer; what follows on it may be a smuggled request."""
+    smuggled = "GET /_emulator/requests HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    request = (
+        f"POST /api/2.0/secrets/scopes/create HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n"
+        "Content-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
+        f'11\r\n{{"scope": "both"}}\r\n0\r\n\r\n{smuggled}'
+    )
+    with socket.create_connection(("127.0.0.1", emulator.port), timeout=5) as sock:
+        sock.sendall(request.encode())
+        received = b""
+        while chunk := sock.recv(65536):  # the server closes: recv() ends with b"", not a timeout
+            received += chunk
+    assert received.startswith(b"HTTP/1.1 200 ") and received.count(b"HTTP/1.1") == 1, received
+    assert b"\r\nConnection: close\r\n" in received
+    assert RawClient(emulator.port).scope_names() == ["both"]  # the body was read as chunked, as RFC 9112 says
+    assert "/_emulator/requests" not in [r.path for r in emulator.request_log]
+
+
+def test_the_sample_partner_answers_framing_errors_in_the_partner_api_shape() -> None:
+    """Reported: they came in the workspace's shape ({"error_code", "message"})."""
+    cases = {
+        400: "POST /connect HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        413: f"POST /connect HTTP/1.1\r\nHost: x\r\nContent-Length: {100 * 1024 * 1024}\r\n\r\n",
+        431: "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + "a" * 70_000 + "\r\n\r\n",
+    }
+    with SamplePartner() as partner:
+        for status, request in cases.items():
+            head, _, body = raw_exchange(partner.port, request.encode(), timeout=5).partition(b"\r\n\r\n")
+            assert int(head.split(b" ", 2)[1]) == status
+            document = json.loads(body)
+            assert set(document) == {"error_reason", "debugging_message"}, document
+            assert document["error_reason"] == "bad_request"
