@@ -21,12 +21,19 @@ What this module adds to waitress:
   ``idle_timeout``;
 - ``drop_connection()``: an app answers it to close the connection without a byte, as a
   crashing proxy would (the emulator's ``drop`` fault);
-- ``raw_response()``: an app writes the wire itself (the sample partner's hostile faults).
+- ``raw_response()``: an app writes the wire itself (the sample partner's hostile faults);
+- ``hold``: an app may have a request wait (a latency fault) without a thread
+  waiting with it: the request is parked on a timer in the I/O loop and handed
+  to a worker when it is due, so any number of delayed requests cost no worker;
+- ``run_inline(method, path)``: the requests the app answers at once run in the
+  I/O thread, so they are answered even when every worker is busy.
 """
 
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import json
 import logging
 import select
@@ -48,6 +55,9 @@ THREADS = 32  # slow answers (latency faults, the slow partner) must not queue t
 _POLL_S = 0.1  # how long one turn of the I/O loop may wait: bounds stop() and Ctrl-C
 
 ErrorDocument = Callable[[int, str, str], dict[str, Any]]
+# hold(method, path): None, or (seconds to park the request before it is served, a note for the app).
+Hold = Callable[[str, str], "tuple[float, Any] | None"]
+HELD = "stp.held"  # in the WSGI environ when a hold is given: the note it returned for this request
 
 
 def workspace_error(status: int, code: str, message: str) -> dict[str, Any]:
@@ -97,8 +107,9 @@ class LocalServer:
         request_timeout: float = REQUEST_TIMEOUT_S,
         idle_timeout: int = IDLE_TIMEOUT_S,
         threads: int = THREADS,
-        run_inline: Callable[[], bool] | None = None,
+        run_inline: Callable[[str, str], bool] | None = None,
         error_document: ErrorDocument = workspace_error,
+        hold: Hold | None = None,
     ) -> None:
         self.app = app
         self.error_document = error_document  # (status, code, message) -> the JSON of an error answer
@@ -109,6 +120,11 @@ class LocalServer:
         self.idle_timeout = idle_timeout
         self.threads = threads
         self.run_inline = run_inline
+        self.hold = hold
+        # Parked requests, (due, order, channel), served by the I/O loop's thread when due.
+        self._timers: list[tuple[float, int, Any]] = []
+        self._timers_lock = threading.Lock()
+        self._order = itertools.count()
         self._server: Any = None
         self._port: int | None = None  # kept after stop(), so a URL can still be named
         self._thread: threading.Thread | None = None
@@ -162,7 +178,29 @@ class LocalServer:
         use_poll = hasattr(select, "poll")  # select() cannot watch a descriptor past 1024 (POSIX)
         # Short turns of the loop, so stop() and Ctrl-C (Windows too) are seen within _POLL_S.
         while not self._halt.is_set():
-            wasyncore.loop(timeout=_POLL_S, use_poll=use_poll, map=server._map, count=1)
+            wait = self._serve_due(server)
+            wasyncore.loop(timeout=wait, use_poll=use_poll, map=server._map, count=1)
+
+    def park(self, seconds: float, channel: Any) -> None:
+        """Serve ``channel``'s next request in ``seconds``, on a worker; no thread waits meanwhile."""
+        with self._timers_lock:
+            heapq.heappush(self._timers, (time.monotonic() + seconds, next(self._order), channel))
+        server = self._server
+        if server is not None:
+            with contextlib.suppress(OSError):
+                server.pull_trigger()  # the loop may be waiting a whole turn: let it see the new deadline
+
+    def _serve_due(self, server: Any) -> float:
+        """Hand the parked requests that are due to the workers; how long the loop may wait for the next."""
+        now = time.monotonic()
+        due: list[Any] = []
+        with self._timers_lock:
+            while self._timers and self._timers[0][0] <= now:
+                due.append(heapq.heappop(self._timers)[2])
+            wait = min(_POLL_S, self._timers[0][0] - now) if self._timers else _POLL_S
+        for channel in due:
+            server.add_task(channel)
+        return max(wait, 0.0)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -250,6 +288,11 @@ def _connection_limit() -> int:
     return max(64, min(limit, 10_000) - 100)
 
 
+def _app_path(path: str) -> str:
+    """The request's path as the app gets it (PATH_INFO): leading slashes folded, as waitress does."""
+    return "/" + path.lstrip("/") if path.startswith("/") else path
+
+
 def _make_server(owner: LocalServer, sock: socket.socket) -> Any:
     # Imported here: `--help` and the commands that serve nothing never load waitress.
     from waitress.adjustments import Adjustments
@@ -283,6 +326,8 @@ def _make_server(owner: LocalServer, sock: socket.socket) -> Any:
 
     class Parser(HTTPRequestParser):  # type: ignore[misc]
         framing_conflict = False  # Content-Length and Transfer-Encoding both: answer, then close
+        held = False  # owner.hold has been asked about this request (once: it may count it)
+        held_note: Any = None  # what it answered, for the app (HELD)
 
         def parse_header(self, header_plus: bytes) -> None:
             super().parse_header(header_plus)
@@ -291,6 +336,12 @@ def _make_server(owner: LocalServer, sock: socket.socket) -> Any:
             self.framing_conflict = self.chunked and "CONTENT_LENGTH" in self.headers
 
     class Task(WSGITask):  # type: ignore[misc]
+        def get_environment(self) -> dict[str, Any]:
+            environ: dict[str, Any] = super().get_environment()
+            if owner.hold is not None:
+                environ[HELD] = self.request.held_note
+            return environ
+
         def build_response_header(self) -> bytes:
             if self.request.framing_conflict:
                 self.set_close_on_finish()
@@ -368,6 +419,21 @@ def _make_server(owner: LocalServer, sock: socket.socket) -> Any:
                 self.service()
             return result
 
+        def service(self) -> None:
+            request = self.requests[0]
+            if owner.hold is not None and not request.held and request.error is None:
+                request.held = True
+                held = owner.hold(request.command.upper(), _app_path(request.path))
+                if held is not None:
+                    seconds, request.held_note = held
+                    if seconds > 0:
+                        # Parked: this thread goes back to work, the loop hands the request to a
+                        # worker when it is due (it stays first in self.requests meanwhile, so the
+                        # connection reads nothing more and answers stay in order).
+                        owner.park(seconds, self)
+                        return
+            super().service()
+
     class Server(TcpWSGIServer):  # type: ignore[misc]
         channel_class = Channel
 
@@ -380,9 +446,11 @@ def _make_server(owner: LocalServer, sock: socket.socket) -> Any:
             read runs inline (after ``received`` lets go of the channel's lock);
             the next of a client's pipelined requests goes to a worker.
             """
-            if getattr(task, "reading", False) and owner.run_inline is not None and owner.run_inline():
-                task.inline_pending = True
-                return
+            if getattr(task, "reading", False) and owner.run_inline is not None:
+                request = task.requests[0]
+                if owner.run_inline((request.command or "").upper(), _app_path(request.path or "")):
+                    task.inline_pending = True
+                    return
             super().add_task(task)
 
         def maintenance(self, now: float) -> None:

@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
-from emulator_client import ADMIN_TOKEN, RawClient, raw_exchange
+from emulator_client import ADMIN_TOKEN, PARTNERS, SECRETS, RawClient, raw_exchange
 
 from stp_ext.emulator import Emulator
 from stp_ext.emulator.app import LOGGED_PATH_CHARS
@@ -133,3 +138,79 @@ def test_the_sample_partner_answers_framing_errors_in_the_partner_api_shape() ->
             document = json.loads(body)
             assert set(document) == {"error_reason", "debugging_message"}, document
             assert document["error_reason"] == "bad_request"
+
+
+# -- another program holding the state file's lock ---------------------------------------------------
+
+HOLD_THE_LOCK = """
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE")  # the write lock, held as a backup or a sqlite3 shell would hold it
+print("locked", flush=True)
+sys.stdin.readline()  # until the test lets go
+"""
+
+
+def test_a_locked_state_file_gives_writes_a_prompt_503_and_lets_reads_go_on(tmp_path: Path) -> None:
+    """Reported: every client froze, readers included, 4.7 s per write, and the write answered a bare 500."""
+    with Emulator(state_path=tmp_path / "state.db") as emu:
+        client = RawClient(emu.port)
+        assert client.create_scope("before").status == 200
+        holder = subprocess.Popen(
+            [sys.executable, "-c", HOLD_THE_LOCK, str(tmp_path / "state.db")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                writes = [pool.submit(client.create_scope, f"during-{n}") for n in range(3)]
+                time.sleep(0.1)  # the writes are waiting for the lock now
+                started = time.monotonic()
+                assert client.scope_names() == ["before"]  # a read is not held up by them
+                assert client.secret_keys("before") == []
+                assert time.monotonic() - started < 0.5
+                for write in writes:
+                    reply = write.result(timeout=10)
+                    assert reply.status == 503 and reply.error_code == "TEMPORARILY_UNAVAILABLE", reply.body
+                    assert reply.headers["Retry-After"] == "1" and "locked by another program" in reply.message
+            assert time.monotonic() - started < 4  # each write waited at most WRITE_WAIT_S for the lock
+        finally:
+            holder.communicate("\n", timeout=10)
+        assert client.create_scope("after").status == 200
+        assert client.scope_names() == ["after", "before"]
+
+
+# -- latency faults hold no worker ---------------------------------------------------------------------
+
+
+def test_forty_delayed_requests_leave_everyone_else_answered(emulator: Emulator) -> None:
+    """Reported: a latency fault on 40 requests put every worker to sleep; nothing answered, the control API
+    included (DELETE /_emulator/faults timed out), for two minutes."""
+    client = RawClient(emulator.port, timeout=5)
+    assert client.post("/_emulator/faults", {"latency_ms": 3000, "path_prefix": SECRETS}).status == 200
+    request = f"GET {SECRETS}/scopes/list HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\r\n"
+    delayed = [socket.create_connection(("127.0.0.1", emulator.port), timeout=10) for _ in range(40)]
+    try:
+        started = time.monotonic()
+        for sock in delayed:
+            sock.sendall(request.encode())
+        time.sleep(0.2)  # all 40 are waiting on their latency now (before, each held one of the 32 workers)
+        assert client.get(f"{PARTNERS}/get").status == 200  # not under the fault's path: answered at once
+        assert client.get("/_emulator/health").json() == {"status": "ok"}
+        assert client.get("/_emulator/requests").status == 200
+        assert time.monotonic() - started < 1.5
+        for sock in delayed:
+            assert read_answers(sock, 1)[0].startswith(b"HTTP/1.1 200 ")
+        assert 3.0 <= time.monotonic() - started < 6
+        # The control API takes the fault away at once, whatever is waiting.
+        for sock in delayed:
+            sock.sendall(request.encode())
+        started = time.monotonic()
+        assert client.delete("/_emulator/faults").status == 200
+        assert client.get(f"{SECRETS}/scopes/list").status == 200
+        assert time.monotonic() - started < 0.5
+    finally:
+        for sock in delayed:
+            sock.close()

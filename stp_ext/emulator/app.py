@@ -35,8 +35,8 @@ from stp_ext.emulator.http import (
     json_response,
 )
 from stp_ext.emulator.oauth import DISCOVERY, TOKEN, OAuthServer
-from stp_ext.emulator.state import Store
-from stp_ext.serving import drop_connection
+from stp_ext.emulator.state import StateBusy, Store
+from stp_ext.serving import HELD, drop_connection
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,7 @@ ROUTES: tuple[Route, ...] = (
 )
 
 CONTROL = "/_emulator"
+RESET = f"{CONTROL}/reset"
 REQUEST_LOG_SIZE = 10_000  # the newest requests kept; older ones are counted, not kept
 # The log is bounded in bytes too, so no client can bloat it with long paths: a path is kept up to
 # LOGGED_PATH_CHARS (the rest is cut and its length noted), and the whole log up to REQUEST_LOG_BYTES.
@@ -164,6 +165,7 @@ class EmulatorApp:
             ("/faults", "DELETE", self._clear_faults),
             ("/requests", "GET", self._show_requests),
             ("/reset", "POST", self._reset),
+            ("/health", "GET", self._health),
         )
         self._control = Router((CONTROL + path, method, view) for path, method, view in control)
 
@@ -198,9 +200,31 @@ class EmulatorApp:
                 self._log_bytes -= _weight(self._log.popleft())
                 self._dropped += 1
 
-    def answers_quickly(self) -> bool:
-        """No fault armed that delays or streams an answer: every answer is a few table lookups."""
+    def answers_quickly(self, method: str, path: str) -> bool:
+        """Whether this request is answered at once, so the server may answer it in its I/O thread.
+
+        The control API always is (so it answers even when every worker is busy),
+        except a reset of a state file; so is the workspace API with no fault armed,
+        except a write to a state file, which waits for the disk and maybe for
+        another program's lock (state.py), and so goes to a worker.
+        """
+        durable = self.store.path is not None
+        if path == CONTROL or path.startswith(CONTROL + "/"):
+            return not (durable and path.rstrip("/") == RESET)
+        if durable and method not in ("GET", "HEAD"):
+            return False
         return self.faults.idle()
+
+    def hold(self, method: str, path: str) -> tuple[float, Fault | None] | None:
+        """The server asks this once per request, before it is served: how long to park it, and its fault.
+
+        A latency fault (or a hang) is served by the server's timer, not by a
+        sleeping thread, so no number of delayed requests takes the workers away.
+        """
+        if path == CONTROL or path.startswith(CONTROL + "/") or self.faults.idle():
+            return None
+        fault = self.faults.take(path)
+        return None if fault is None else (fault.wait_s, fault)
 
     # -- WSGI ---------------------------------------------------------------------
 
@@ -209,12 +233,15 @@ class EmulatorApp:
         if request.path == CONTROL or request.path.startswith(CONTROL + "/"):
             response = self._guarded(request, self._dispatch_control)
         else:
-            fault = self.faults.take(request.path)
-            if fault is not None:
-                time.sleep(fault.latency_s)
-                if fault.mode == "drop":
-                    self._record(request, 0)
-                    return drop_connection()
+            if HELD in environ:
+                fault = environ[HELD]  # taken by hold(), and already waited for
+            else:  # served by a server without hold() (this app in another WSGI server): wait here
+                fault = self.faults.take(request.path)
+                if fault is not None:
+                    time.sleep(fault.wait_s)
+            if fault is not None and fault.mode in ("drop", "hang"):
+                self._record(request, 0)
+                return drop_connection()
             if fault is not None and fault.mode is not None:
                 response = _faulty(fault, request)
             else:
@@ -227,6 +254,13 @@ class EmulatorApp:
             return dispatch(request)
         except ApiError as e:
             return error_response(e)
+        except StateBusy:
+            # Another program holds the state file's write lock: a clear, retryable answer, as a
+            # workspace gives when it is briefly unavailable (clients retry a 503 after Retry-After).
+            message = "The workspace emulator's state file is locked by another program; nothing was changed, retry"
+            response = error_response(ApiError(503, "TEMPORARILY_UNAVAILABLE", message))
+            response.headers.append(("Retry-After", "1"))
+            return response
         except Exception:
             # A bug in a handler, or the state closed under a late request: answer as a
             # workspace would (JSON 500). The traceback names code, never request bodies.
@@ -279,6 +313,10 @@ class EmulatorApp:
             records, dropped = list(self._log), self._dropped
         log = [{"method": r.method, "path": r.path, "status": r.status} for r in records]
         return json_response(200, {"requests": log, "dropped": dropped})
+
+    def _health(self, request: Request) -> Reply:
+        """For a CI job waiting for the emulator: answered in the I/O thread, however busy the workers are."""
+        return json_response(200, {"status": "ok"})
 
     def _reset(self, request: Request) -> Reply:
         self.store.wipe()

@@ -56,7 +56,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
-MODES = ("status", "drop", "html", "malformed_json", "json", "drip", "huge", "echo")
+MODES = ("status", "drop", "html", "malformed_json", "json", "drip", "huge", "echo", "hang")
+MAX_WAIT_MS = 3_600_000  # the longest latency or hang: an hour, the longest any client's test should wait
 DEFAULT_PATH_PREFIX = "/api/"
 # The largest answer "huge" streams: enough to test any client's size bound, small enough to be a test.
 MAX_HUGE_BYTES = 1024 * 1024 * 1024
@@ -74,6 +75,7 @@ class FaultPlan:
     body: Any = None  # mode "json": the answer; mode "drip": the answer dripped (default {"partners": []})
     drip_ms: int = 1000
     size_bytes: int = 1024 * 1024
+    hang_ms: int = 600_000
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FaultPlan:
@@ -87,11 +89,14 @@ class FaultPlan:
     def check(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
-        for name in ("latency_ms", "fail_next", "status", "drip_ms", "size_bytes"):
+        for name in ("latency_ms", "fail_next", "status", "drip_ms", "size_bytes", "hang_ms"):
             value = getattr(self, name)
             # bool is an int to Python, never to a user writing {"fail_next": true}
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"{name} must be a non-negative integer")
+        for name in ("latency_ms", "drip_ms", "hang_ms"):
+            if getattr(self, name) > MAX_WAIT_MS:
+                raise ValueError(f"{name} must be at most {MAX_WAIT_MS} (an hour)")
         # An HTML page or broken JSON may come with a 200 (a misbehaving proxy); an error body may not.
         lowest = 400 if self.mode in ("status", "echo") else 200
         if not lowest <= self.status <= 599:
@@ -123,6 +128,12 @@ class Fault:
     body: Any = None
     drip_s: float = 1.0
     size_bytes: int = 0
+    hang_s: float = 0.0
+
+    @property
+    def wait_s(self) -> float:
+        """How long the request waits before it is answered (a hang: before its connection is closed)."""
+        return self.latency_s + (self.hang_s if self.mode == "hang" else 0.0)
 
     def body_chunks(self) -> tuple[int, Iterator[bytes]] | None:
         """For the body modes (json, drip, huge): the Content-Length and the chunks to send; else None."""
@@ -176,9 +187,12 @@ class Faults:
         body: Any = None,
         drip_ms: int = 1000,
         size_bytes: int = 1024 * 1024,
+        hang_ms: int = 600_000,
     ) -> None:
         """Replace the plan in force; ValueError names a bad field."""
-        plan = FaultPlan(latency_ms, fail_next, status, retry_after, mode, path_prefix, body, drip_ms, size_bytes)
+        plan = FaultPlan(
+            latency_ms, fail_next, status, retry_after, mode, path_prefix, body, drip_ms, size_bytes, hang_ms
+        )
         plan.check()
         self._set(plan)
 
@@ -221,6 +235,7 @@ class Faults:
                 plan.body,
                 plan.drip_ms / 1000,
                 plan.size_bytes,
+                plan.hang_ms / 1000,
             )
 
 

@@ -56,7 +56,8 @@ class Emulator:
             log_bytes=request_log_bytes,
         )
         # With no fault armed every answer is quick: the server then answers in its I/O thread.
-        self._server = LocalServer(self.app, host, port, run_inline=self.app.answers_quickly)
+        # Latency faults wait on the server's timer, not in a worker thread (hold).
+        self._server = LocalServer(self.app, host, port, run_inline=self.app.answers_quickly, hold=self.app.hold)
 
     @property
     def url(self) -> str:
