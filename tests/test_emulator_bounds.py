@@ -8,6 +8,7 @@ timeout and every loop a count, so a regression fails, never hangs.
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 import subprocess
@@ -18,8 +19,9 @@ from pathlib import Path
 
 from emulator_client import ADMIN_TOKEN, PARTNERS, SECRETS, RawClient, raw_exchange
 
-from stp_ext.emulator import Emulator
+from stp_ext.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator
 from stp_ext.emulator.app import LOGGED_PATH_CHARS
+from stp_ext.emulator.oauth import MAX_TOKENS_PER_CLIENT
 from stp_ext.sample_partner import SamplePartner
 
 
@@ -214,3 +216,29 @@ def test_forty_delayed_requests_leave_everyone_else_answered(emulator: Emulator)
     finally:
         for sock in delayed:
             sock.close()
+
+
+# -- OAuth tokens ---------------------------------------------------------------------------------------
+
+
+def test_a_client_asking_for_tokens_in_a_loop_never_signs_another_out(emulator: Emulator) -> None:
+    """Reported: 10,000 token requests evicted other clients' live tokens (they got 403)."""
+    credentials = base64.b64encode(f"{DEFAULT_CLIENT_ID}:{DEFAULT_CLIENT_SECRET}".encode()).decode()
+    form = "grant_type=client_credentials&scope=all-apis"
+    ask = (
+        f"POST /oidc/v1/token HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic {credentials}\r\n"
+        f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(form)}\r\n\r\n{form}"
+    ).encode()
+    first = raw_exchange(emulator.port, ask, timeout=5)
+    victim = RawClient(emulator.port, token=json.loads(first.partition(b"\r\n\r\n")[2])["access_token"])
+    assert victim.get("/api/2.0/preview/scim/v2/Me").status == 200
+    statuses: list[bytes] = []
+    with socket.create_connection(("127.0.0.1", emulator.port), timeout=10) as sock:
+        for _ in range(11):  # 1,100 requests for a token, 100 at a time on one connection
+            sock.sendall(ask * 100)
+            statuses += [status.split(b" ")[1] for status in read_answers(sock, 100)]
+    assert statuses.count(b"200") == MAX_TOKENS_PER_CLIENT - 1 and statuses[-1] == b"429"
+    assert victim.get("/api/2.0/preview/scim/v2/Me").status == 200  # still signed in
+    refused = raw_exchange(emulator.port, ask, timeout=5)
+    head, _, body = refused.partition(b"\r\n\r\n")
+    assert json.loads(body)["error"] == "temporarily_unavailable" and b"\r\nRetry-After: 3600\r\n" in head + b"\r\n"
