@@ -242,3 +242,34 @@ def test_a_client_asking_for_tokens_in_a_loop_never_signs_another_out(emulator: 
     refused = raw_exchange(emulator.port, ask, timeout=5)
     head, _, body = refused.partition(b"\r\n\r\n")
     assert json.loads(body)["error"] == "temporarily_unavailable" and b"\r\nRetry-After: 3600\r\n" in head + b"\r\n"
+
+
+def test_the_token_endpoint_can_hang_drip_or_echo_for_clients_tests(emulator: Emulator) -> None:
+    """The hostile token endpoints the CLI's OAuth bounds are tested against, armed as a user's CI would."""
+    credentials = base64.b64encode(f"{DEFAULT_CLIENT_ID}:{DEFAULT_CLIENT_SECRET}".encode()).decode()
+    form = "grant_type=client_credentials&scope=all-apis"
+    ask = (
+        f"POST /oidc/v1/token HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic {credentials}\r\n"
+        f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(form)}\r\n\r\n{form}"
+    ).encode()
+    control = RawClient(emulator.port)
+    hang = {"fail_next": 1, "mode": "hang", "hang_ms": 700, "path_prefix": "/oidc/v1/token"}
+    assert control.post("/_emulator/faults", hang).status == 200
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", emulator.port), timeout=5) as sock:
+        sock.sendall(ask)
+        assert control.get("/.well-known/databricks-config").status == 200  # others are answered meanwhile
+        assert sock.recv(1024) == b""  # not a byte, then closed
+    assert 0.7 <= time.monotonic() - started < 3
+
+    token = {"access_token": "dose-dripped", "token_type": "Bearer", "expires_in": 3600}
+    drip = {"fail_next": 1, "mode": "drip", "status": 200, "drip_ms": 2, "body": token, "path_prefix": "/oidc"}
+    assert control.post("/_emulator/faults", drip).status == 200
+    assert json.loads(raw_exchange(emulator.port, ask, timeout=5).partition(b"\r\n\r\n")[2]) == token
+
+    assert control.post("/_emulator/faults", {"fail_next": 1, "mode": "echo", "status": 401, "path_prefix": "/oidc"})
+    head, _, body = raw_exchange(emulator.port, ask, timeout=5).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 401 ")
+    refusal = json.loads(body)
+    assert refusal["error"] == "invalid_client" and f"Basic {credentials}" in refusal["error_description"]
+    assert [r.status for r in emulator.request_log if r.path == "/oidc/v1/token"] == [0, 200, 401]

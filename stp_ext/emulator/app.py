@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from stp_ext.emulator import identity, partners, secrets_api
-from stp_ext.emulator.faults import Fault, Faults, echo_answer
+from stp_ext.emulator.faults import Fault, Faults, echo_answer, oauth_echo_answer
 from stp_ext.emulator.http import (
     ADMIN,
     ANONYMOUS,
@@ -34,7 +34,7 @@ from stp_ext.emulator.http import (
     error_response,
     json_response,
 )
-from stp_ext.emulator.oauth import DISCOVERY, TOKEN, OAuthServer
+from stp_ext.emulator.oauth import DISCOVERY, OIDC, TOKEN, OAuthServer
 from stp_ext.emulator.state import StateBusy, Store
 from stp_ext.serving import HELD, drop_connection
 
@@ -391,6 +391,8 @@ def _host_name(authority: str) -> str | None:
 
 def _faulty(fault: Fault, request: Request) -> Reply:
     if fault.mode == "echo":
+        if request.path.startswith(OIDC + "/"):
+            return json_response(fault.status, oauth_echo_answer(request.header("Authorization"), request.body))
         return json_response(fault.status, echo_answer(request.body))
     streamed = fault.body_chunks()  # json, drip, huge: faults.py makes the body
     if streamed is not None:
