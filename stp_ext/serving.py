@@ -123,6 +123,10 @@ class LocalServer:
         self.hold = hold
         # Parked requests, (due, order, channel), served by the I/O loop's thread when due.
         self._timers: list[tuple[float, int, Any]] = []
+        # Connections whose next pipelined request the loop answers itself, one per connection per
+        # turn (round robin), once the client has read the previous answer. Loop thread only.
+        self._pipelined: list[Any] = []
+        self._loop_thread: int | None = None
         self._timers_lock = threading.Lock()
         self._order = itertools.count()
         self._server: Any = None
@@ -176,10 +180,34 @@ class LocalServer:
 
         server = self._server
         use_poll = hasattr(select, "poll")  # select() cannot watch a descriptor past 1024 (POSIX)
+        self._loop_thread = threading.get_ident()
         # Short turns of the loop, so stop() and Ctrl-C (Windows too) are seen within _POLL_S.
         while not self._halt.is_set():
             wait = self._serve_due(server)
+            if self._serve_pipelined():
+                wait = 0.0  # more answered than waiting: look at the sockets and come back
             wasyncore.loop(timeout=wait, use_poll=use_poll, map=server._map, count=1)
+
+    def _serve_pipelined(self) -> bool:
+        """Answer the next pipelined request of each connection whose client has read what it was sent.
+
+        One request per connection per turn, in the loop's own thread: a client
+        that pipelines thousands of requests gets its turn like everyone else,
+        no worker thread (and no share of the interpreter lock) goes to it, and a
+        client that does not read its answers gets no more until it does (so
+        its unsent answers stay at one). True if any request was answered.
+        """
+        waiting, self._pipelined = self._pipelined, []
+        answered = False
+        for channel in waiting:
+            if not channel.connected or not channel.requests:
+                continue
+            if channel.total_outbufs_len:
+                self._pipelined.append(channel)  # the client has not read the last answer yet
+                continue
+            channel.service()  # puts the channel back in _pipelined if it has more (Server.add_task)
+            answered = True
+        return answered
 
     def park(self, seconds: float, channel: Any) -> None:
         """Serve ``channel``'s next request in ``seconds``, on a worker; no thread waits meanwhile."""
@@ -325,6 +353,8 @@ def _make_server(owner: LocalServer, sock: socket.socket) -> Any:
             self.write(body)
 
     class Parser(HTTPRequestParser):  # type: ignore[misc]
+        command: str | None = None  # waitress sets these once it has parsed the request line
+        path: str | None = None
         framing_conflict = False  # Content-Length and Transfer-Encoding both: answer, then close
         held = False  # owner.hold has been asked about this request (once: it may count it)
         held_note: Any = None  # what it answered, for the app (HELD)
@@ -442,24 +472,52 @@ def _make_server(owner: LocalServer, sock: socket.socket) -> Any:
 
             A handoff to a worker thread and back costs more than a quick answer
             itself; a slow answer (an armed latency fault, say) must not hold the
-            loop, so it goes to the workers. Only a request the loop has just
-            read runs inline (after ``received`` lets go of the channel's lock);
-            the next of a client's pipelined requests goes to a worker.
+            loop, so it goes to the workers. A request the loop has just read
+            runs inline (after ``received`` lets go of the channel's lock); the
+            next of a client's pipelined requests waits its turn in the loop
+            (``_serve_pipelined``), or goes to a worker when it was a worker that
+            answered the one before.
             """
-            if getattr(task, "reading", False) and owner.run_inline is not None:
+            if owner.run_inline is not None and task.requests:
                 request = task.requests[0]
-                if owner.run_inline((request.command or "").upper(), _app_path(request.path or "")):
-                    task.inline_pending = True
-                    return
+                # A request waitress refused (bad framing, not HTTP) has an answer of its own, always quick.
+                quick = request.error is not None or owner.run_inline(
+                    (request.command or "").upper(), _app_path(request.path or "")
+                )
+                if quick:
+                    if getattr(task, "reading", False):
+                        task.inline_pending = True
+                        return
+                    if threading.get_ident() == owner._loop_thread:
+                        owner._pipelined.append(task)  # the next of a client's pipelined requests
+                        return
             super().add_task(task)
+
+        def handle_accept(self) -> None:
+            """Every waiting connection (up to 64) per turn of the loop, not one.
+
+            A turn can take tens of milliseconds when hundreds of clients keep the
+            loop busy; one accept per turn would leave a newcomer in the backlog
+            for seconds behind them.
+            """
+            for _ in range(64):
+                before = len(self._map)
+                super().handle_accept()
+                if len(self._map) == before or not self.readable():  # none left, or the connection limit
+                    return
 
         def maintenance(self, now: float) -> None:
             super().maintenance(now)  # idle connections
             cutoff = time.monotonic() - owner.request_timeout
+            unread = now - owner.idle_timeout  # now: time.time(), as waitress keeps last_activity
             for channel in list(self.active_channels.values()):
                 request = channel.request
                 if request is not None and not request.completed and channel.request_started < cutoff:
                     channel.will_close = True  # closed on the loop's next turn
+                elif channel.requests and channel.total_outbufs_len and channel.last_activity < unread:
+                    # Requests waiting behind answers the client has not read for idle_timeout:
+                    # waitress keeps such a connection forever (it is not idle to it).
+                    channel.will_close = True
 
     adj = Adjustments(
         threads=owner.threads,

@@ -30,7 +30,7 @@ from pathlib import Path
 from stp_ext.errors import InputError
 
 SCHEMA_VERSION = 1
-WRITE_WAIT_S = 1.0  # the longest a write waits for the state's lock (ours, then SQLite's) before StateBusy
+WRITE_WAIT_S = 2.0  # the longest a write waits for the state's locks, ours and then SQLite's, before StateBusy
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -148,11 +148,15 @@ class Store:
 
         StateBusy when the lock cannot be had within WRITE_WAIT_S: nothing was written.
         """
+        deadline = time.monotonic() + WRITE_WAIT_S
         if not self._lock.acquire(timeout=WRITE_WAIT_S):
-            raise StateBusy("another write holds the state")
+            raise StateBusy("the writes before this one hold the state")
         try:
             try:
-                self._db.execute("BEGIN IMMEDIATE")  # waits up to WRITE_WAIT_S (the connection's timeout)
+                # What is left of the bound, for SQLite's lock (another program may hold it).
+                left_ms = max(1, int((deadline - time.monotonic()) * 1000))
+                self._db.execute(f"PRAGMA busy_timeout = {left_ms}")
+                self._db.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as e:
                 if _is_busy(e):
                     raise StateBusy("another program holds the state file's write lock") from None
