@@ -26,6 +26,16 @@ class AuthHeader:
 
     def __post_init__(self) -> None:
         register_secret(self.value)
+        unsendable = _not_visible_ascii(self.value)
+        if unsendable is not None:
+            # Refused before anything is sent: stored, it would fail every request Databricks makes.
+            # The character itself is not shown: it is part of a secret.
+            raise InputError(
+                f"{self.description} contains {unsendable}, which cannot travel in an HTTP header "
+                "(visible ASCII characters and spaces only); nothing was sent",
+                hint="Check the value you piped in; a password with other characters goes through "
+                "--basic-user USER --basic-password-stdin (Basic auth encodes it).",
+            )
         size = len(self.value.encode("utf-8", "surrogatepass"))
         if size > MAX_VALUE_BYTES:
             # Refused before anything is sent: creating the partner first would leave a half-done setup.
@@ -56,18 +66,30 @@ def basic(user: str, password: str) -> AuthHeader:
     return AuthHeader(f"Basic {token}", description=f"Basic auth for user {user!r}")
 
 
+def _not_visible_ascii(value: str) -> str | None:
+    """'a control character (U+0009 at position 8)' or 'a non-ASCII character (...)': the first
+    character an HTTP header value cannot carry as it is, or None."""
+    for position, char in enumerate(value, start=1):
+        if " " <= char <= "~":
+            continue
+        kind = "a non-ASCII character" if ord(char) > 127 else "a control character"
+        return f"{kind} (U+{ord(char):04X} at position {position})"
+    return None
+
+
+def without_line_end(text: str) -> str:
+    """A value read from stdin without the one line break ``echo`` adds."""
+    if text.endswith("\r\n"):
+        return text[:-2]
+    if text.endswith("\n"):
+        return text[:-1]
+    return text
+
+
 def from_text(text: str) -> tuple[AuthHeader, list[str]]:
     """A header value read from stdin: drop one trailing newline (echo adds one), flag the rest."""
-    if text.endswith("\r\n"):
-        text = text[:-2]
-    elif text.endswith("\n"):
-        text = text[:-1]
+    text = without_line_end(text)
     warnings = []
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
-        warnings.append(
-            "the Authorization header value contains control characters (a newline or tab?); "
-            "Databricks sends it verbatim"
-        )
     if text != text.strip():
         warnings.append("the Authorization header value starts or ends with spaces")
     return AuthHeader(text, description="the Authorization header from stdin"), warnings

@@ -12,13 +12,14 @@ import json
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from stp_ext import auth_header
 from stp_ext.errors import ExitCode, StpError
+from stp_ext.wording import plural
 
 DEMO_USER = "demo-user"
 DEMO_PASSWORD = "demo-password"  # a throwaway credential for a throwaway local partner
@@ -121,12 +122,11 @@ def _run_steps(on_step: Callable[[StepResult], None], results: list[StepResult])
         results.append(result)
         on_step(result)
 
-    with (
-        tempfile.TemporaryDirectory(prefix="stp-demo-") as tmp,
-        Emulator(port=0) as emu,
-        SamplePartner(port=0, auth_header=header.value) as partner,
-    ):
+    with tempfile.TemporaryDirectory(prefix="stp-demo-") as tmp, ExitStack() as servers:
+        # Started inside the step, so its time is the servers' start-up, not 0 ms.
         with step("start local workspace and partner") as out:
+            emu = servers.enter_context(Emulator(port=0))
+            partner = servers.enter_context(SamplePartner(port=0, auth_header=header.value))
             out["detail"] = f"emulator {emu.url}, sample partner {partner.url}"
         path = Path(tmp) / "partner.json"
         path.write_text(json.dumps(demo_config(partner.url), indent=2))
@@ -134,9 +134,9 @@ def _run_steps(on_step: Callable[[StepResult], None], results: list[StepResult])
         with step("validate") as out:
             report = load_partner_config(str(path))
             if not report.valid:
-                raise StpError(f"{len(report.errors)} error(s): {report.errors[0].message}")
+                raise StpError(f"{plural(len(report.errors), 'error')}: {report.errors[0].message}")
             config = report.partner
-            out["detail"] = f"{path.name}: no errors, {len(report.warnings)} warning(s)"
+            out["detail"] = f"{path.name}: no errors, {plural(len(report.warnings), 'warning')}"
 
         workspace = connect(host=emu.url, token=emu.admin_token)
         partners = PartnerService(workspace)
@@ -180,7 +180,7 @@ def _run_steps(on_step: Callable[[StepResult], None], results: list[StepResult])
                 )
                 if not doctor.passed:
                     raise StpError(f"failed checks: {', '.join(c.check for c in doctor.failed)}")
-                out["detail"] = f"{len(doctor.checks)} checks passed"
+                out["detail"] = f"{plural(len(doctor.checks), 'check')} passed"
         finally:
             if created_id is not None:
                 with step("delete") as out:

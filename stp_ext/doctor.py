@@ -11,7 +11,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from stp_ext.errors import StpError
+from stp_ext.errors import StpError, WorkspaceError
+from stp_ext.wording import plural
 
 if TYPE_CHECKING:
     from stp_ext.next_steps import NextSteps
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
 ME_PATH = "/api/2.0/preview/scim/v2/Me"
 ENDPOINT_ROW = "connect endpoint reachable"
+CREDENTIAL_ROW = "stored credential accepted"
 
 
 @dataclass
@@ -74,13 +76,13 @@ def run_doctor(
     if report is not None:
         warnings = len(report.warnings)
         if report.valid:
-            add(DoctorCheck("config valid", True, f"{report.source}: no errors, {warnings} warning(s)"))
+            add(DoctorCheck("config valid", True, f"{report.source}: no errors, {plural(warnings, 'warning')}"))
         else:
             add(
                 DoctorCheck(
                     "config valid",
                     False,
-                    f"{report.source}: {len(report.errors)} error(s)",
+                    f"{report.source}: {plural(len(report.errors), 'error')}",
                     steps.validate(config_path),
                 )
             )
@@ -93,7 +95,7 @@ def run_doctor(
     except StpError as e:
         add(DoctorCheck("authenticated", False, e.message, e.hint or "Check -p PROFILE or -e."))
         skipped = "skipped: no workspace"
-        for name in ("partner active", "secret present"):
+        for name in ("partner active", "secret present", CREDENTIAL_ROW):
             add(DoctorCheck(name, None, skipped))
         return DoctorReport(checks)
     role = "admin" if "admins" in groups else "not an admin"
@@ -106,6 +108,7 @@ def run_doctor(
     )
 
     partner_id: str | None = None
+    partner_matches = False  # the active partner is the one in -f FILE: its URLs may get its credential
     try:
         partners = PartnerService(workspace).list()
     except StpError as e:
@@ -133,9 +136,11 @@ def run_doctor(
             )
         else:
             partner_id = partners[0].id
+            partner_matches = config is not None
             add(DoctorCheck("partner active", True, f"{partners[0].name} ({partner_id})"))
 
     non_admin = config.is_non_admin if config is not None else None
+    secret_stored = False
     if partner_id is None:
         add(DoctorCheck("secret present", None, "skipped: no active partner"))
     else:
@@ -147,6 +152,7 @@ def run_doctor(
         else:
             by_name = {c.check: c for c in status}
             present = by_name["secret present"]
+            secret_stored = present.ok
             add(DoctorCheck("secret present", present.ok, present.detail, None if present.ok else put))
             for users in status[2:]:  # the `users` row, named for what the partner needs
                 if non_admin:
@@ -163,12 +169,56 @@ def run_doctor(
                     add(DoctorCheck(users.check, True, users.detail, warning=users.warning))
 
     if skip_endpoint:
+        add(DoctorCheck(CREDENTIAL_ROW, None, "skipped: --skip-endpoint"))
+    elif config is None or not partner_matches or partner_id is None:
+        why = "give -f FILE to check it" if config is None else "the active partner is not the one in the file"
+        add(DoctorCheck(CREDENTIAL_ROW, None, f"skipped: {why}"))
+    elif not secret_stored:
+        add(DoctorCheck(CREDENTIAL_ROW, None, "skipped: no stored credential"))
+    elif not config.delete_url:
+        add(DoctorCheck(CREDENTIAL_ROW, None, "skipped: the config has no delete_url to send it to"))
+    else:
+        add(_probe_credential(workspace, partner_id, config.delete_url, endpoint_url, timeout, steps, non_admin))
+
+    if skip_endpoint:
         add(DoctorCheck(ENDPOINT_ROW, None, "skipped: --skip-endpoint"))
     elif config is None:
         add(DoctorCheck(ENDPOINT_ROW, None, "skipped: give -f FILE to check the connect_url"))
     else:
         add(_probe_connect(config.connect_url, endpoint_url, timeout))
     return DoctorReport(checks)
+
+
+def _probe_credential(
+    workspace: Workspace,
+    partner_id: str,
+    delete_url: str,
+    base_url: str | None,
+    timeout: float,
+    steps: NextSteps,
+    non_admin: bool | None,
+) -> DoctorCheck:
+    """Read the stored credential (Secrets API get) and prove it against the partner (credential_probe)."""
+    import base64
+    import binascii
+
+    from stp_ext.connect.credential_probe import probe_credential
+    from stp_ext.credential import SCOPE, SECRETS
+    from stp_ext.logs import register_secret
+
+    try:
+        answer = workspace.read("GET", f"{SECRETS}/get", query={"scope": SCOPE, "key": partner_id})
+        value = base64.b64decode(answer.text("value") or "", validate=True).decode("utf-8")
+    except StpError as e:
+        if isinstance(e, WorkspaceError) and e.status == 403:
+            return DoctorCheck(CREDENTIAL_ROW, None, f"skipped: this user may not read {SCOPE}/{partner_id}")
+        return DoctorCheck(CREDENTIAL_ROW, False, f"cannot read {SCOPE}/{partner_id}: {e.message}", e.hint)
+    except (binascii.Error, UnicodeDecodeError):
+        return DoctorCheck(CREDENTIAL_ROW, False, f"{SCOPE}/{partner_id} is not a UTF-8 header value")
+    register_secret(value)  # never printed, whatever the partner echoes back
+    fix = steps.secret_put(partner_id, non_admin=non_admin) + "   # store the value your endpoint accepts"
+    result = probe_credential(delete_url, value, url=base_url, timeout=timeout, fix=fix)
+    return DoctorCheck(CREDENTIAL_ROW, result.ok, result.detail, result.fix, warning=result.warning)
 
 
 def _probe_connect(connect_url: str, base_url: str | None, timeout: float) -> DoctorCheck:

@@ -159,9 +159,11 @@ def build_partner(given: dict[str, Any]) -> dict[str, Any]:
 
 
 def field_findings(partner: dict[str, Any], name: str) -> list[Finding]:
-    """The validator's findings about one field, with the others as they are (for a prompt's answer)."""
+    """The validator's findings about one field and its items (``partner.auth_options[0]``),
+    with the others as they are (for a prompt's answer)."""
     path = f"{PARTNER_KEY}.{name}"
-    return [f for f in validate_partner_config({PARTNER_KEY: partner}) if f.field == path]
+    found = validate_partner_config({PARTNER_KEY: partner})
+    return [f for f in found if f.field == path or f.field.startswith(path + "[")]
 
 
 def findings(partner: dict[str, Any]) -> list[Finding]:

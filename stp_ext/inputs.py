@@ -25,6 +25,9 @@ MiB = 1024 * KiB
 STDIN = "-"
 STDIN_NAME = "<stdin>"
 _CHUNK = 64 * KiB
+# The longest wait a timeout may ask for. Sockets, threads' joins and deadlines overflow or
+# misbehave on huge values (`--timeout 1e10` gave tracebacks); no answer is worth more than an hour.
+MAX_SECONDS = 3600.0
 
 
 def describe_size(limit: int) -> str:

@@ -14,13 +14,20 @@ import json
 import logging
 import re
 import threading
+import urllib.parse
 from typing import Any
 
 REDACTED = "***REDACTED***"
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
+# Forms shorter than this are redacted only from what a peer says (``redact_peer``): a 3-character
+# password echoed back by a partner is hidden, but "abc" is not cut out of every table we print.
+_short_secrets: set[str] = set()
 _MIN_SECRET_LENGTH = 4
+# Sorted longest first (a form inside a longer one must not leave the rest of it behind), rebuilt
+# only when a secret is added: a redaction then costs one str.replace per form.
+_ordered: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
 
 # Values that look like credentials even when we were not told about them: Authorization headers and
 # Databricks PATs. Each pattern comes with the word it needs, found far faster than the pattern scans
@@ -34,6 +41,12 @@ _PATTERNS = [
             r"(?i)((?<![\w-])authorization['\"]?\s*[:=]\s*['\"]?)(?!(?:true|false|null)\b)(bearer|basic)?\s*[^'\"\s,}]+"
         ),
     ),
+    # A Basic credential quoted without its header name (an OAuth error echoing the request): the
+    # scheme and a base64 run long enough to be one, not the word in "basic auth failed".
+    (
+        re.compile("(?i)basic"),
+        re.compile(r"(?i)(\bbasic\s+)(?=[\w+/-]*(?:[0-9+/]|[a-z](?-i:[A-Z])))[A-Za-z0-9+/_-]{8,}={0,2}"),
+    ),
     (re.compile("dapi"), re.compile(r"\bdapi[0-9a-f]{32}(?:-\d+)?\b")),
 ]
 
@@ -43,19 +56,63 @@ def register_secret(value: str | None) -> None:
     if not value:
         return
     forms = secret_forms(value)
+    _remember(forms)
+
+
+def register_basic(user: str | None, password: str | None) -> None:
+    """Remember a user and password that travel as ``Basic base64(user:password)`` (OAuth's client
+    id and secret, Basic auth): the header, its decoded text and the password, in every form."""
+    if not password:
+        return
+    register_secret(password)
+    if user:
+        token = base64.b64encode(f"{user}:{password}".encode("latin-1", "replace")).decode("ascii")
+        register_secret(f"Basic {token}")
+        register_secret(base64.b64encode(f"{user}:{password}".encode("utf-8", "surrogatepass")).decode("ascii"))
+
+
+def _remember(forms: set[str]) -> None:
+    global _ordered
     with _lock:
-        _secrets.update(forms)
+        if forms <= _secrets | _short_secrets:
+            return
+        _secrets.update(form for form in forms if len(form) >= _MIN_SECRET_LENGTH)
+        _short_secrets.update(form for form in forms if len(form) < _MIN_SECRET_LENGTH)
+        _ordered = (
+            tuple(sorted(_secrets, key=len, reverse=True)),
+            tuple(sorted(_short_secrets, key=len, reverse=True)),
+        )
+
+
+def saved_secrets() -> tuple[frozenset[str], frozenset[str]]:
+    """What is registered now, for ``restore_secrets`` (tests: one process runs many commands)."""
+    with _lock:
+        return frozenset(_secrets), frozenset(_short_secrets)
+
+
+def restore_secrets(saved: tuple[frozenset[str], frozenset[str]]) -> None:
+    global _ordered
+    with _lock:
+        _secrets.clear()
+        _secrets.update(saved[0])
+        _short_secrets.clear()
+        _short_secrets.update(saved[1])
+        _ordered = (
+            tuple(sorted(_secrets, key=len, reverse=True)),
+            tuple(sorted(_short_secrets, key=len, reverse=True)),
+        )
 
 
 def secret_forms(value: str) -> set[str]:
-    """The texts a secret can show up as in an answer, a log or an exception.
+    """The texts a secret can show up as in an answer, a log or an exception, at any length.
 
     The whole value; without its scheme (``Bearer X`` -> ``X``: a workspace
-    quotes the value it refuses); base64 of either (``bytes_value``, the
-    Secrets API's ``get``); for Basic auth the decoded ``user:password`` and
-    the password; and each of those JSON-escaped and repr-escaped, once or
-    twice, as they appear inside a JSON body or a Python message. Forms shorter than 4
-    characters are left out: redacting them would garble ordinary text.
+    quotes the value it refuses); for Basic auth the decoded ``user:password``
+    and the password; each of those encoded as a peer may echo it (base64 and
+    base64url, padded or not, URL-encoded, hex); and each of all these
+    JSON-escaped and repr-escaped, once or twice, as they appear inside a JSON
+    body or a Python message. ``register_secret`` keeps the forms shorter than
+    4 characters apart: they are redacted only from peers' words.
     """
     plain = {value}
     scheme, _, rest = value.partition(" ")
@@ -67,12 +124,29 @@ def secret_forms(value: str) -> set[str]:
             if decoded:
                 plain.add(decoded)
                 plain.add(decoded.partition(":")[2])
-    for text in list(plain):
-        plain.add(base64.b64encode(text.encode("utf-8", "surrogatepass")).decode("ascii"))
     forms = set(plain)
+    for text in plain:
+        forms |= _encoded(text)
     for _ in range(2):  # escaped once (a JSON body), and twice (that body quoted in a log line)
         forms |= {escaped for text in forms for escaped in _escaped(text)}
-    return {form for form in forms if len(form) >= _MIN_SECRET_LENGTH}
+    forms.discard("")
+    return forms
+
+
+def _encoded(text: str) -> set[str]:
+    """``text`` as the encodings a peer may echo it in: base64 (standard and URL-safe, padded and
+    not), percent-encoding (upper and lower case hex, ``+`` or ``%20`` for spaces), hex."""
+    raw = text.encode("utf-8", "surrogatepass")
+    out = set()
+    for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
+        out.add(encoded.decode("ascii"))
+        out.add(encoded.decode("ascii").rstrip("="))
+    for quoted in (urllib.parse.quote(raw, safe=""), urllib.parse.quote_plus(raw, safe="")):
+        out.add(quoted)
+        out.add(re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), quoted))
+    out.add(raw.hex())
+    out.add(raw.hex().upper())
+    return out
 
 
 def _escaped(text: str) -> tuple[str, ...]:
@@ -87,26 +161,39 @@ def _b64decode(text: str) -> str | None:
 
 
 def redact(text: str) -> str:
-    with _lock:
-        secrets = sorted(_secrets, key=len, reverse=True)
+    """``text`` with every known secret (in every form of 4 characters or more) and every
+    credential-looking value replaced by ``***REDACTED***``."""
+    secrets = _ordered[0]
     for secret in secrets:
-        text = text.replace(secret, REDACTED)
+        if secret in text:
+            text = text.replace(secret, REDACTED)
     for word, pattern in _PATTERNS:
         if word.search(text):
             text = pattern.sub(lambda m: (m.group(1) if m.lastindex else "") + REDACTED, text)
     return text
 
 
+def redact_peer(text: str) -> str:
+    """``redact``, and also the secrets' short forms (a 3-character password): for everything a
+    peer says (its errors, bodies, findings, and the logs and tracebacks that quote them), where
+    a short password coming back is the password, not a word of ours."""
+    text = redact(text)
+    for secret in _ordered[1]:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
 class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        from stp_ext.render.safe import clean_lines
+        from stp_ext.render.safe import clean_lines, traceback_text
 
         # Logged HTTP bodies and messages quote peers: never raw control characters on the terminal.
         message = record.getMessage()
-        record.msg = clean_lines(redact(message))
+        record.msg = clean_lines(redact_peer(message))
         record.args = None
         if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = clean_lines(redact(logging.Formatter().formatException(record.exc_info)))
+            record.exc_text = clean_lines(redact(traceback_text(record.exc_info[1]).rstrip("\n")))
             record.exc_info = None
         return True
 

@@ -108,6 +108,7 @@ class LocalServer:
         idle_timeout: int = IDLE_TIMEOUT_S,
         threads: int = THREADS,
         run_inline: Callable[[str, str], bool] | None = None,
+        never_inline: tuple[str, ...] = (),
         error_document: ErrorDocument = workspace_error,
         hold: Hold | None = None,
     ) -> None:
@@ -120,6 +121,9 @@ class LocalServer:
         self.idle_timeout = idle_timeout
         self.threads = threads
         self.run_inline = run_inline
+        # Path prefixes always answered by a worker: their app calls out (a Partner Connect click),
+        # and the peer it calls may call this server back while the answer is pending.
+        self.never_inline = never_inline
         self.hold = hold
         # Parked requests, (due, order, channel), served by the I/O loop's thread when due.
         self._timers: list[tuple[float, int, Any]] = []
@@ -480,9 +484,10 @@ def _make_server(owner: LocalServer, sock: socket.socket) -> Any:
             """
             if owner.run_inline is not None and task.requests:
                 request = task.requests[0]
+                path = _app_path(request.path or "")
                 # A request waitress refused (bad framing, not HTTP) has an answer of its own, always quick.
-                quick = request.error is not None or owner.run_inline(
-                    (request.command or "").upper(), _app_path(request.path or "")
+                quick = request.error is not None or (
+                    owner.run_inline((request.command or "").upper(), path) and not path.startswith(owner.never_inline)
                 )
                 if quick:
                     if getattr(task, "reading", False):

@@ -37,7 +37,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from stp_ext.errors import AuthConfigError, NotFoundError, OutcomeUnknownError, WorkspaceError
-from stp_ext.logs import redact
+from stp_ext.inputs import MAX_SECONDS
+from stp_ext.logs import redact_peer
 from stp_ext.sdk_loader import load_core
 from stp_ext.workspace_http import (
     MAX_BODY_BYTES,
@@ -135,6 +136,8 @@ def _positive_number(name: str, default: float) -> float:
         value = -1
     if not math.isfinite(value) or value <= 0:  # nan and inf too: they would crash or wait forever
         raise AuthConfigError(f"{name}={raw!r} is not a positive number of seconds")
+    if value > MAX_SECONDS:  # 1e10 overflows the sockets' and the SDK's waits
+        raise AuthConfigError(f"{name}={raw!r} is more than {MAX_SECONDS:g} s (one hour), the longest wait allowed")
     return value
 
 
@@ -305,7 +308,7 @@ class Workspace:
             # The SDK's credential providers report a refused token request (OAuth M2M with a wrong
             # client secret: "invalid_client: ...") as a bare ValueError raised before anything is sent.
             raise WorkspaceError(
-                f"{self.host} refused the credentials of {self.info.source}: {redact(str(e))}",
+                f"{self.host} refused the credentials of {self.info.source}: {redact_peer(str(e))}",
                 hint="Check client_id and client_secret (or the token) there; `databricks auth login` renews them.",
                 status=401,
             ) from None
@@ -333,7 +336,7 @@ class Workspace:
         answer = last_answer(self._session)
         status = answer.status if answer is not None else _status_of(error)
         code = error.error_code if isinstance(error.error_code, str) else None
-        message = redact(str(error)).strip() or f"HTTP {status}"
+        message = redact_peer(str(error)).strip() or f"HTTP {status}"
         hint = next(
             (
                 rule.hint.format(host=self.host, source=self.info.source)

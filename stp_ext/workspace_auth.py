@@ -39,7 +39,7 @@ from typing import Any
 
 from stp_ext import __version__
 from stp_ext.errors import AuthConfigError, WorkspaceError
-from stp_ext.logs import redact, register_secret
+from stp_ext.logs import redact_peer, register_basic, register_secret
 from stp_ext.sdk_loader import load_core
 from stp_ext.workspace import Timeouts, Workspace, WorkspaceInfo, active_clock, clock_is_real
 
@@ -348,7 +348,7 @@ def _build(core: Any, source: str, debug: bool, **kwargs: Any) -> Any:
             # The SDK appends a dump of every setting it saw; useful with --debug, noise otherwise.
             message = message.split(". Config: ", 1)[0]
         raise AuthConfigError(
-            f"cannot authenticate with {source}: {redact(message)}",
+            f"cannot authenticate with {source}: {redact_peer(message)}",
             hint="Pass -p PROFILE or -e, or log in with `databricks auth login`.",
         ) from None
     if not cfg.host:
@@ -383,6 +383,26 @@ def _probe_unreachable(failure: BaseException | None, host: str) -> WorkspaceErr
         f"cannot reach {host}: {reached.reason} (asking its host metadata, which OAuth needs)",
         hint=reached.hint or "Check the host and your network.",
     )
+
+
+# The settings that hold a secret, and the pairs sent as ``Basic base64(id:secret)`` (OAuth M2M's
+# token request, Basic auth): a peer echoing the request must not get them printed.
+_SECRET_SETTINGS = ("token", "password", "client_secret", "azure_client_secret", "google_credentials")
+_BASIC_PAIRS = (("client_id", "client_secret"), ("username", "password"), ("azure_client_id", "azure_client_secret"))
+
+
+def _register_credentials(get: Any) -> None:
+    """Register every credential found through ``get(name)`` (a profile, the environment, a Config)."""
+    for name in _SECRET_SETTINGS:
+        register_secret(get(name))
+    for user, password in _BASIC_PAIRS:
+        register_basic(get(user), get(password))
+
+
+def _environment_setting(config_cls: Any) -> Any:
+    """``get(name)`` for a Config setting read from the environment, as databricks-sdk reads it."""
+    envs = {attr.name: [attr.env, *(getattr(attr, "env_aliases", ()) or ())] for attr in config_cls.attributes()}
+    return lambda name: next((os.environ[n] for n in envs.get(name, ()) if n and os.environ.get(n)), None)
 
 
 def _half_set_environment(config_file: Path, config_cls: Any) -> AuthConfigError | None:
@@ -461,6 +481,7 @@ def connect(
             raise _profile_not_found(profile, path, profiles)
         source = f"profile {profile!r} in {path}"
         section = profiles[profile]
+        _register_credentials(section.get)  # before the SDK sends any of it
         if not (section.get("host", "").strip() or section.get("azure_workspace_resource_id", "").strip()):
             raise AuthConfigError(
                 f"{source} has no host",
@@ -471,8 +492,11 @@ def connect(
     else:
         source = "the default databricks-sdk authentication (environment, then the DEFAULT profile)"
         path = config_file_path()
+        _register_credentials(_environment_setting(core.Config))  # before the SDK sends any of it
         if path.is_file():
-            read_profiles(path)  # a broken file is named with its line here, not as the SDK's "unexpected" error
+            profiles = read_profiles(path)  # a broken file is named with its line, not as the SDK's "unexpected" error
+            chosen = os.environ.get("DATABRICKS_CONFIG_PROFILE") or "DEFAULT"
+            _register_credentials(profiles.get(chosen, {}).get)
         try:
             cfg = _build(core, source, debug, **common)
         except AuthConfigError:
@@ -485,6 +509,6 @@ def connect(
     # The probe is done; give real requests the real budget.
     cfg.retry_timeout_seconds = timeouts.sdk_retry_seconds
     cfg.http_timeout_seconds = timeouts.http_seconds
-    register_secret(getattr(cfg, "token", None))
+    _register_credentials(lambda name: getattr(cfg, name, None))
     info = WorkspaceInfo(host=cfg.host, auth_type=cfg.auth_type or "unknown", profile=cfg.profile, source=source)
     return Workspace(core.ApiClient(cfg), info, timeouts, clock=clock)

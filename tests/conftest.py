@@ -82,6 +82,17 @@ def restore_logging() -> Iterator[None]:
         logger.propagate = propagate
 
 
+@pytest.fixture(autouse=True)
+def isolated_secrets() -> Iterator[None]:
+    """Each CLI run is a process of its own: secrets one test registers (a 1-character password)
+    must not redact another test's output."""
+    from stp_ext.logs import restore_secrets, saved_secrets
+
+    saved = saved_secrets()
+    yield
+    restore_secrets(saved)
+
+
 @pytest.fixture(scope="session")
 def untrusted_tls(tmp_path_factory: pytest.TempPathFactory) -> ssl.SSLContext:
     """A server TLS context with a self-signed certificate for 127.0.0.1 (no client trusts it).

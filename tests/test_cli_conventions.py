@@ -33,6 +33,14 @@ def test_every_command_has_help_with_an_example(run, path):
     assert result.exit_code == 0
     assert "Examples:" in result.stdout
     assert f"databricks-stp {' '.join(path)}" in result.stdout.replace("\n      ", " ")
+    # One layout everywhere: the examples right after the description, before the options.
+    lines = result.stdout.splitlines()
+    assert lines.index("  Examples:") < lines.index("Options:"), result.stdout
+
+
+def test_the_group_help_shows_its_examples_before_options_and_commands(run):
+    lines = run("--help").stdout.splitlines()
+    assert lines.index("  Examples:") < lines.index("Options:") < lines.index("Commands:")
 
 
 def test_group_help_lists_every_command(run):
@@ -133,3 +141,13 @@ def test_shell_completion_completes_commands():
     }
     done = subprocess.run([sys.executable, "-m", "stp_ext"], env=env, capture_output=True, text=True, timeout=60)
     assert done.stdout.split() == ["plain,secret"]
+
+
+@pytest.mark.parametrize("command", ["validate", "connect-test", "create"])
+def test_a_config_file_given_without_f_is_answered_with_the_command_to_run(run, command):
+    result = run(command, "partner.json", "-o", "json")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "Error: Missing option '-f' / '--file'.",
+        f"Give the file with -f: databricks-stp {command} -f partner.json -o json",
+    ]

@@ -10,7 +10,7 @@ OFFLINE = [["validate"], ["connect-test"], ["sample-partner"], ["emulator"], ["i
 @pytest.mark.parametrize(
     "command", [["doctor"], ["connect-test", "-f", "partner.json", "--no-auth-header"]], ids=["doctor", "connect-test"]
 )
-@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "-inf", "soon"])
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "-inf", "soon", "1e10", "3600.5"])
 def test_every_timeout_refuses_what_is_not_a_time_limit(run, command, value):
     result = run(*command, "--timeout", value)
     assert result.exit_code == 2
@@ -53,3 +53,12 @@ def test_help_as_a_command_points_at_dash_dash_help(run):
     result = run("help")
     assert result.exit_code == 2
     assert "Did you mean 'databricks-stp --help'?" in result.stderr.splitlines()[0]
+
+
+@pytest.mark.parametrize("name", ["DATABRICKS_STP_HTTP_TIMEOUT_SECONDS", "DATABRICKS_STP_RETRY_TIMEOUT_SECONDS"])
+def test_a_timeout_variable_beyond_an_hour_is_refused_before_anything_is_sent(run, monkeypatch, env_auth, name):
+    monkeypatch.setenv(name, "1e10")
+    result = run("get", "-e")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: {name}='1e10' is more than 3600 s (one hour)")
+    assert env_auth.request_log == []

@@ -144,6 +144,44 @@ def test_control_characters_are_an_error_naming_the_field(
     assert errors == [(f"partner.{field}", f"contains a control character ({shown})")]
 
 
+# -- strings that are not Unicode, URLs whose host is not what it seems (issue 22.5) -----------------
+
+
+def test_a_lone_surrogate_is_an_error_naming_the_field_and_create_sends_nothing(
+    run: Any, tmp_path: Path, workspace: Any
+) -> None:
+    """Reported: `"name": "A\\ud800B"` passed validate, then the emulator answered 500."""
+    text = json.dumps(EXAMPLE)[:-2] + ', "x\\udfffy": "z"}}'
+    path = write(tmp_path, text.replace('"name": "', '"name": "A\\ud800', 1))
+    errors = [(f["field"], f["message"]) for f in findings(run, path) if f["severity"] == "error"]
+    assert ("partner.name", "the value is not valid Unicode (U+D800 at position 2: half of a surrogate pair, "
+            "not a character)") in errors  # fmt: skip
+    assert any(field == "partner.x\\udfffy" and "key is not valid Unicode" in m for field, m in errors), errors
+    result = run("create", "-f", path, "-p", "emu", "--no-auth-header")
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert workspace.requests() == []
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("https://partner.example.com@other.example/connect", 'has user info before its host (the host is "other'),
+        ("https://partner.example.com\\@evil.example/connect", "contains a backslash; browsers read it as '/'"),
+        ("https://p\u0430rtner.example.com/connect", "mixes Latin and Cyrillic letters: a look-alike"),
+        ("https://\u0440\u0430\u0443\u0440\u0430\u0441.\u0440\u0444/connect", "is not ASCII"),  # all Cyrillic
+    ],
+)
+def test_a_url_whose_host_is_not_what_it_seems_is_an_error_with_the_reason(
+    url: str, message: str, run: Any, tmp_path: Path
+) -> None:
+    data = json.loads(json.dumps(EXAMPLE))
+    data["partner"]["connect_url"] = url
+    errors = [
+        (f["field"], f["message"]) for f in findings(run, write(tmp_path, json.dumps(data))) if f["severity"] == "error"
+    ]
+    assert len(errors) == 1 and errors[0][0] == "partner.connect_url" and message in errors[0][1], errors
+
+
 # -- connect-test --payload: the same bounds -------------------------------------------------------
 
 

@@ -400,3 +400,13 @@ def test_help_lists_every_case_and_the_migration_note() -> None:
     for case in CASE_IDS:
         assert f" {case} " in flat
     assert "Coming from the Scala suite" in flat and "--new-user-action" in flat
+
+
+def test_cloud_option_speaks_for_a_gcp_workspace(config: Path) -> None:
+    with sample_partner() as partner:
+        result = invoke(
+            "connect-test", "-f", str(config), "--url", partner.url, "--cloud", "gcp", "--case", "P401",
+            *CREDENTIAL, input=BASIC_PASSWORD,
+        )  # fmt: skip
+    assert result.exit_code == 0, result.stdout
+    assert invoke("connect-test", "-f", str(config), "--cloud", "gpc").exit_code == 2

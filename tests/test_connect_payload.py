@@ -55,9 +55,46 @@ def test_warehouse_read_sends_a_sql_warehouse_and_m2m_secret() -> None:
     assert "catalog_name" not in body
 
 
-def test_writers_and_unity_catalog_get_a_catalog() -> None:
-    assert build(integration_type="WAREHOUSE_WRITE", supported_features=[])["catalog_name"]
-    assert build(integration_type="WAREHOUSE_READ", supported_features=["UNITY_CATALOG"])["catalog_name"]
+def test_writers_and_unity_catalog_get_a_catalog_hive_metastore_without_unity_catalog() -> None:
+    # The YAML: "a custom name if using Unity Catalog, or hive_metastore if not".
+    assert build(integration_type="WAREHOUSE_WRITE", supported_features=[])["catalog_name"] == "hive_metastore"
+    assert build(integration_type="WAREHOUSE_READ_WRITE", supported_features=None)["catalog_name"] == "hive_metastore"
+    unity = build(integration_type="WAREHOUSE_WRITE", supported_features=["UNITY_CATALOG"])["catalog_name"]
+    assert unity not in ("", "hive_metastore")
+    assert build(integration_type="WAREHOUSE_READ", supported_features=["UNITY_CATALOG"])["catalog_name"] == unity
+
+
+def test_database_name_is_never_sent() -> None:
+    # "Unused today" (2.1.1), "unused and reserved for future use" (ApiSpecifications.md).
+    for integration in ("WAREHOUSE_WRITE", "WAREHOUSE_READ", "CLUSTER_COMPUTE"):
+        assert "database_name" not in build(integration_type=integration, supported_features=["UNITY_CATALOG"])
+
+
+@pytest.mark.parametrize(
+    ("cloud", "sent", "host_end", "scheme"),
+    [
+        ("aws", "aws", ".cloud.databricks.com", "s3://"),
+        ("azure", "azure", ".azuredatabricks.net", "abfss://"),
+        ("gcp", "gpc", ".gcp.databricks.com", "gs://"),  # 2.1.1's enum spells gcp "gpc"
+    ],
+)
+def test_the_cloud_sets_cloud_provider_the_workspace_url_and_the_destination(
+    cloud: str, sent: str, host_end: str, scheme: str
+) -> None:
+    caller = CALLER.on(cloud)
+    body = connect_request(
+        partner_config(integration_type="WAREHOUSE_WRITE", supported_features=["EXTERNAL_LOCATION"]), caller
+    )
+    assert body["cloud_provider"] == sent
+    assert body["hostname"].endswith(host_end)
+    assert body["workspace_url"] == f"https://{body['hostname']}/?o={CALLER.org_id}"
+    assert body["jdbc_url"].startswith(f"jdbc:spark://{body['hostname']}:443/")
+    assert body["destination_location"].startswith(scheme)
+    assert body["cloud_provider_region"]
+    # The delete-connection body's description says gcp.
+    assert delete_connection_request("c-1", caller)["cloud_provider"] == cloud
+    with pytest.raises(ValueError, match="cloud"):
+        CALLER.on("gpc")
 
 
 def test_cluster_compute_sends_an_interactive_cluster() -> None:
@@ -93,9 +130,12 @@ def test_u2m_sends_the_app_id() -> None:
     assert "oauth_u2m_app_id" not in build(auth_options=["AUTH_PAT"])
 
 
-def test_external_location_sends_a_destination() -> None:
+def test_external_location_sends_a_destination_only_to_partners_that_write() -> None:
     body = build(integration_type="WAREHOUSE_WRITE", supported_features=["EXTERNAL_LOCATION"])
     assert body["destination_location"].startswith("s3://")
+    assert build(integration_type="CLUSTER_COMPUTE", supported_features=["EXTERNAL_LOCATION"])["destination_location"]
+    for read_only in ("WAREHOUSE_READ", "NO_INTEGRATION"):
+        assert "destination_location" not in build(integration_type=read_only, supported_features=["EXTERNAL_LOCATION"])
 
 
 def test_established_connection_sends_its_id_and_no_new_credentials() -> None:

@@ -1,12 +1,16 @@
-"""What connect-test sends, and what the sample partner answers, against the official 2.1.1 schemas.
+"""What connect-test sends, and what the sample partner answers, against the official OpenAPI document.
 
-The schemas are tests/fixtures/partner-connect-2.1.1.schema.json (the OpenAPI
-document's components, restated). Beyond them, the rules of
+The document is tests/fixtures/partner-connect-2.0.yaml (version 2.1.1),
+vendored byte for byte from databrickslabs/partner-connect-api at HEAD (its
+source, commit and sha256 are in partner-connect-2.0.yaml.source). Its schemas
+are OpenAPI 3.0 Schema Objects, which jsonschema validates as draft 4 with
+the two integer formats OpenAPI adds. Beyond them, the rules of
 ApiSpecifications.md on which optional fields Databricks sends when.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import threading
@@ -15,54 +19,69 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from connect_fixtures import BASIC, HOSTNAME, partner_config
-from jsonschema import Draft202012Validator
+import yaml
+from connect_fixtures import BASIC, HOSTNAME, partner_config, partner_dict
+from jsonschema import Draft4Validator, FormatChecker
 
 from stp_ext.connect import run_connect_test
-from stp_ext.connect.payload import Caller, connect_request, delete_connection_request
+from stp_ext.connect.payload import CLOUDS, Caller, connect_request, delete_connection_request
+from stp_ext.partner_config import AUTH_OPTIONS, INTEGRATION_TYPES, SUPPORTED_FEATURES, validate_partner_config
 from stp_ext.sample_partner.app import SamplePartnerApp
 from stp_ext.serving import LocalServer
 
-SCHEMA = json.loads((Path(__file__).parent / "fixtures" / "partner-connect-2.1.1.schema.json").read_text())
-Draft202012Validator.check_schema(SCHEMA)
-
-# Sent beyond 2.1.1 for the OAuth auth options (docs/connect-exchange.md; not in the OpenAPI document).
-OAUTH_EXTRAS = {"service_principal_oauth_secret", "oauth_u2m_app_id"}
+FIXTURES = Path(__file__).parent / "fixtures"
+OPENAPI_PATH = FIXTURES / "partner-connect-2.0.yaml"
+OPENAPI = yaml.safe_load(OPENAPI_PATH.read_text(encoding="utf-8"))
+SCHEMAS: dict[str, Any] = OPENAPI["components"]["schemas"]
 SQL_ONLY = {"http_path", "jdbc_url", "databricks_jdbc_url"}
 
-INTEGRATIONS = [
-    "WAREHOUSE_READ",
-    "WAREHOUSE_READ_WRITE",
-    "WAREHOUSE_WRITE",
-    "CLUSTER_COMPUTE",
-    "WORKSPACE_MANAGEMENT",
-    "NO_INTEGRATION",
-]
-AUTH_OPTIONS = [
-    None,
-    ["AUTH_PAT"],
-    ["AUTH_OAUTH_M2M"],
-    ["AUTH_PAT", "AUTH_OAUTH_U2M"],
-    ["AUTH_OAUTH_M2M", "AUTH_OAUTH_U2M"],
-]
-FEATURES = [None, ["NON_ADMIN"], ["UNITY_CATALOG", "EXTERNAL_LOCATION"]]
+FORMATS = FormatChecker()
+
+
+@FORMATS.checks("int32")
+def _int32(value: object) -> bool:
+    return not isinstance(value, int) or -(2**31) <= value < 2**31
+
+
+@FORMATS.checks("int64")
+def _int64(value: object) -> bool:
+    return not isinstance(value, int) or -(2**63) <= value < 2**63
+
+
+Draft4Validator.check_schema({"definitions": SCHEMAS})
+VALIDATORS: dict[str, Draft4Validator] = {}
 
 
 def errors_of(definition: str, document: Any) -> list[str]:
-    validator = Draft202012Validator({"$ref": f"#/$defs/{definition}", "$defs": SCHEMA["$defs"]})
+    validator = VALIDATORS.get(definition)
+    if validator is None:
+        schema = {"$ref": f"#/components/schemas/{definition}", "components": {"schemas": SCHEMAS}}
+        validator = VALIDATORS[definition] = Draft4Validator(schema, format_checker=FORMATS)
     return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(document)]
+
+
+def test_the_vendored_document_is_the_one_named_in_its_source_file() -> None:
+    source = (FIXTURES / "partner-connect-2.0.yaml.source").read_text(encoding="utf-8")
+    assert hashlib.sha256(OPENAPI_PATH.read_bytes()).hexdigest() in source
+    assert "be38b18df622c4fb8086742e90b755ec45a77469" in source
+    assert OPENAPI["info"]["version"] == "2.1.1"
+    # What the stale restatement lacked, and 2.1.1 defines.
+    assert {"service_principal_oauth_secret", "oauth_u2m_app_id"} <= set(SCHEMAS["ConnectRequest"]["properties"])
+    assert "oauth_redirect_uri" in SCHEMAS["Connection"]["properties"]
 
 
 def check_connect_body(body: dict[str, Any], *, uses_pat: bool) -> None:
     assert errors_of("ConnectRequest", body) == []
-    declared = set(SCHEMA["$defs"]["ConnectRequest"]["properties"])
-    assert set(body) - declared <= OAUTH_EXTRAS, set(body) - declared
-    assert set(body["user_info"]) <= set(SCHEMA["$defs"]["UserInfo"]["properties"])
+    # Nothing the document does not define (OpenAPI allows extra fields; Databricks sends none).
+    assert set(body) <= set(SCHEMAS["ConnectRequest"]["properties"]), set(body) - set(
+        SCHEMAS["ConnectRequest"]["properties"]
+    )
+    assert set(body["user_info"]) <= set(SCHEMAS["UserInfo"]["properties"])
     established = body["user_info"]["is_connection_established"]
     assert ("connection_id" in body) == established
     assert ("auth" in body["user_info"]) == (uses_pat and not established)
     assert body["workspace_id"] == body["user_info"]["databricks_organization_id"]
-    assert body["cloud_provider"] in ("aws", "azure", "gcp")
+    assert "database_name" not in body  # "Unused today"
     warehouse = body.get("is_sql_warehouse") is True
     # http_path and the JDBC URLs only for a SQL warehouse (ApiSpecifications.md, the suite).
     assert (SQL_ONLY & set(body)) == (SQL_ONLY if warehouse else set())
@@ -71,19 +90,46 @@ def check_connect_body(body: dict[str, Any], *, uses_pat: bool) -> None:
         assert "cluster_id" in body
 
 
-@pytest.mark.parametrize(
-    ("integration", "auth", "features"),
-    list(itertools.product(INTEGRATIONS, AUTH_OPTIONS, FEATURES)),
-)
-def test_every_body_is_valid_for_every_integration_and_auth_option(
-    integration: str, auth: list[str] | None, features: list[str] | None
-) -> None:
-    config = partner_config(integration_type=integration, auth_options=auth, supported_features=features)
-    caller = Caller.in_account("user1", "p100-0123456789ab.databricks-test.com")
-    uses_pat = integration != "NO_INTEGRATION" and "AUTH_PAT" in config.effective_auth_options
-    for kwargs in ({}, {"demo": True}, {"established": True, "connection_id": "c0ffee"}):
-        check_connect_body(connect_request(config, caller, **kwargs), uses_pat=uses_pat)
-    assert errors_of("DeleteConnectionRequest", delete_connection_request("c0ffee", caller)) == []
+def _subsets(names: tuple[str, ...]) -> list[list[str] | None]:
+    chosen: list[list[str] | None] = [None]
+    for size in range(len(names) + 1):
+        chosen += [list(c) for c in itertools.combinations(names, size)]
+    return chosen
+
+
+def accepted_combinations() -> list[tuple[str, list[str] | None, list[str] | None]]:
+    """Every integration type x auth options x supported features that `validate` accepts (no error)."""
+    accepted = []
+    for integration, auth, features in itertools.product(
+        INTEGRATION_TYPES, _subsets(AUTH_OPTIONS), _subsets(SUPPORTED_FEATURES)
+    ):
+        document = {
+            "partner": partner_dict(integration_type=integration, auth_options=auth, supported_features=features)
+        }
+        if not any(f.severity == "error" for f in validate_partner_config(document)):
+            accepted.append((integration, auth, features))
+    return accepted
+
+
+def test_every_body_validates_for_every_combination_validate_accepts() -> None:
+    """One test over all combinations (a few hundred), not one per combination: it keeps the run short."""
+    combinations = accepted_combinations()
+    assert len(combinations) > 100  # the enumeration really covers the space
+    seen_fields: set[str] = set()
+    for (integration, auth, features), cloud in zip(combinations, itertools.cycle(CLOUDS), strict=False):
+        config = partner_config(integration_type=integration, auth_options=auth, supported_features=features)
+        caller = Caller.in_account("user1", "p100-0123456789ab.databricks-test.com").on(cloud)
+        uses_pat = integration != "NO_INTEGRATION" and "AUTH_PAT" in config.effective_auth_options
+        for kwargs in ({}, {"demo": True}, {"established": True, "connection_id": "c0ffee"}):
+            body = connect_request(config, caller, **kwargs)
+            seen_fields |= set(body)
+            try:
+                check_connect_body(body, uses_pat=uses_pat)
+            except AssertionError:
+                pytest.fail(f"{integration} {auth} {features} {cloud} {kwargs}: {errors_of('ConnectRequest', body)}")
+        assert errors_of("DeleteConnectionRequest", delete_connection_request("c0ffee", caller)) == []
+    # Every optional field the builder can send was sent (and so validated) at least once.
+    assert {"catalog_name", "destination_location", "service_principal_oauth_secret", "oauth_u2m_app_id"} <= seen_fields
 
 
 def test_cluster_compute_sends_no_sql_warehouse_fields() -> None:
@@ -98,6 +144,8 @@ def test_the_schema_rejects_what_it_should() -> None:
     assert errors_of("ConnectRequest", {k: v for k, v in body.items() if k != "demo"})
     assert errors_of("Connection", {"redirect_uri": "https://x", "redirect_value": "signin"})
     assert errors_of("ErrorResponse", {"error_reason": "oops"})
+    assert errors_of("ConnectRequest", {**body, "cloud_provider": "gcp"})  # 2.1.1's enum says gpc
+    assert errors_of("ConnectRequest", {**body, "workspace_id": 2**63})
 
 
 Exchange = tuple[str, str, Any, int, Any]  # method, path, request body, status, answer body

@@ -54,9 +54,12 @@ def test_doctor_green(setup, run):
         "partner active",
         "secret present",
         "users can READ (NON_ADMIN)",
+        "stored credential accepted",
         "connect endpoint reachable",
     ]
     assert all(c["ok"] for c in report["checks"])
+    # The STORED credential reached the partner: it answered the unknown connection, not 401.
+    assert "404 connection_not_found: the stored credential is accepted" in report["checks"][5]["detail"]
     assert "admin@example.com" in report["checks"][1]["detail"]
 
 
@@ -85,6 +88,23 @@ def test_doctor_points_at_missing_acl(setup, run, workspace):
     failed = [c for c in report["checks"] if c["ok"] is False]
     assert [c["check"] for c in failed] == ["users can READ (NON_ADMIN)"]
     assert "--non-admin" in failed[0]["fix"]
+
+
+def test_doctor_fails_a_stored_credential_the_partner_refuses(setup, run, workspace):
+    """Every row but one passes: the secret exists, users can read it, but it is not what the partner takes."""
+    path, partner_id = setup
+    result = run(
+        "secret", "put", "--id", partner_id, "--non-admin", "-p", "emu",
+        "--basic-user", "u", "--basic-password-stdin", input="not-p",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    result, report = _doctor(run, path)
+    assert result.exit_code == 1
+    (failed,) = [c for c in report["checks"] if c["ok"] is False]
+    assert failed["check"] == "stored credential accepted"
+    assert "HTTP 401 unauthorized: the partner refuses the stored credential" in failed["detail"]
+    assert failed["fix"].startswith(f"databricks-stp secret put --id {partner_id} --non-admin -p emu")
+    assert base64.b64encode(b"u:not-p").decode() not in result.stdout + result.stderr
 
 
 def test_doctor_without_partner(workspace, run, partner_file):
@@ -152,7 +172,7 @@ def test_doctor_skip_endpoint_and_junit(setup, run, tmp_path):
     suite = ElementTree.parse(junit).getroot().find("testsuite")
     names = [c.get("name") for c in suite.findall("testcase")]
     assert names == [c["check"] for c in report["checks"]]
-    assert suite.get("skipped") == "1" and suite.get("failures") == "0"
+    assert suite.get("skipped") == "2" and suite.get("failures") == "0"  # --skip-endpoint: no partner call
 
 
 def test_doctor_junit_records_failures(setup, run, tmp_path, workspace):
@@ -193,3 +213,7 @@ def test_demo_json(run):
     connect_test = next(s for s in report["steps"] if s["step"] == "connect-test")
     assert connect_test["detail"] == "11 of 11 certification cases pass (1 skipped)"  # P900 is for INGEST only
     assert all(s["ok"] for s in report["steps"])
+    # The first step times the servers' start-up (it reported 0 ms when they started before it).
+    assert report["steps"][0]["elapsed_ms"] > 0
+    validate = next(s for s in report["steps"] if s["step"] == "validate")
+    assert validate["detail"] == "partner.json: no errors, 0 warnings"

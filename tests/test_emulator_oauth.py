@@ -138,8 +138,9 @@ def printed_profiles(emulator_argv: list[str]) -> tuple[str, subprocess.Popen[st
                 break
     finally:
         watchdog.cancel()
-    start = next(i for i, line in enumerate(lines) if line.startswith("Profiles to append"))
-    return "".join(lines[start + 1 :]), process
+    intro = next(i for i, line in enumerate(lines) if line.startswith("Profiles to append"))
+    start = next(i for i in range(intro, len(lines)) if lines[i] == "\n")  # the intro may fill two lines
+    return "".join(lines[start:]), process
 
 
 @pytest.mark.slow

@@ -63,6 +63,9 @@ def test_acknowledged_writes_survive_a_crash(tmp_path: Path) -> None:
     running = RunningEmulator("--state", str(state))
     try:
         client = RawClient(running.port)
+        # It names the Partner Connect page at start, and the page answers.
+        assert running.info["partner_connect_page"] == running.info["host"] + "/partner-connect"
+        assert client.get("/partner-connect").status == 200
         partner_id = client.post(f"{PARTNERS}/create", partner_body()).json()["id"]
         client.create_scope("partner-connect")
         for i in range(5):

@@ -227,3 +227,81 @@ def test_questions_go_through_the_terminal_seam(run, tmp_path):
     assert partner["hostnames"] == "seam.example.com" and "delete_url" not in partner
     assert partner["integration_type"] == "CLUSTER_COMPUTE" and partner["supported_features"] == []
     assert run("validate", "-f", str(target)).exit_code == 0
+
+
+def _converse(args: list[str], script: list[tuple[str, str]], cwd: Path, env: dict[str, str]) -> tuple[int, str]:
+    """Run the CLI in a pseudo-terminal: wait for each prompt text, then type its answer.
+
+    Bounded: 20 s in all; returns the exit status and everything the terminal showed.
+    """
+    import os
+    import pty
+    import select
+    import time
+
+    leader, follower = pty.openpty()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "stp_ext", *args], stdin=follower, stdout=follower, stderr=follower, cwd=cwd, env=env
+    )
+    os.close(follower)
+    seen, deadline = "", time.monotonic() + 20
+    pending = list(script)
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([leader], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(leader, 4096).decode("utf-8", "replace")
+                except OSError:  # the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+            while pending and pending[0][0] in seen:
+                prompt, answer = pending.pop(0)
+                seen = seen.replace(prompt, f"<{prompt}>", 1)  # each prompt answers once
+                os.write(leader, answer.encode() + b"\r")
+            if child.poll() is not None and not ready:
+                break
+        assert not pending, f"never asked {pending[0][0]!r}; the terminal showed:\n{seen}"
+        return child.wait(timeout=5), seen
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(timeout=5)
+        os.close(leader)
+
+
+def test_in_a_pseudo_terminal_a_wrong_list_item_is_asked_again_and_earlier_answers_kept(tmp_path):
+    """The reported bug: `m2m` at "Auth options" ended init with exit 2 and no file; `uc` was accepted."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATABRICKS_")} | {"COLUMNS": "80", "NO_COLOR": "1"}
+    status, shown = _converse(
+        ["init", "-f", "p.json"],
+        [
+            ("Partner name", "Acme"),
+            ("Number (1-9) or name", "12"),  # off the menu: the range is said, asked again
+            ("choose a number from 1 to 9", "4"),
+            ("Connect URL", "https://app.acme.io/connect"),
+            ("Sign-up page URL", ""),
+            ("Delete-connection URL", ""),
+            ("Terms of service URL", ""),
+            ("Privacy policy URL", ""),
+            ("Hostnames", ""),
+            ("Number (1-6) or name", "3"),
+            ("Numbers (1-3) or names", "uc,NON_ADMIN"),
+            ('Did you mean "UNITY_CATALOG"', "1,2"),
+            ("Auth options", "m2m"),
+            ('Did you mean "AUTH_OAUTH_M2M"', "AUTH_PAT"),
+        ],
+        tmp_path,
+        env,
+    )
+    assert status == 0, shown
+    assert '"UC" is not an allowed supported_features value' in shown
+    partner = _written(tmp_path / "p.json")["partner"]
+    assert partner["name"] == "Acme" and partner["category"] == "BI_AND_VIZ"  # earlier answers kept
+    assert partner["supported_features"] == ["UNITY_CATALOG", "NON_ADMIN"]
+    assert partner["auth_options"] == ["AUTH_PAT"]
+    assert partner["integration_type"] == "WAREHOUSE_READ"

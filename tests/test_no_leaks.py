@@ -104,7 +104,8 @@ def test_no_command_prints_a_token_or_the_credential(
     basic = ["--basic-user", BASIC_USER, "--basic-password-stdin"]
     step(0, "secret", "put", *basic, "--non-admin", *flags, stdin=BASIC_PASSWORD)
     assert stored(leak_emulator, partner_id) == f"Basic {b64(f'{BASIC_USER}:{BASIC_PASSWORD}')}".encode()
-    step(0, "doctor", "-f", str(config), *flags)
+    # Not the credential the partner takes: doctor's stored-credential row fails, and says so without it.
+    step(1, "doctor", "-f", str(config), *flags)
     # The wrong credential: every scenario is refused, and the findings quote the partner's answers.
     step(1, "connect-test", "-f", str(config), *basic, *out, stdin=BASIC_PASSWORD)
     step(0, "secret", "delete", "--yes", *flags)

@@ -128,7 +128,7 @@ BAD: list[tuple[str, Any, str, str, str]] = [
         doc(supported_features=["EXTERNAL_LOCATION"]),
         "warning",
         "partner.supported_features",
-        "write data",
+        "does not apply to WAREHOUSE_READ, a read-only integration type",
     ),
     (
         "external-no-integration",

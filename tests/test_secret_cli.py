@@ -159,10 +159,30 @@ def test_conflicting_credential_options(workspace, run, partner_file, args):
     assert workspace.requests() == []
 
 
-def test_control_characters_warn(workspace, run, partner_file):
-    result = run("create", "-f", str(partner_file()), "-p", "emu", "--auth-header-stdin", input="Bearer a\tb\n\n")
-    assert result.exit_code == 0
-    assert "control characters" in result.stderr
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [("Bearer a\tb\n\n", "a control character (U+0009 at position 9)"), ("Bearer €uro", "U+20AC at position 8")],
+)
+@pytest.mark.parametrize("command", [["create", "-f", "{config}"], ["secret", "put", "--id", "ABC", "--force"]])
+def test_a_credential_that_cannot_travel_in_a_header_is_refused_before_anything_is_sent(
+    workspace, run, partner_file, value, shown, command
+):
+    """Reported: `Bearer €uro` was stored, then failed every connect-test case (issue 22.5)."""
+    args = [arg.format(config=partner_file()) for arg in command]
+    result = run(*args, "-p", "emu", "--auth-header-stdin", input=value)
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith("Error: the Authorization header from stdin contains ")
+    assert shown in result.stderr and "nothing was sent" in result.stderr
+    assert "€" not in result.stderr  # part of the secret: never shown
+    assert workspace.requests() == []
+
+
+def test_a_non_ascii_basic_password_is_sent_encoded(workspace, run, partner_file):
+    result = run(
+        "create", "-f", str(partner_file()), "-p", "emu", "--basic-user", "svc", "--basic-password-stdin",
+        input="pässwörd-€\n",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
 
 
 def test_secret_status_when_missing(workspace, run, partner_file):

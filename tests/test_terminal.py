@@ -67,6 +67,21 @@ def test_password_prompt_on_a_terminal_is_hidden_and_stored(workspace, run, part
     assert stored == b"Basic " + base64.b64encode(b"svc:s3cret-pass")
 
 
+@pytest.mark.parametrize("typed", ["", "   "])
+def test_an_empty_or_blank_password_at_the_prompt_is_refused_before_anything_is_sent(
+    workspace, run, partner_file, typed
+):
+    path = partner_file()
+    terminal = FakeTerminal(tty=True, secrets=[typed])
+    result = run("create", "-f", str(path), "-p", "emu", "--basic-user", "svc", terminal=terminal)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: the password for svc typed at the prompt is empty")
+    assert "--no-auth-header" in result.stderr
+    assert _active_ids(run) == []  # refused before the partner was created
+    terminal = FakeTerminal(tty=True, secrets=[typed])
+    assert run("create", "-f", str(path), "-p", "emu", terminal=terminal).exit_code == 2  # the header prompt too
+
+
 def test_no_terminal_refuses_a_password_it_cannot_prompt_for(workspace, run, partner_file):
     _create(run, partner_file)
     terminal = FakeTerminal(tty=False)

@@ -114,8 +114,10 @@ def test_demo_lines_show_any_detail_whole_and_safely(capsys, monkeypatch, name, 
         demo_view.finished(render, [], passed=True, next_commands=["databricks-stp create -f partner.json -p PROFILE"])
     out = capsys.readouterr().out
     assert not RAW.search(out)
-    assert clean(name) in out
-    assert "databricks-stp create -f partner.json -p PROFILE" in out
+    # A detail is prose: it may break at its spaces to fit the width, but every word is shown, in order.
+    assert " ".join(clean(name).split()) in " ".join(out.split())
+    assert "0123456789ABCDEF0123456789ABCDEF" in out  # an id is never split
+    assert "databricks-stp create -f partner.json -p PROFILE" in out.splitlines()[-1]  # a command stays whole
 
     json_render = Renderer(output="json")
     result = StepResult("get", True, name, 1.0)
@@ -172,3 +174,21 @@ def test_emulator_profile_snippet_keeps_its_section_headers(capsys):
             f"token={token}",
         ]
     assert "[emu-m2m]" in lines
+
+
+def test_a_peer_message_cannot_forge_an_error_line_in_a_debug_traceback(run, monkeypatch):
+    """Reported: with --debug the traceback kept the workspace's message raw, newline included."""
+    from test_redaction import _answer
+    from test_workspace_network import listening
+
+    forged = {"error_code": "BAD_REQUEST", "message": "refused\nError: forged by the peer\x1b[2J"}
+    with listening(_answer(400, forged)) as peer:
+        monkeypatch.setenv("DATABRICKS_HOST", f"http://127.0.0.1:{peer.port}")
+        monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-x")
+        result = run("get", "-e", "--debug")
+    assert result.exit_code == 1
+    assert "Traceback" in result.stderr  # --debug shows it...
+    assert "refused\\nError: forged by the peer\\x1b[2J" in result.stderr  # ...the peer's words escaped in it
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "forged" in errors[0], result.stderr
+    assert not RAW.search(result.stderr.replace("\n", ""))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-import traceback
 from typing import Any
 
 import click
@@ -19,7 +18,7 @@ import click
 from stp_ext import __version__
 from stp_ext.cli.options import GlobalOptions, SuggestingGroup, common_options
 from stp_ext.errors import ExitCode, StpError
-from stp_ext.logs import configure_logging, redact
+from stp_ext.logs import configure_logging, redact, redact_peer
 
 # name -> "module:attribute"; the order is the order of `--help`.
 COMMANDS: dict[str, str] = {
@@ -86,7 +85,8 @@ class StpGroup(SuggestingGroup):
             code = e.exit_code
         except click.UsageError as e:
             command = e.ctx.command_path if e.ctx else "databricks-stp"
-            _report(options, e.format_message(), f"Run '{command} --help' for usage and examples.", e)
+            hint = _file_hint(e, command, options) or f"Run '{command} --help' for usage and examples."
+            _report(options, e.format_message(), hint, e)
             code = ExitCode.USAGE
         except click.ClickException as e:
             _report(options, e.format_message(), None, e)
@@ -97,7 +97,7 @@ class StpGroup(SuggestingGroup):
         except Exception as e:  # the last line of defence: one line, never a raw traceback
             _report(
                 options,
-                f"unexpected {type(e).__name__}: {e}",
+                f"unexpected {type(e).__name__}: {redact_peer(str(e))}",
                 "Rerun with --debug for details, and report it if it persists.",
                 e,
             )
@@ -107,6 +107,23 @@ class StpGroup(SuggestingGroup):
         if standalone_mode:
             sys.exit(int(code))
         return int(code)
+
+
+def _file_hint(error: click.UsageError, command: str, options: GlobalOptions) -> str | None:
+    """`validate partner.json`: the file was given without -f; say so, with the command to run."""
+    import shlex
+
+    if not (isinstance(error, click.MissingParameter) and error.param and error.param.name == "config_path"):
+        return None
+    import os
+
+    # A word that names a file (not an option's value such as a profile name).
+    files = [w for w in options.command_args if w.lower().endswith(".json") or os.path.isfile(w)]
+    if not files:
+        return None
+    rest = [word for word in options.command_args if word != files[0]]
+    fixed = " ".join([command, "-f", shlex.quote(files[0]), *map(shlex.quote, rest)])
+    return f"Give the file with -f: {fixed}"
 
 
 def _sigterm_interrupts() -> Any:
@@ -129,10 +146,9 @@ def _report(options: GlobalOptions, message: str, hint: str | None, error: BaseE
     from stp_ext.render import Renderer
 
     if options.debug:
-        from stp_ext.render.safe import clean_lines
+        from stp_ext.render.safe import clean_lines, traceback_text
 
-        trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-        sys.stderr.write(clean_lines(redact(trace)))
+        sys.stderr.write(clean_lines(redact(traceback_text(error))))  # its messages: redact_peer'd
     Renderer().error(redact(message), redact(hint) if hint else None)
 
 
@@ -147,13 +163,6 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
     name="databricks-stp",
     cls=StpGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-    epilog="Examples:\n\n\b\n"
-    "  databricks-stp init\n"
-    "  databricks-stp validate -f partner.json\n"
-    "  databricks-stp create -f partner.json -p my-workspace --basic-user u --basic-password-stdin\n"
-    "  databricks-stp get -o json\n"
-    "  databricks-stp get --all-profiles\n"
-    "  databricks-stp demo",
 )
 @click.option(
     "--version",
@@ -171,6 +180,15 @@ def cli() -> None:
     sees. Create it from a config file, store the credential Databricks sends
     to your connect endpoint, and test your endpoints the way Databricks calls
     them.
+
+    \b
+    Examples:
+      databricks-stp init
+      databricks-stp validate -f partner.json
+      databricks-stp create -f partner.json -p my-workspace --basic-user u --basic-password-stdin
+      databricks-stp get -o json
+      databricks-stp get --all-profiles
+      databricks-stp demo
     """
 
 

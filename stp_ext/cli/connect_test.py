@@ -27,13 +27,6 @@ if TYPE_CHECKING:
 
 @click.command(
     "connect-test",
-    epilog="Examples:\n\n\b\n"
-    "  databricks-stp connect-test -f partner.json --basic-user databricks --basic-password-stdin < pw.txt\n"
-    "  databricks-stp connect-test -f partner.json --no-auth-header --url http://localhost:8080\n"
-    "  databricks-stp connect-test -f partner.json --no-auth-header --payload extra.json -o json\n"
-    "  databricks-stp connect-test -f partner.json --no-auth-header --new-user-action invite --junit-xml cert.xml\n"
-    "  databricks-stp sample-partner --no-auth-header --hostnames partner.example.com &  # a correct partner\n"
-    "  databricks-stp connect-test -f partner.json --no-auth-header --url http://127.0.0.1:8766",
 )
 @config_file_option()
 @credential_options_for("send")
@@ -70,6 +63,14 @@ if TYPE_CHECKING:
     help="The partner's connector list (INGEST partners): runs P900.",
 )
 @click.option(
+    "--cloud",
+    type=click.Choice(("aws", "azure", "gcp")),
+    default="aws",
+    show_default=True,
+    help="The cloud of the workspace the requests speak for: sets cloud_provider (the OpenAPI 2.1.1 enum spells "
+    "gcp as gpc, and connect-test sends that), the region and the shape of the workspace URL.",
+)
+@click.option(
     "--case",
     "case_ids",
     multiple=True,
@@ -93,6 +94,7 @@ def connect_test(
     new_user_action: str | None,
     test_connection_url: str | None,
     connectors_url: str | None,
+    cloud: str,
     case_ids: tuple[str, ...],
     junit_path: str | None,
     **kwargs: Any,
@@ -140,6 +142,15 @@ def connect_test(
     get_connectors_path --test-connection-url and --connectors-url,
     new_user_action --new-user-action; PAT_TOKEN is not needed (see the
     README).
+
+    \b
+    Examples:
+      databricks-stp connect-test -f partner.json --basic-user databricks --basic-password-stdin < pw.txt
+      databricks-stp connect-test -f partner.json --no-auth-header --url http://localhost:8080
+      databricks-stp connect-test -f partner.json --no-auth-header --payload extra.json -o json
+      databricks-stp connect-test -f partner.json --no-auth-header --new-user-action invite --junit-xml cert.xml
+      databricks-stp sample-partner --no-auth-header --hostnames partner.example.com &  # a correct partner
+      databricks-stp connect-test -f partner.json --no-auth-header --url http://127.0.0.1:8766
     """
     from stp_ext.connect import run_connect_test
     from stp_ext.render.views import connect as view
@@ -174,6 +185,7 @@ def connect_test(
             test_connection_url=test_connection_url,
             connectors_url=connectors_url,
             cases=[c.upper() for c in case_ids] or None,
+            cloud=cloud,
         )
     if junit_path:
         _write_junit(junit_path, report)

@@ -161,20 +161,35 @@ class CredentialInput:
             return header
         if self.basic_user:
             if self.basic_password_stdin:
-                password, _ = auth_header.from_text(_read_stdin("the password", terminal))
-                return auth_header.basic(self.basic_user, password.value)
+                # Any text: Basic auth sends it base64-encoded, so it need not be a header value itself.
+                password = auth_header.without_line_end(_read_stdin("the password", terminal))
+                return auth_header.basic(self.basic_user, password)
             if not terminal.stdin_is_tty():
                 raise InputError(
                     "no password for --basic-user",
                     hint="Pipe it in with --basic-password-stdin, or run on a terminal to be prompted.",
                 )
-            return auth_header.basic(
-                self.basic_user, terminal.hidden_prompt(f"Password for {self.basic_user}", repeat=True)
-            )
+            typed = terminal.hidden_prompt(f"Password for {self.basic_user}", repeat=True)
+            _refuse_blank(typed, f"the password for {self.basic_user}")
+            return auth_header.basic(self.basic_user, typed)
         if prompt and terminal.stdin_is_tty():
             value = terminal.hidden_prompt("Authorization header value Databricks should send (hidden)", repeat=True)
+            _refuse_blank(value, "the Authorization header value")
             return auth_header.from_text(value)[0]
         return None
+
+
+def _refuse_blank(value: str, what: str) -> None:
+    """An empty or all-space answer at the hidden prompt is Enter pressed by mistake, not a credential.
+
+    Stored, every check but the partner's own would pass (stdin refuses an empty value too).
+    """
+    if not value.strip():
+        raise InputError(
+            f"{what} typed at the prompt is empty{' (only spaces)' if value else ''}; nothing was stored",
+            hint="Type the value your endpoint accepts; for a partner that takes no Authorization header, "
+            "use --no-auth-header.",
+        )
 
 
 def _read_stdin(what: str, terminal: Terminal) -> str:

@@ -16,7 +16,11 @@ from stp_ext.errors import CheckFailed, InputError
     metavar="URL",
     help="Probe the connect_url's path on this base instead of the config's host (as connect-test --url).",
 )
-@click.option("--skip-endpoint", is_flag=True, help="Do not probe the connect endpoint (report the row as skipped).")
+@click.option(
+    "--skip-endpoint",
+    is_flag=True,
+    help="Do not contact the partner (the stored-credential and endpoint rows are reported as skipped).",
+)
 @click.option(
     "--junit-xml",
     "junit_path",
@@ -33,7 +37,10 @@ def doctor(
     Every failed row says how to fix it. Exit 1 when any check fails. The
     endpoint row sends one request the way Databricks does, with no
     credential and no user: a correct partner refuses it with a JSON error
-    answer. Run connect-test for the certification cases.
+    answer. The stored-credential row sends the credential stored in the
+    workspace (as Databricks will) with a delete-connection for a connection
+    that cannot exist: 404 connection_not_found means the partner accepts it,
+    401 that it does not. Run connect-test for the certification cases.
 
     \b
     Examples:

@@ -155,6 +155,7 @@ def emulator(
         "client_id": emu.client_id,
         "client_secret": emu.client_secret,
         "state": state_path,
+        "partner_connect_page": f"{emu.url}/partner-connect",
     }
     view.emulator_running(env.renderer, info, loopback=_is_loopback(host))
     try:

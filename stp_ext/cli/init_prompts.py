@@ -7,12 +7,14 @@ refused at its own prompt, with the fix, and asked again.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from stp_ext import init_config
+from stp_ext.errors import InputError
 from stp_ext.partner_config.model import (
     AUTH_OPTION_DESCRIPTIONS,
     AUTH_OPTIONS,
@@ -33,6 +35,7 @@ def ask_partner(given: dict[str, Any], *, terminal: Terminal, say: Say) -> dict[
     """Ask for every field ``given`` leaves as None; returns the partner object in the file's order."""
     partner: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     defaults = init_config.DEFAULTS
+    _refuse_bad_flags(partner)
 
     def text(name: str, label: str, default: str | None) -> None:
         if name not in partner:
@@ -102,14 +105,62 @@ def ask_partner(given: dict[str, Any], *, terminal: Terminal, say: Say) -> dict[
     return {name: partner[name] for name in init_config.FIELD_ORDER if name in partner}
 
 
+def _refuse_bad_flags(partner: dict[str, Any]) -> None:
+    """A wrong flag stops init before the first question: no answer is ever asked for and then lost."""
+    for name in partner:
+        errors = [f for f in init_config.field_findings(partner, name) if f.severity == "error"]
+        if errors:
+            first = errors[0]
+            raise InputError(
+                f"the config would not be valid: {first.field}: {first.message}",
+                hint=first.hint or f"Fix --{name.replace('_', '-')} and run init again.",
+            )
+
+
 def _check(partner: dict[str, Any], name: str, value: Any) -> Any:
-    """The value, or click.BadParameter with the validator's message and fix (click asks again)."""
+    """The value, or click.BadParameter with the validator's message and fix (click asks again).
+
+    A list is checked item by item: every wrong item is named with its own
+    did-you-mean, so one typo costs one answer, not the whole list.
+    """
     trial = {**partner, name: value}
     errors = [f for f in init_config.field_findings(trial, name) if f.severity == "error"]
-    if errors:
-        first = errors[0]
-        raise click.BadParameter(f"{first.message}" + (f" ({first.hint})" if first.hint else ""))
-    return value
+    if not errors:
+        return value
+    lines = []
+    for finding in errors[:MAX_REFUSALS]:
+        hint = _better_hint(finding.message, finding.hint, name)
+        lines.append(finding.message + (f" ({hint})" if hint else ""))
+    raise click.BadParameter("; ".join(lines))
+
+
+# A refused answer names at most this many problems: enough for a list, never a wall of text.
+MAX_REFUSALS = 5
+_QUOTED = re.compile(r'^"([^"]*)" is not an allowed')
+_CHOICES = {
+    "category": CATEGORIES,
+    "integration_type": INTEGRATION_TYPES,
+    "supported_features": SUPPORTED_FEATURES,
+    "auth_options": AUTH_OPTIONS,
+}
+
+
+def _better_hint(message: str, hint: str | None, name: str) -> str | None:
+    """The validator's hint, or a did-you-mean by initials ("uc" -> UNITY_CATALOG) when it has none."""
+    found = _QUOTED.match(message)
+    choices = _CHOICES.get(name)
+    if found and choices and (hint is None or hint.startswith("Use one of")):
+        guess = initials_match(found.group(1), choices)
+        if guess:
+            return f'Did you mean "{guess}"?'
+    return hint
+
+
+def initials_match(token: str, choices: tuple[str, ...]) -> str | None:
+    """The one choice whose words' initials spell ``token`` (UC: UNITY_CATALOG), if exactly one."""
+    wanted = token.strip().upper().replace("-", "").replace("_", "")
+    hits = [c for c in choices if "".join(word[0] for word in c.split("_")) == wanted]
+    return hits[0] if len(hits) == 1 else None
 
 
 def _optional(partner: dict[str, Any], name: str) -> Callable[[str], Any]:
@@ -127,9 +178,12 @@ def _menu(title: str, choices: tuple[str, ...], meanings: dict[str, str], say: S
 
 
 def _pick(token: str, choices: tuple[str, ...]) -> str:
+    """A menu number or a name (upper-cased); a number off the menu is refused with the range."""
     token = token.strip()
-    if token.isdigit() and 1 <= int(token) <= len(choices):
-        return choices[int(token) - 1]
+    if token.isdigit():
+        if 1 <= int(token) <= len(choices):
+            return choices[int(token) - 1]
+        raise click.BadParameter(f"{token} is not on the menu: choose a number from 1 to {len(choices)}, or a name")
     return token.upper().replace("-", "_").replace(" ", "_")
 
 
@@ -144,7 +198,9 @@ def _choose(
     terminal: Terminal,
 ) -> str:
     _menu(title, choices, meanings, say)
-    value: str = terminal.ask("Number or name", default, lambda v: _check(partner, name, _pick(v, choices)))
+    value: str = terminal.ask(
+        f"Number (1-{len(choices)}) or name", default, lambda v: _check(partner, name, _pick(v, choices))
+    )
     return value
 
 
@@ -162,11 +218,24 @@ def _choose_many(
 
     def parse(answer: str) -> list[str]:
         tokens = [t for t in answer.replace(" ", ",").split(",") if t.strip()]
-        picked = [] if [t.lower() for t in tokens] in ([], ["none"]) else [_pick(t, choices) for t in tokens]
+        if [t.lower() for t in tokens] in ([], ["none"]):
+            return []
+        picked, off_menu = [], []
+        for token in tokens:
+            try:
+                picked.append(_pick(token, choices))
+            except click.BadParameter as e:
+                off_menu.append(e.message)
+        if off_menu:  # named together with any wrong name, so one re-ask fixes them all
+            try:
+                _check(partner, name, picked)
+            except click.BadParameter as e:
+                off_menu.append(e.message)
+            raise click.BadParameter("; ".join(off_menu))
         checked: list[str] = _check(partner, name, picked)
         return checked
 
     value: list[str] = terminal.ask(
-        "Numbers or names, comma-separated ('none' for none)", ",".join(default) or "none", parse
+        f"Numbers (1-{len(choices)}) or names, comma-separated ('none' for none)", ",".join(default) or "none", parse
     )
     return value

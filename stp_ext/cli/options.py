@@ -35,6 +35,9 @@ class GlobalOptions:
     output_flag: str | None = None
     debug: bool = False
     terminal: Terminal = field(default_factory=Terminal)
+    # The words after the (sub)command's name, for advice on a usage error
+    # (`validate partner.json` without -f).
+    command_args: list[str] = field(default_factory=list)
 
     def auth_flags(self) -> str:
         """The auth options of this run, to print in a command that finishes a job."""
@@ -141,7 +144,7 @@ def debug_option(f: F) -> F:
 
 
 class Seconds(click.ParamType):
-    """A time limit in seconds: a finite number above zero (refuses 0, -1, nan and inf)."""
+    """A time limit in seconds: a finite number above zero, at most an hour (refuses 0, -1, nan, inf, 1e10)."""
 
     name = "seconds"
 
@@ -152,8 +155,12 @@ class Seconds(click.ParamType):
             seconds = float(value)
         except (TypeError, ValueError):
             self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        from stp_ext.inputs import MAX_SECONDS
+
         if not math.isfinite(seconds) or seconds <= 0:
             self.fail(f"{value!r} is not a time limit; give a number of seconds above 0, e.g. 10", param, ctx)
+        if seconds > MAX_SECONDS:
+            self.fail(f"{value!r} is more than {MAX_SECONDS:g} s (one hour), the longest wait allowed", param, ctx)
         return seconds
 
 
@@ -175,6 +182,7 @@ class SuggestingGroup(click.Group):
             close = difflib.get_close_matches(name, self.list_commands(ctx), n=1, cutoff=0.5)
             suggestion = f" Did you mean {close[0]!r}?" if close else ""
             raise click.UsageError(f"no such command {name!r}.{suggestion}", ctx)
+        global_options(ctx).command_args = list(args[1:])
         return super().resolve_command(ctx, args)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from stp_ext.errors import CheckFailed, InputError
+from stp_ext.wording import plural
 
 
 def show_all_profiles(env: Any, config_path: str | None) -> None:
@@ -28,12 +29,12 @@ def show_all_profiles(env: Any, config_path: str | None) -> None:
     def connect_profile(name: str) -> Any:
         return connect(profile=name, debug=env.options.debug)
 
-    with env.renderer.status(f"Asking {len(profiles)} profiles…"):
+    with env.renderer.status(f"Asking {plural(len(profiles), 'profile')}…"):
         rows = query_all(profiles, connect_profile, non_admin=non_admin)
     view.all_profiles(env.renderer, rows, str(path), judged=non_admin is not None)
     silent = [r for r in rows if not r.answered]
     if silent:
         raise CheckFailed(
-            f"{len(silent)} of {len(rows)} profiles did not answer: {', '.join(r.profile for r in silent)}",
+            f"{len(silent)} of {plural(len(rows), 'profile')} did not answer: {', '.join(r.profile for r in silent)}",
             hint=f"Check one with: databricks-stp get -p {silent[0].profile} --debug",
         )

@@ -19,6 +19,7 @@ from stp_ext.cli.options import (
 )
 from stp_ext.errors import CheckFailed, InputError, PartialFailure
 from stp_ext.next_steps import done_not_done, finish
+from stp_ext.wording import plural
 
 
 def _non_admin_option(f: Any) -> Any:
@@ -156,7 +157,7 @@ def status(partner_id: str | None, non_admin: bool | None, config_path: str | No
     failed = [c.check for c in checks if not c.ok]
     if failed:
         raise CheckFailed(
-            f"{len(failed)} of {len(checks)} checks failed: {', '.join(failed)}",
+            f"{len(failed)} of {plural(len(checks), 'check')} failed: {', '.join(failed)}",
             hint=f"Store the credential with: {env.steps.secret_put(key, non_admin=non_admin)}",
         )
 

@@ -23,13 +23,6 @@ def _fault_choice() -> click.Choice:
 
 @click.command(
     "sample-partner",
-    epilog="Examples:\n\n\b\n"
-    "  databricks-stp sample-partner --no-auth-header\n"
-    "  databricks-stp sample-partner --port 8766 --basic-user databricks --basic-password-stdin < pw.txt\n"
-    "  databricks-stp sample-partner --no-auth-header --hostnames partner.example.com --fault bad_enum\n"
-    "  databricks-stp sample-partner --no-auth-header --new-user-action invite\n"
-    "  databricks-stp sample-partner --list-faults\n"
-    "  curl -s -X POST 'http://127.0.0.1:8766/connect?fault=html_body' -H 'Content-Type: application/json' -d '{}'",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option(
@@ -83,6 +76,15 @@ def sample_partner(
     options give and passes every connect-test case. Read its code
     (stp_ext/sample_partner/) as an example of a correct partner. Stop it
     with Ctrl-C.
+
+    \b
+    Examples:
+      databricks-stp sample-partner --no-auth-header
+      databricks-stp sample-partner --port 8766 --basic-user databricks --basic-password-stdin < pw.txt
+      databricks-stp sample-partner --no-auth-header --hostnames partner.example.com --fault bad_enum
+      databricks-stp sample-partner --no-auth-header --new-user-action invite
+      databricks-stp sample-partner --list-faults
+      curl -s -X POST 'http://127.0.0.1:8766/connect?fault=html_body' -H 'Content-Type: application/json' -d '{}'
     """
     from stp_ext.render.views import servers as view
     from stp_ext.sample_partner import FAULTS, SamplePartner

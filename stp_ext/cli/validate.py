@@ -12,12 +12,7 @@ from stp_ext.cli.options import command_env, config_file_option, debug_option, o
 from stp_ext.errors import InputError
 
 
-@click.command(
-    epilog="Examples:\n\n\b\n"
-    "  databricks-stp validate -f partner.json\n"
-    "  databricks-stp validate -f partner.json -o json | jq '.findings[] | .field'\n"
-    "  cat partner.json | databricks-stp validate -f -",
-)
+@click.command()
 @config_file_option()
 @offline_options
 def validate(config_path: str) -> None:
@@ -25,6 +20,12 @@ def validate(config_path: str) -> None:
 
     Every problem is named by its field (partner.hostnames, ...) with a hint
     to fix it. Exits 2 when there is any error, 0 otherwise (warnings allowed).
+
+    \b
+    Examples:
+      databricks-stp validate -f partner.json
+      databricks-stp validate -f partner.json -o json | jq '.findings[] | .field'
+      cat partner.json | databricks-stp validate -f -
     """
     from stp_ext.partner_config import load_partner_config
     from stp_ext.render.views import validate as view
@@ -39,17 +40,18 @@ def validate(config_path: str) -> None:
         )
 
 
-@click.command(
-    epilog="Examples:\n\n\b\n"
-    "  databricks-stp schema > partner-config.schema.json\n"
-    '  Then start partner.json with: {"$schema": "./partner-config.schema.json", "partner": {...}}',
-)
+@click.command()
 @debug_option
 def schema() -> None:
     """Print the JSON Schema of the partner config file (always JSON).
 
     Point your editor at it for completion and checks while you write the
     config; `validate` remains the authority.
+
+    \b
+    Examples:
+      databricks-stp schema > partner-config.schema.json
+      Then start partner.json with: {"$schema": "./partner-config.schema.json", "partner": {...}}
     """
     from stp_ext.partner_config import partner_json_schema
     from stp_ext.render.views import validate as view

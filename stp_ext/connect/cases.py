@@ -226,7 +226,7 @@ def p800(j: Journey) -> ScenarioResult:
     if connection_id is None:
         return j.result()
     step = "test-connection"
-    response = j.send("POST", url, _connection_info(connection_id, user), step)
+    response = j.send("POST", url, _connection_info(connection_id, user.on(j.session.cloud)), step)
     if response is not None:
         doc = j.answer(response, (200,), "expected 200 from test-connection for a live connection", step)
         if doc is not None:
@@ -246,7 +246,7 @@ def p801(j: Journey) -> ScenarioResult:
         return j.result()
     user, connection_id = deleted
     step = "test-connection of the deleted connection"
-    response = j.send("POST", url, _connection_info(connection_id, user), step)
+    response = j.send("POST", url, _connection_info(connection_id, user.on(j.session.cloud)), step)
     j.expect_error(
         response, 404, ("connection_not_found",), "expected 404 from test-connection for a deleted connection", step
     )

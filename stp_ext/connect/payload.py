@@ -1,10 +1,11 @@
 """What Databricks sends to a partner: the connect and delete-connection bodies.
 
 The connect body follows the ``ConnectRequest`` of the Partner Connect API
-(openapi/partner-connect-2.0.yaml, 2.1.1, in databrickslabs/partner-connect-api);
-tests/fixtures/partner-connect-requests.schema.json holds its rules in our words. Which optional fields appear
-is decided by the partner config the way Partner Connect decides it (inferred
-from the public documentation, where the documentation is silent):
+(openapi/partner-connect-2.0.yaml, 2.1.1, in databrickslabs/partner-connect-api;
+vendored in tests/fixtures/, and every combination of config is validated
+against it there). Which optional fields appear is decided by the partner
+config the way Partner Connect decides it (ApiSpecifications.md and the YAML's
+field descriptions; inferred where the documentation is silent):
 
 - ``integration_type``: WAREHOUSE_* send a SQL warehouse (``cluster_id`` is the
   warehouse id, ``http_path``, JDBC URLs, ``is_sql_warehouse`` true, and a
@@ -16,8 +17,19 @@ from the public documentation, where the documentation is silent):
   ``user_info.auth.personal_access_token``, AUTH_OAUTH_M2M sends
   ``service_principal_oauth_secret``; both only for a new connection, as a
   credential is created only then. AUTH_OAUTH_U2M sends ``oauth_u2m_app_id``.
-- ``supported_features``: NON_ADMIN makes the connection user-scoped,
-  EXTERNAL_LOCATION adds a ``destination_location``, UNITY_CATALOG a catalog.
+- ``supported_features``: NON_ADMIN makes the connection user-scoped;
+  EXTERNAL_LOCATION adds a ``destination_location`` only for an integration
+  type that writes data (the seed: it "only applies to partners who write
+  data"); UNITY_CATALOG makes ``catalog_name`` a Unity Catalog name. Writers
+  without it get ``hive_metastore`` (the YAML: "a custom name if using Unity
+  Catalog, or hive_metastore if not").
+- ``database_name`` is never sent: the YAML calls it "Unused today" and
+  ApiSpecifications.md "unused and reserved for future use".
+- ``cloud`` (aws, azure, gcp) sets ``cloud_provider``, the region, the
+  workspace host name's shape and the destination's URI scheme. The YAML's
+  enum spells gcp ``gpc`` (a typo in 2.1.1, which ApiSpecifications.md spells
+  gcp): the connect body sends what the enum says, the delete-connection body
+  (whose description says gcp) sends ``gcp``.
 
 Credentials in the body are fakes with the right shape; nothing here is real.
 """
@@ -27,8 +39,10 @@ from __future__ import annotations
 import copy
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
+
+from stp_ext.partner_config.model import NON_WRITING_INTEGRATION_TYPES
 
 if TYPE_CHECKING:
     from stp_ext.partner_config import PartnerConfig
@@ -36,6 +50,15 @@ if TYPE_CHECKING:
 WAREHOUSE_TYPES = ("WAREHOUSE_READ", "WAREHOUSE_READ_WRITE", "WAREHOUSE_WRITE")
 WRITER_TYPES = ("WAREHOUSE_READ_WRITE", "WAREHOUSE_WRITE")
 NO_CREDENTIAL_TYPES = ("NO_INTEGRATION",)
+# The integration types that write no data, so EXTERNAL_LOCATION does not apply to them:
+# the list `validate` warns about, kept in one place.
+READ_ONLY_TYPES = NON_WRITING_INTEGRATION_TYPES
+
+CLOUDS = ("aws", "azure", "gcp")
+# What ConnectRequest.cloud_provider's enum says for each cloud (2.1.1 spells gcp "gpc").
+CONNECT_CLOUD_PROVIDER = {"aws": "aws", "azure": "azure", "gcp": "gpc"}
+DEFAULT_REGIONS = {"aws": "us-west-2", "azure": "westus2", "gcp": "us-central1"}
+_STORAGE_SCHEMES = {"aws": "s3", "azure": "abfss", "gcp": "gs"}
 
 
 @dataclass(frozen=True)
@@ -47,12 +70,27 @@ class Caller:
     last_name: str
     user_id: int
     org_id: int
-    cloud_provider: str = "aws"
-    region: str = "us-west-2"
+    cloud_provider: str = "aws"  # the cloud, one of CLOUDS (the connect body spells it as the spec does)
+    region: str = ""  # "" is the cloud's default region
 
     @property
     def hostname(self) -> str:
+        """The workspace host name, shaped as each cloud's workspaces are."""
+        if self.cloud_provider == "azure":
+            return f"adb-{self.org_id}.{self.org_id % 20}.azuredatabricks.net"
+        if self.cloud_provider == "gcp":
+            return f"{self.org_id}.{self.org_id % 10}.gcp.databricks.com"
         return f"dbc-{self.org_id % 16**8:08x}-{self.org_id % 16**4:04x}.cloud.databricks.com"
+
+    @property
+    def cloud_region(self) -> str:
+        return self.region or DEFAULT_REGIONS.get(self.cloud_provider, DEFAULT_REGIONS["aws"])
+
+    def on(self, cloud: str) -> Caller:
+        """The same caller in a workspace on ``cloud`` (one of CLOUDS)."""
+        if cloud not in CLOUDS:
+            raise ValueError(f"cloud must be one of {', '.join(CLOUDS)}, not {cloud!r}")
+        return self if cloud == self.cloud_provider else replace(self, cloud_provider=cloud)
 
     @property
     def workspace_url(self) -> str:
@@ -133,8 +171,8 @@ def connect_request(
         "workspace_url": caller.workspace_url,
         "workspace_id": caller.org_id,
         "demo": demo,
-        "cloud_provider": caller.cloud_provider,
-        "cloud_provider_region": caller.region,
+        "cloud_provider": CONNECT_CLOUD_PROVIDER.get(caller.cloud_provider, caller.cloud_provider),
+        "cloud_provider_region": caller.cloud_region,
         "is_free_trial": False,
         "connection_scope": "user" if partner.is_non_admin else "workspace",
     }
@@ -143,10 +181,10 @@ def connect_request(
     body.update(_compute_fields(integration, caller))
     features = set(partner.supported_features or [])
     if integration in WRITER_TYPES or "UNITY_CATALOG" in features:
-        body["catalog_name"] = "main"
-        body["database_name"] = "default"
-    if "EXTERNAL_LOCATION" in features:
-        body["destination_location"] = f"s3://databricks-stp-test-{caller.org_id}/partner"
+        body["catalog_name"] = "main" if "UNITY_CATALOG" in features else "hive_metastore"
+    if "EXTERNAL_LOCATION" in features and integration not in READ_ONLY_TYPES:
+        scheme = _STORAGE_SCHEMES.get(caller.cloud_provider, "s3")
+        body["destination_location"] = f"{scheme}://databricks-stp-test-{caller.org_id}/partner"
     if with_credentials:
         body["service_principal_id"] = str(uuid.UUID(int=caller.org_id))
         if "AUTH_OAUTH_M2M" in auth_options and not established:
@@ -157,6 +195,7 @@ def connect_request(
 
 
 def delete_connection_request(connection_id: str, caller: Caller) -> dict[str, Any]:
+    """The body of delete-connection (DeleteConnectionRequest, whose description spells gcp ``gcp``)."""
     return {
         "connection_id": connection_id,
         "cloud_provider": caller.cloud_provider,

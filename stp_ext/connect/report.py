@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from stp_ext.logs import redact
+from stp_ext.logs import redact_peer
 
 ERROR = "error"
 WARNING = "warning"
@@ -26,7 +26,7 @@ class CheckFinding:
 
     def __post_init__(self) -> None:
         # Messages quote the partner's answers, and a partner may echo the credential back.
-        object.__setattr__(self, "message", redact(self.message))
+        object.__setattr__(self, "message", redact_peer(self.message))
 
     def to_dict(self) -> dict[str, Any]:
         return {"severity": self.severity, "check": self.check, "message": self.message}

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from stp_ext.connect.http import HttpResponse, TransportError
 from stp_ext.connect.report import ERROR, INFO, WARNING, CheckFinding
-from stp_ext.logs import redact
+from stp_ext.logs import redact_peer
 
 CHECKS: dict[str, str] = {
     # transport: no usable HTTP answer
@@ -470,7 +470,7 @@ def _describe(response: HttpResponse) -> str:
 def _excerpt(text: str, limit: int = 120) -> str:
     # A partner might echo the request back; never print a credential, nor a part of one
     # cut at the limit: redact first.
-    flat = redact(re.sub(r"\s+", " ", text).strip())
+    flat = redact_peer(re.sub(r"\s+", " ", text).strip())
     if len(flat) > limit:
         flat = flat[:limit] + "…"
     return repr(flat)

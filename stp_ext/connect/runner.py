@@ -45,6 +45,7 @@ def run_connect_test(
     test_connection_url: str | None = None,
     connectors_url: str | None = None,
     cases: Iterable[str] | None = None,
+    cloud: str = "aws",
 ) -> ConnectTestReport:
     """Play Partner Connect's certification cases against ``partner``'s endpoints.
 
@@ -54,6 +55,7 @@ def run_connect_test(
     hosts) on this base (see ``reroot``). ``overrides``: deep-merged into every
     connect body (``None`` values remove keys). ``new_user_action``: what P302
     must see (None: any of the four). ``cases``: only these case ids.
+    ``cloud``: the workspace's cloud (aws, azure, gcp) the requests speak for.
     """
 
     def local(target: str | None) -> str | None:
@@ -75,6 +77,7 @@ def run_connect_test(
         new_user_action=new_user_action,
         test_connection_url=local(test_connection_url),
         connectors_url=local(connectors_url),
+        cloud=cloud,
     )
     wanted = set(cases) if cases is not None else None
     chosen = [case for case in CASES if wanted is None or case.case_id in wanted]

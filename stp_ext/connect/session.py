@@ -41,12 +41,13 @@ class Session:
     new_user_action: str | None = None  # what P302 expects; None accepts any of the four
     test_connection_url: str | None = None
     connectors_url: str | None = None
+    cloud: str = "aws"  # the workspace's cloud (payload.CLOUDS): cloud_provider, host names, region
     cancel: http.Cancel = field(default_factory=http.Cancel, repr=False)  # Ctrl-C ends every request at once
     _pages: dict[str, tuple[int | None, str]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def connect_body(self, caller: Caller, **kwargs: Any) -> dict[str, Any]:
-        return connect_request(self.partner, caller, overrides=self.overrides, **kwargs)
+        return connect_request(self.partner, caller.on(self.cloud), overrides=self.overrides, **kwargs)
 
     @property
     def uses_u2m(self) -> bool:
@@ -206,7 +207,7 @@ class Journey:
     def delete(self, caller: Caller, connection_id: str, step: str) -> bool:
         """delete-connection for ``connection_id``; True when the partner answered 200."""
         assert self.session.delete_url is not None
-        body = delete_connection_request(connection_id, caller)
+        body = delete_connection_request(connection_id, caller.on(self.session.cloud))
         response = self.send("POST", self.session.delete_url, body, step)
         if response is None:
             return False

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from stp_ext.emulator import identity, partners, secrets_api
+from stp_ext.emulator import identity, partner_connect_page, partners, provisioning, secrets_api
 from stp_ext.emulator.faults import Fault, Faults, echo_answer, oauth_echo_answer
 from stp_ext.emulator.http import (
     ADMIN,
@@ -34,7 +34,8 @@ from stp_ext.emulator.http import (
     error_response,
     json_response,
 )
-from stp_ext.emulator.oauth import DISCOVERY, OIDC, TOKEN, OAuthServer
+from stp_ext.emulator.oauth import DISCOVERY, OIDC, TOKEN, OAuthServer, base_url
+from stp_ext.emulator.partner_connect import PartnerConnect
 from stp_ext.emulator.state import StateBusy, Store
 from stp_ext.serving import HELD, drop_connection
 
@@ -73,10 +74,17 @@ ROUTES: tuple[Route, ...] = (
     Route(f"{SECRETS}/acls/delete", ("POST",), secrets_api.delete_acl),
     Route(f"{SECRETS}/acls/get", ("GET",), secrets_api.get_acl),
     Route(f"{SECRETS}/acls/list", ("GET",), secrets_api.list_acls),
+    # What a Partner Connect click provisions (provisioning.py, partner_connect.py).
+    Route("/api/2.0/preview/scim/v2/ServicePrincipals", ("GET",), provisioning.list_service_principals),
+    Route("/api/2.0/sql/warehouses/<warehouse_id>", ("GET",), provisioning.get_warehouse),
+    Route("/api/2.0/clusters/get", ("GET",), provisioning.get_cluster),
 )
 
 CONTROL = "/_emulator"
 RESET = f"{CONTROL}/reset"
+PAGE = partner_connect_page.PAGE
+# Answered by a worker thread, never the I/O loop: a click calls the partner, which may call back.
+CALLS_OUT = (CONTROL + "/partner-connect", PAGE)
 REQUEST_LOG_SIZE = 10_000  # the newest requests kept; older ones are counted, not kept
 # The log is bounded in bytes too, so no client can bloat it with long paths: a path is kept up to
 # LOGGED_PATH_CHARS (the rest is cut and its length noted), and the whole log up to REQUEST_LOG_BYTES.
@@ -149,6 +157,11 @@ class EmulatorApp:
             TOKEN: self.oauth.token,
         }
         self.faults = Faults()
+        self.partner_connect = PartnerConnect(store)
+        # Provisioned service principals exchange their OAuth secret here too; others go to self.oauth.
+        self._oauth_routes[TOKEN] = lambda request: self.partner_connect.connections.oauth_token(
+            request, self.oauth.token
+        )
         self._tokens = {admin_token: ADMIN, user_token: USER}
         # A ring: a long-running emulator keeps the newest requests, and counts the ones it let go.
         self._log: deque[RequestRecord] = deque()
@@ -165,6 +178,9 @@ class EmulatorApp:
             ("/faults", "DELETE", self._clear_faults),
             ("/requests", "GET", self._show_requests),
             ("/reset", "POST", self._reset),
+            ("/partner-connect/connect", "POST", self.partner_connect.connect_view),
+            ("/partner-connect/delete-connection", "POST", self.partner_connect.delete_view),
+            ("/partner-connect/connections", "GET", self.partner_connect.list_view),
             ("/health", "GET", self._health),
         )
         self._control = Router((CONTROL + path, method, view) for path, method, view in control)
@@ -204,7 +220,8 @@ class EmulatorApp:
         """Whether this request is answered at once, so the server may answer it in its I/O thread.
 
         The control API always is (so it answers even when every worker is busy),
-        except a reset of a state file; so is the workspace API with no fault armed,
+        except a reset of a state file (and a Partner Connect click, CALLS_OUT, which
+        the server never answers inline); so is the workspace API with no fault armed,
         except a write to a state file, which waits for the disk and maybe for
         another program's lock (state.py), and so goes to a worker.
         """
@@ -221,8 +238,8 @@ class EmulatorApp:
         A latency fault (or a hang) is served by the server's timer, not by a
         sleeping thread, so no number of delayed requests takes the workers away.
         """
-        if path == CONTROL or path.startswith(CONTROL + "/") or self.faults.idle():
-            return None
+        if path.startswith((CONTROL + "/", PAGE)) or path == CONTROL or self.faults.idle():
+            return None  # the control API and the page are never faulted
         fault = self.faults.take(path)
         return None if fault is None else (fault.wait_s, fault)
 
@@ -232,6 +249,8 @@ class EmulatorApp:
         request = Request(environ)
         if request.path == CONTROL or request.path.startswith(CONTROL + "/"):
             response = self._guarded(request, self._dispatch_control)
+        elif request.path == PAGE or request.path.startswith(PAGE + "/"):
+            response = self._guarded(request, self._dispatch_page)
         else:
             if HELD in environ:
                 fault = environ[HELD]  # taken by hold(), and already waited for
@@ -284,7 +303,7 @@ class EmulatorApp:
         if scheme.lower() != "bearer":
             return None
         token = token.strip()
-        return self._tokens.get(token) or self.oauth.user_for(token)
+        return self._tokens.get(token) or self.oauth.user_for(token) or self.partner_connect.connections.user_for(token)
 
     # -- the control API ------------------------------------------------------------
 
@@ -292,6 +311,10 @@ class EmulatorApp:
         _check_control_caller(request)
         view, _ = self._control.match(request.method, request.path)
         return view(request)
+
+    def _dispatch_page(self, request: Request) -> Reply:
+        _check_local_caller(request)
+        return partner_connect_page.handle(self.partner_connect, request, base_url(request))
 
     def _show_faults(self, request: Request) -> Reply:
         return json_response(200, self.faults.describe())
@@ -320,6 +343,7 @@ class EmulatorApp:
 
     def _reset(self, request: Request) -> Reply:
         self.store.wipe()
+        self.partner_connect.connections.wipe()
         self.faults.clear()
         self.clear_log()
         return json_response(200, {})
@@ -352,6 +376,13 @@ def _check_control_caller(request: Request) -> None:
     cross-site without a preflight this server never approves). A Host that is
     not a well-formed ``host[:port]`` (``[::1]evil.example``) names nothing.
     """
+    _check_local_caller(request)
+    if request.method == "POST" and request.header("Content-Type").split(";")[0].strip().lower() != "application/json":
+        raise ApiError(415, "INVALID_PARAMETER_VALUE", "The control API takes Content-Type: application/json")
+
+
+def _check_local_caller(request: Request) -> None:
+    """A loopback Host and, from a browser, this server's own Origin (the control API and the page)."""
     target = str(request.environ.get("REQUEST_URI") or "/")
     if target.startswith("/"):
         host = _host_name(request.header("Host"))
@@ -363,8 +394,6 @@ def _check_control_caller(request: Request) -> None:
     origin = request.header("Origin")
     if origin and not _is_own_origin(origin, str(request.environ.get("SERVER_PORT", ""))):
         raise ApiError(403, "PERMISSION_DENIED", "The emulator's control API refuses requests from web pages")
-    if request.method == "POST" and request.header("Content-Type").split(";")[0].strip().lower() != "application/json":
-        raise ApiError(415, "INVALID_PARAMETER_VALUE", "The control API takes Content-Type: application/json")
 
 
 # host[:port], the host a bracketed IPv6 address or a name/IPv4 address (RFC 3986's authority, no user info).

@@ -216,3 +216,16 @@ def list_acls(store: Store, call: Call) -> dict[str, Any]:
         rows = db.execute("SELECT principal, permission FROM acls WHERE scope = ? ORDER BY principal", (scope,))
         items = [{"principal": p, "permission": perm} for p, perm in rows.fetchall()]
     return {"items": items} if items else {}
+
+
+def read_as(store: Store, call: Call, scope: str, key: str) -> bytes:
+    """A secret's value read with ``call.user``'s rights, as a workspace reads one on a user's behalf.
+
+    For Partner Connect's click (partner_connect.py): the same 404 and 403 as ``get``.
+    """
+    with store.read() as db:
+        scope = _require(db, call, scope, "READ")
+        row = db.execute("SELECT value FROM secrets WHERE scope = ? AND key = ?", (scope, key)).fetchone()
+    if row is None:
+        raise not_found(f"Secret {key} does not exist in scope {scope}!")
+    return bytes(row[0])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from types import TracebackType
 
-from stp_ext.emulator.app import REQUEST_LOG_BYTES, REQUEST_LOG_SIZE, EmulatorApp, RequestRecord
+from stp_ext.emulator.app import CALLS_OUT, REQUEST_LOG_BYTES, REQUEST_LOG_SIZE, EmulatorApp, RequestRecord
 from stp_ext.emulator.faults import Faults
 from stp_ext.emulator.http import DEFAULT_ADMIN_TOKEN, DEFAULT_USER_TOKEN
 from stp_ext.emulator.oauth import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, TOKEN_TTL_S, OAuthServer
@@ -57,7 +57,14 @@ class Emulator:
         )
         # With no fault armed every answer is quick: the server then answers in its I/O thread.
         # Latency faults wait on the server's timer, not in a worker thread (hold).
-        self._server = LocalServer(self.app, host, port, run_inline=self.app.answers_quickly, hold=self.app.hold)
+        self._server = LocalServer(
+            self.app,
+            host,
+            port,
+            run_inline=self.app.answers_quickly,
+            never_inline=CALLS_OUT,
+            hold=self.app.hold,
+        )
 
     @property
     def url(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 import sys
 from typing import IO, Any
 
@@ -134,7 +135,42 @@ def _parse_json(text: str) -> tuple[Any, list[Finding]]:
                 "A partner config is three levels deep; remove the nested value.",
             )
         )
+    findings.extend(_surrogate_findings(data))
     return data, findings
+
+
+def _surrogate_findings(data: Any) -> list[Finding]:
+    """Strings that are not valid Unicode: JSON's ``\\ud800`` escape decodes to a lone surrogate,
+    which no UTF-8 encoder sends (the emulator answered 500). Keys and values, by path; iterative."""
+    findings: list[Finding] = []
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                shown = key.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
+                if _SURROGATE.search(key):
+                    findings.append(_surrogate_finding(child(path, shown) if path else shown, key, "key"))
+                stack.append((item, child(path, shown)))
+        elif isinstance(value, list):
+            stack.extend((item, f"{path}[{index}]") for index, item in enumerate(value))
+        elif isinstance(value, str) and _SURROGATE.search(value):
+            findings.append(_surrogate_finding(path or FILE, value, "value"))
+    return findings
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _surrogate_finding(path: str, text: str, what: str) -> Finding:
+    found = _SURROGATE.search(text)
+    where = f"U+{ord(found.group()):04X} at position {found.start() + 1}" if found else "a lone surrogate"
+    return Finding(
+        ERROR,
+        path,
+        f"the {what} is not valid Unicode ({where}: half of a surrogate pair, not a character)",
+        "Write the character itself, or both halves of its \\ud83d\\ude00-style escape.",
+    )
 
 
 def _duplicate_findings(data: Any, duplicates: dict[int, list[str]]) -> list[Finding]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from stp_ext.wording import plural
+
 # -- allowed values (docs/partner-config.md) ---------------
 
 CATEGORIES: tuple[str, ...] = (
@@ -283,5 +285,5 @@ class ConfigReport:
     def partner(self) -> PartnerConfig:
         if not self.valid or not isinstance(self.data, dict) or not isinstance(self.data.get(PARTNER_KEY), dict):
             count = len(self.errors)
-            raise ValueError(f"{self.source} is not a valid partner config ({count} error(s))")
+            raise ValueError(f"{self.source} is not a valid partner config ({plural(count, 'error')})")
         return PartnerConfig.from_partner(self.data[PARTNER_KEY])

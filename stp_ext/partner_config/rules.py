@@ -445,6 +445,7 @@ def _check_combinations(valid: dict[str, Any], out: _Findings) -> None:
     if "EXTERNAL_LOCATION" in features and integration in NON_WRITING_INTEGRATION_TYPES:
         out.warn(
             child(PARTNER_KEY, "supported_features"),
-            f"EXTERNAL_LOCATION only applies to partners that write data; {integration} does not",
+            f"EXTERNAL_LOCATION does not apply to {integration}, a read-only integration type: it applies "
+            "only to partners that write data, and Databricks sends a read-only partner no destination_location",
             "Remove EXTERNAL_LOCATION, or use WAREHOUSE_READ_WRITE or WAREHOUSE_WRITE if the partner writes data.",
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -49,6 +50,17 @@ def url_problems(value: str, example: str) -> list[Problem]:
     if any(char.isspace() for char in stripped):
         problems.append(Problem(ERROR, "contains spaces", "Remove them or encode them as %20."))
         return problems
+    if "\\" in stripped:
+        # Browsers read a backslash as '/', so `https://partner.example.com\@evil.example/` goes to
+        # partner.example.com for them and to evil.example for other parsers: a host that is not what it seems.
+        problems.append(
+            Problem(
+                ERROR,
+                "contains a backslash; browsers read it as '/', so its host is not the one it seems to name",
+                "Write '/' between the parts of a URL (or %5C for a backslash in its path).",
+            )
+        )
+        return problems
     try:
         parts = urlsplit(stripped)
         port_error = False
@@ -67,13 +79,61 @@ def url_problems(value: str, example: str) -> list[Problem]:
         hint = f"Write it as {scheme}://host/path, e.g. {example}."
         problems.append(Problem(ERROR, f"{quote(stripped)} has no host", hint))
         return problems
+    if "@" in parts.netloc:
+        # `https://partner.example.com@other.example/connect` goes to other.example: what is
+        # before the @ is a user name, and a reader sees the host they expect there.
+        host = parts.netloc.rsplit("@", 1)[1]
+        fixed = f"{scheme}://{host}{stripped.split(parts.netloc, 1)[1]}"
+        problems.append(
+            Problem(
+                ERROR,
+                f"has user info before its host (the host is {quote(parts.hostname)}, not what comes before the @)",
+                f"Remove the user info: {quote(fixed)}.",
+            )
+        )
+        return problems
     if port_error:
         problems.append(Problem(ERROR, f"{quote(stripped)} has an invalid port", "A port is a number from 1 to 65535."))
+        return problems
+    look_alike = _non_ascii_host(parts.hostname)
+    if look_alike is not None:
+        problems.append(look_alike)
         return problems
     if scheme == "http" and not is_loopback(parts.hostname):
         https = "https" + stripped[len("http") :]
         problems.append(Problem(WARNING, "uses http: Databricks requires https", f"Use {quote(https)}."))
     return problems
+
+
+def _scripts(text: str) -> list[str]:
+    """The writing systems of the letters of ``text`` (LATIN, CYRILLIC, GREEK...), in order of appearance."""
+    found: dict[str, None] = {}
+    for char in text:
+        if char.isalpha():
+            name = unicodedata.name(char, "UNKNOWN")
+            found.setdefault(name.split(" ", 1)[0], None)
+    return list(found)
+
+
+def _non_ascii_host(host: str) -> Problem | None:
+    """A URL host that is not ASCII: mixed scripts are a look-alike (``pаrtner.example.com`` with a
+    Cyrillic а); any other is refused too, as Databricks compares hosts in their ASCII form."""
+    if host.isascii():
+        return None
+    try:
+        ascii_form: str | None = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        ascii_form = None
+    use = f"Use the ASCII (punycode) form {quote(ascii_form)} if that is the host you mean." if ascii_form else None
+    scripts = _scripts(host)
+    if len(scripts) > 1:
+        names = " and ".join(script.title() for script in scripts)
+        return Problem(
+            ERROR,
+            f"its host {quote(host)} mixes {names} letters: a look-alike of another host",
+            use or "Type the host again in plain ASCII letters.",
+        )
+    return Problem(ERROR, f"its host {quote(host)} is not ASCII (letters that can imitate others)", use)
 
 
 def _not_http(value: str, scheme: str, example: str) -> Problem:

@@ -15,14 +15,14 @@ import json
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any, Literal, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from stp_ext.logs import RedactingStream, redact
 from stp_ext.render.safe import clean, text
 from stp_ext.terminal import Terminal
 
 if TYPE_CHECKING:
-    from rich.console import Console, RenderableType
+    from rich.console import Console
     from rich.text import Text
 
 OUTPUT_FORMATS = ("text", "json")
@@ -88,69 +88,75 @@ class Renderer:
         caption: str | None = None,
         empty: str | Text | None = None,
     ) -> None:
+        """A table when every cell fits the terminal unwrapped; otherwise each row stacked as
+        ``label: value`` lines (stp_ext.render.layout): no cell is ever wrapped or split."""
         from rich.table import Table
+
+        from stp_ext.render import layout
 
         if not rows and empty is not None:
             self.line(empty)
             return
-        table = Table(
-            title=_as_text(title) if title else None,
-            title_justify="left",
-            caption=_as_text(caption) if caption else None,
-            caption_justify="left",
-            header_style="bold",
-        )
         specs = [Column(column) if isinstance(column, str) else column for column in columns]
-        for column in specs:
-            overflow: Literal["ignore", "fold"] = "ignore" if column.no_wrap else "fold"
-            table.add_column(column.header, style=column.style, no_wrap=column.no_wrap, overflow=overflow)
         cells = [[_as_text(value) for value in row] for row in rows]
-        for row_cells in cells:
-            table.add_row(*row_cells)
-        self._print_whole(table, need=self._table_width(specs, cells))
-
-    @staticmethod
-    def _table_width(specs: Sequence[Column], cells: Sequence[Sequence[Any]]) -> int:
-        """The narrowest width that keeps every no_wrap cell whole (rich would squeeze those too)."""
-        from rich.measure import Measurement
-
+        # A column empty in every row (no profile had an error) says nothing: leave it out.
+        shown = [i for i in range(len(specs)) if i == 0 or not cells or any(row[i].plain.strip() for row in cells)]
+        specs = [specs[i] for i in shown]
+        cells = [[row[i] for i in shown] for row in cells]
         console = _console(sys.stdout)
-        options = console.options.update_width(100_000)
-        total = 0
-        for index, column in enumerate(specs):
-            width = len(column.header)
-            for row in cells:
-                measured = Measurement.get(console, options, row[index])
-                width = max(width, measured.maximum if column.no_wrap else measured.minimum)
-            total += width + 2  # one space of padding either side
-        return total + len(specs) + 1  # the vertical rules
+        width = console.width
+        if title:
+            self._print_lines(console, layout.wrap(text((title, "italic")), width))
+        natural = sum(
+            max([len(column.header), *(layout.cell_width(row[index]) for row in cells)]) + 3
+            for index, column in enumerate(specs)
+        )
+        if natural + 1 <= width:  # 3 per column (padding and a rule) and the last rule
+            table = Table(header_style="bold")
+            for column in specs:
+                table.add_column(column.header, style=column.style, no_wrap=True, overflow="ignore")
+            for row_cells in cells:
+                table.add_row(*row_cells)
+            console.print(table)
+        else:
+            if title:
+                console.print()  # the title apart from the first record
+            self._print_lines(console, layout.stacked([c.header for c in specs], cells, width))
+            if caption:
+                console.print()
+        if caption:
+            self._print_lines(console, layout.wrap(text((caption, "dim")), width))
 
     def panel(self, lines: Sequence[Any], *, title: str, style: str = "green") -> None:
-        """Lines (our Text, or plain data) in a box; widened rather than split."""
+        """Lines (our Text, or plain data) in a box when they fit; else the title and the lines, unboxed."""
         from rich.panel import Panel
         from rich.text import Text
+
+        from stp_ext.render import layout
 
         if isinstance(lines, str):
             lines = lines.split("\n")  # one string: its line breaks are ours, its text is data
         body = Text("\n").join(_as_text(line) for line in lines)
-        self._print_whole(Panel(body, title=text(title), title_align="left", border_style=style, expand=False))
+        console = _console(sys.stdout)
+        # 4: the borders and padding; the title sits in the top border with a few cells of frame.
+        if max(layout.cell_width(body) + 4, len(title) + 6) <= console.width:
+            console.print(Panel(body, title=text(title), title_align="left", border_style=style, expand=False))
+            return
+        self._print_lines(console, layout.wrap(text((title, f"bold {style}")), console.width))
+        self._print_lines(console, layout.wrap(Text("  ") + body, console.width, hang=4))
 
     def line(self, *pieces: Any) -> None:
-        """One line on stdout from pieces (see ``safe.text``); never wrapped, so commands stay copyable."""
-        _console(sys.stdout).print(text(*pieces), soft_wrap=True)
-
-    def _print_whole(self, renderable: RenderableType, need: int | None = None) -> None:
-        # A table or panel is drawn at least as wide as its ids and commands
-        # need: a terminal that is narrower soft-wraps the line, which copy
-        # and paste undo, while a split id could not be pasted back.
-        from rich.measure import Measurement
+        """One line on stdout from pieces (see ``safe.text``), broken only at spaces to fit the
+        terminal: ids, URLs and commands stay whole, so they stay copyable."""
+        from stp_ext.render import layout
 
         console = _console(sys.stdout)
-        if need is None:
-            need = Measurement.get(console, console.options.update_width(100_000), renderable).minimum
-        if need > console.width:
-            console = _console(sys.stdout, width=need)
-        console.print(renderable)
+        self._print_lines(console, layout.wrap(text(*pieces), console.width))
+
+    @staticmethod
+    def _print_lines(console: Console, lines: Sequence[Text]) -> None:
+        for one in lines:
+            console.print(one, soft_wrap=True)  # already fitted; rich must not fold it again
 
     # -- diagnostics (stderr) ---------------------------------------------
 
@@ -164,12 +170,18 @@ class Renderer:
         sys.stderr.flush()
 
     def warning(self, message: str) -> None:
-        # soft_wrap: a warning may carry a command to copy; it must stay on one line.
-        _console(sys.stderr).print(text(("Warning:", "yellow"), " ", message), soft_wrap=True)
+        # Fitted like a line: a command it carries moves to a line of its own, whole.
+        from stp_ext.render import layout
+
+        console = _console(sys.stderr)
+        self._print_lines(console, layout.wrap(text(("Warning:", "yellow"), " ", message), console.width))
 
     def note(self, *pieces: Any) -> None:
         """A human remark on stderr: never pollutes JSON on stdout."""
-        _console(sys.stderr).print(text(*pieces), soft_wrap=True)
+        from stp_ext.render import layout
+
+        console = _console(sys.stderr)
+        self._print_lines(console, layout.wrap(text(*pieces), console.width))
 
     def findings_on_stderr(self, findings: Sequence[Any]) -> None:
         """Config findings (objects with severity/field/message/hint) as lines on stderr."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Union
 
-from stp_ext.logs import redact
+from stp_ext.logs import redact, redact_peer
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -52,6 +52,42 @@ def clean_lines(value: str) -> str:
     return "\n".join(clean(line) for line in value.split("\n"))
 
 
+def traceback_text(error: BaseException) -> str:
+    """A traceback of ``error`` and its causes, for --debug, with every exception's message on one
+    escaped line: a peer's words inside a message (a newline then ``Error: ...``) cannot start a
+    line of their own. The frames are our code; only the messages quote peers."""
+    import traceback
+
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = error
+    chain: list[tuple[BaseException, str]] = []
+    note = ""
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        chain.append((current, note))
+        if current.__cause__ is not None:
+            current, note = (
+                current.__cause__,
+                "\nThe above exception was the direct cause of the following exception:\n\n",
+            )
+        elif current.__context__ is not None and not current.__suppress_context__:
+            current, note = (
+                current.__context__,
+                "\nDuring handling of the above exception, another exception occurred:\n\n",
+            )
+        else:
+            current = None
+    for exc, after in reversed(chain):
+        frames = "".join(traceback.format_tb(exc.__traceback__))
+        message = "".join(traceback.format_exception_only(type(exc), exc)).rstrip("\n")
+        head = "Traceback (most recent call last):\n" if frames else ""
+        parts.append(f"{head}{frames}{clean(redact_peer(message))}\n")
+        if after:
+            parts.append(after)
+    return "".join(parts)
+
+
 # A piece of a line: plain data, or (data, style) where the style is ours.
 Piece = Union[str, "tuple[str, str]", "Text"]
 
@@ -70,3 +106,17 @@ def text(*pieces: Any, no_wrap: bool = False) -> Text:
         else:
             out.append(clean(piece))
     return out
+
+
+# The meta key that marks a piece the layout never breaks at its spaces (stp_ext.render.layout).
+WHOLE = "stp.whole"
+
+
+def whole(value: object, style: str = "") -> Text:
+    """Data shown whole on one line although it has spaces (a partner name on its labelled line):
+    the layout moves it to a line of its own rather than break it."""
+    from rich.style import Style
+    from rich.text import Text
+
+    marked = Style(meta={WHOLE: True})
+    return Text(clean(value), style=Style.parse(style) + marked if style else marked)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from stp_ext.render.console import Column, Renderer
-from stp_ext.render.safe import text
+from stp_ext.render.safe import text, whole
 
 if TYPE_CHECKING:
     from stp_ext.flows import CreateOutcome, DeleteOutcome
@@ -21,7 +21,7 @@ def created(render: Renderer, outcome: CreateOutcome) -> None:
         return
     # Lines, not a box: the name and id are shown whole whatever the width.
     render.line(("✓ Self-testing partner created", "green"))
-    render.line("  name: ", (outcome.partner.name, "bold"))
+    render.line("  name: ", whole(outcome.partner.name, "bold"))  # a name to copy: never broken at its spaces
     render.line("  id:   ", (outcome.partner.id, "cyan"))
     if outcome.secret is not None:
         render.line(f"  credential: stored in {outcome.secret.scope}/{outcome.secret.key}")

@@ -70,6 +70,11 @@ def emulator_running(render: Renderer, info: dict[str, Any], *, loopback: bool =
             text("user token:  ", info["user_token"], "  (not an admin)"),
             text("OAuth M2M:   ", info["client_id"], " / ", info["client_secret"], "  (client id / secret, admin)"),
             text("state:       ", info["state"] or "in memory"),
+            text(
+                "tile page:   ",
+                info.get("partner_connect_page") or f"{host}/partner-connect",
+                "  (Partner Connect in a box)",
+            ),
         ],
         title="Workspace emulator running (Ctrl-C stops it)",
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from stp_ext import wording
 from stp_ext.render.console import Column, Renderer
 from stp_ext.render.safe import text
 
@@ -25,8 +26,7 @@ def more_findings(hidden: Sequence[Any]) -> str:
     )
 
 
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
+plural = wording.plural  # the one implementation, kept under its old name for the views
 
 
 def report(render: Renderer, result: ConfigReport) -> None:
