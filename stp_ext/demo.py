@@ -3,7 +3,10 @@
 It starts a workspace emulator and the sample partner on free ports in this
 process, then walks the steps a partner takes with a real workspace, through
 the same services the commands use: validate, create with a credential, get,
-secret status, connect-test, doctor, delete.
+secret status, connect-test, doctor; then the journey a user takes, through
+the emulator's Partner Connect control API: click the tile as the admin,
+click again (the connection is reused), click as the non-admin user (the
+partner is NON_ADMIN: a new user joins), delete the connection; and delete.
 """
 
 from __future__ import annotations
@@ -181,6 +184,27 @@ def _run_steps(on_step: Callable[[StepResult], None], results: list[StepResult])
                 if not doctor.passed:
                     raise StpError(f"failed checks: {', '.join(c.check for c in doctor.failed)}")
                 out["detail"] = f"{plural(len(doctor.checks), 'check')} passed"
+
+            connection_id = ""
+            for name, who in (
+                ("click the tile as admin", "admin"),
+                ("click again", "admin"),
+                ("click as a non-admin", "user"),
+            ):
+                with step(name) as out:
+                    click = _control(emu.url, "connect", {"user": who})
+                    if not click["passed"]:
+                        failed = [f["message"] for f in click["findings"] if f["severity"] == "error"]
+                        raise StpError(f"the partner answered {click['status']}: {'; '.join(failed[:2])}")
+                    connection_id = click["connection_id"]
+                    out["detail"] = _click_detail(click)
+
+            with step("delete the connection") as out:
+                deleted = _control(emu.url, "delete-connection", {"connection_id": connection_id})
+                if not deleted["passed"]:
+                    raise StpError(f"the partner's delete_url answered {deleted['status']}")
+                answer = deleted["response"].get("resource_status", "") if isinstance(deleted["response"], dict) else ""
+                out["detail"] = f"delete_url answered {deleted['status']} {answer}; principal and token revoked"
         finally:
             if created_id is not None:
                 with step("delete") as out:
@@ -188,3 +212,35 @@ def _run_steps(on_step: Callable[[StepResult], None], results: list[StepResult])
                     secret_deleted = secrets.delete(created_id, missing_ok=True)
                     out["detail"] = f"partner {created_id} and {'its secret' if secret_deleted else 'no secret'}"
     return results
+
+
+def _control(emulator_url: str, action: str, body: dict[str, Any]) -> dict[str, Any]:
+    """One call of the emulator's Partner Connect control API (docs/partner-connect-in-a-box.md)."""
+    from stp_ext.connect import http
+
+    url = f"{emulator_url}/_emulator/partner-connect/{action}"
+    try:
+        response = http.send(
+            "POST", url, body=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, timeout=15.0
+        )
+        answer = response.json()
+    except (http.TransportError, ValueError) as e:
+        raise StpError(f"POST {url}: {getattr(e, 'message', e)}") from None
+    if response.status != 200 or not isinstance(answer, dict):
+        message = answer.get("message") if isinstance(answer, dict) else None
+        raise StpError(f"POST {url} answered {response.status}: {message or response.text[:200]}")
+    return answer
+
+
+def _click_detail(click: dict[str, Any]) -> str:
+    """What a click did, in a line: new or reused, who, what was provisioned, where the user lands."""
+    answer = click["response"] if isinstance(click["response"], dict) else {}
+    landed = f"{answer.get('redirect_value')} ({answer.get('user_status')} user)"
+    if click["established"]:
+        return f"{click['user']} reused connection {click['connection_id']}: {landed}"
+    made = click["provisioned"] or {}
+    given = ["service principal" if made.get("service_principal") else ""]
+    given += ["PAT" if made.get("personal_access_token") else "", "OAuth secret" if made.get("oauth_secret") else ""]
+    compute = made.get("compute")
+    given.append(f"{compute['kind']} {compute['id']}" if compute else "")
+    return f"{click['user']} connected, {', '.join(g for g in given if g)} sent: {landed}"

@@ -186,22 +186,22 @@ def write_config(path: Path, partner: dict[str, Any], *, force: bool, example: s
         raise InputError(f"{path} is a directory", hint="Give the file to write, e.g. -f partner.json.")
     schema_path = path.parent / SCHEMA_NAME
     schema_text = SCHEMA_FILE.read_text(encoding="utf-8")
-    if path.exists() and not force:
+    if os.path.lexists(path) and not force:  # a planted link, even to nothing, is not ours to replace
         raise InputError(f"{path} already exists; nothing was written", hint="Add --force to replace it.")
     schema_same = (  # sizes first: an existing file is read only when it may be ours
         schema_path.is_file()
         and schema_path.stat().st_size == len(schema_text.encode("utf-8"))
         and schema_path.read_text(encoding="utf-8") == schema_text
     )
-    if schema_path.exists() and not schema_same and not force:
+    if os.path.lexists(schema_path) and not schema_same and not force:
         raise InputError(
             f"{schema_path} already exists and is not this version's schema; nothing was written",
             hint="Add --force to replace it (it is the file the config's $schema points at).",
         )
     document = {SCHEMA_KEY: f"./{SCHEMA_NAME}", PARTNER_KEY: partner}
-    _write_text(path, json.dumps(document, indent=2) + "\n")
+    _write_text(path, json.dumps(document, indent=2) + "\n", force=force)
     if not schema_same:
-        _write_text(schema_path, schema_text)
+        _write_text(schema_path, schema_text, force=force)
     warnings = [f"{f.field}: {f.message}" for f in findings(partner) if f.severity != "error"]
     return InitResult(
         path=str(path),
@@ -213,13 +213,13 @@ def write_config(path: Path, partner: dict[str, Any], *, force: bool, example: s
     )
 
 
-def _write_text(path: Path, text: str) -> None:
-    """Write through a temporary file and rename, so an interrupted init leaves no half file."""
+def _write_text(path: Path, text: str, *, force: bool) -> None:
+    """Write whole (an interrupted init leaves no half file), never through a planted link, and,
+    without ``force``, never over anything that appeared at ``path`` meanwhile (stp_ext.safe_files)."""
+    from stp_ext.safe_files import SHARED, write_whole
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, path)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
+        write_whole(path, text.encode("utf-8"), mode=SHARED, overwrite=force)
+    except FileExistsError:
+        raise InputError(f"{path} already exists; nothing was written", hint="Add --force to replace it.") from None

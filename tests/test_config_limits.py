@@ -206,3 +206,13 @@ def test_a_hostile_payload_is_refused_before_anything_is_sent(
         assert partner.state.accounts == {}  # nothing reached the partner
     assert result.exit_code == 2, result.stderr
     assert one_error(result) == f"Error: --payload {path} {expected}"
+
+
+@pytest.mark.parametrize(
+    "url", ["http://localhost:1@127.0.0.1:2/", "http://localhost:1\\@127.0.0.1:2/", "http://l\u043ecalhost:1/"]
+)
+def test_a_command_line_url_whose_host_is_not_what_it_seems_is_refused(url: str, run: Any) -> None:
+    result = run("connect-test", "-f", str(REPO / "examples" / "partner.json"), "--no-auth-header", "--url", url)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: --url ")
+    assert any(word in result.stderr for word in ("user info", "backslash", "look-alike"))

@@ -201,7 +201,7 @@ def test_demo_end_to_end(run):
     assert result.exit_code == 0, result.stderr
     for step in ("validate", "create with credential", "get", "secret status", "connect-test", "doctor", "delete"):
         assert step in result.stdout
-    assert "All 8 steps passed" in result.stdout
+    assert "All 12 steps passed" in result.stdout
 
 
 def test_demo_json(run):
@@ -213,6 +213,12 @@ def test_demo_json(run):
     connect_test = next(s for s in report["steps"] if s["step"] == "connect-test")
     assert connect_test["detail"] == "11 of 11 certification cases pass (1 skipped)"  # P900 is for INGEST only
     assert all(s["ok"] for s in report["steps"])
+    # The journey: a click provisions and connects, a second reuses, the non-admin joins, delete reaches the partner.
+    journey = {s["step"]: s["detail"] for s in report["steps"]}
+    assert "admin@example.com connected, service principal, PAT, warehouse" in journey["click the tile as admin"]
+    assert "admin@example.com reused connection" in journey["click again"]
+    assert "user@example.com reused connection" in journey["click as a non-admin"]
+    assert journey["delete the connection"].startswith("delete_url answered 200 resources_deleted")
     # The first step times the servers' start-up (it reported 0 ms when they started before it).
     assert report["steps"][0]["elapsed_ms"] > 0
     validate = next(s for s in report["steps"] if s["step"] == "validate")

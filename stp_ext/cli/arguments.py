@@ -29,6 +29,14 @@ def check_url(url: str, option: str, *, query_ok: bool = False) -> str:
         raise InputError(
             f"{option} {url!r} is not a valid URL: {e}", hint="For example: http://localhost:8080"
         ) from None
+    from stp_ext.partner_config.urls import misleading_url
+
+    misleading = misleading_url(url)
+    if misleading is not None:
+        raise InputError(
+            f"{option} {url!r}: {misleading}",
+            hint="Give the URL as scheme://host:port/path, e.g. http://localhost:8080",
+        )
     if parts.scheme not in ("http", "https") or not host:
         raise InputError(f"{option} {url!r} is not an absolute http(s) URL", hint="For example: http://localhost:8080")
     if port == 0:

@@ -14,7 +14,10 @@ def demo() -> None:
 
     Starts a local workspace emulator and the sample partner on free ports,
     then runs validate, create (with the endpoint credential), get, secret
-    status, connect-test, doctor and delete against them, printing each step.
+    status, connect-test and doctor against them; then the Partner Connect
+    journey (the emulator clicks the tile as the admin, again, and as a
+    non-admin user, then deletes the connection); then delete. Each step
+    is printed as it finishes.
     Exit 0 when every step passes.
 
     \b

@@ -7,6 +7,7 @@ answer with the same rules as `validate`; off a terminal (or with
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +112,8 @@ def init(
         view.examples(render, _example_rows())
         return
     target = Path(path).expanduser()
-    if target.exists() and not force:  # before any question: do not ask for answers we cannot write
+    # lexists: a link planted there, even one to nothing, is a file we will not replace without --force.
+    if os.path.lexists(target) and not force:  # before any question: do not ask for answers we cannot write
         raise InputError(f"{target} already exists; nothing was written", hint="Add --force to replace it.")
     given: dict[str, Any] = {field: flags.get(flag) for flag, field, _ in TEXT_FLAGS}
     for name in ("category", "integration_type"):

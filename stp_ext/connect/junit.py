@@ -8,7 +8,6 @@ and the warnings and notes in ``<system-out>``. Standard library only.
 
 from __future__ import annotations
 
-import os
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -65,15 +64,10 @@ def to_xml(suite: str, cases: Sequence[JUnitCase]) -> bytes:
 
 def write(path: str, suite: str, cases: Sequence[JUnitCase]) -> None:
     """Write the XML to ``path`` whole or not at all (a CI step must not read half a file)."""
-    data = to_xml(suite, cases)
-    temporary = f"{path}.tmp-{os.getpid()}"
-    try:
-        with open(temporary, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    from stp_ext.safe_files import PRIVATE, write_whole
+
+    # Never through a link planted at a temporary name; private, as it quotes what the partner said.
+    write_whole(path, to_xml(suite, cases), mode=PRIVATE)
 
 
 def connect_test_cases(report: ConnectTestReport) -> list[JUnitCase]:

@@ -55,6 +55,9 @@ class Choices:
     schemas: list[str] | None = None
     external_location: str | None = None
     demo: bool = False
+    # Send to the config's connect_url and delete_url paths on this base (as connect-test --url),
+    # so a partner's CI keeps its production config and clicks its local build.
+    url: str | None = None
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> Choices:
@@ -76,7 +79,10 @@ class Choices:
         demo = body.get("demo", False)
         if not isinstance(demo, bool):
             raise bad_request("demo must be true or false")
-        return cls(USERS[who], catalog, list(schemas) if schemas else None, location, demo)
+        url = body.get("url")
+        if url is not None and not _is_base_url(url):
+            raise bad_request("url must be an http(s) base URL such as http://127.0.0.1:8766")
+        return cls(USERS[who], catalog, list(schemas) if schemas else None, location, demo, url)
 
 
 @dataclass
@@ -237,6 +243,7 @@ class PartnerConnect:
             made.catalog = choices.catalog or applies.get("catalog")
             made.schemas = choices.schemas or applies.get("schemas") or []
             made.external_location = choices.external_location or applies.get("external_location")
+            made.partner_url = choices.url
             self.connections.save(made)  # before the request: a partner may use the credential at once
         caller = _caller(user)
         body = connect_request(
@@ -248,7 +255,10 @@ class PartnerConnect:
         )
         _fill(body, made, base_url)
         sent = _redacted(body)
-        exchange = self._send(partner, "POST", config.connect_url, body, header, established=established)
+        base = choices.url or made.partner_url
+        if established and choices.url and choices.url != made.partner_url:
+            made.partner_url = choices.url  # later calls (delete-connection) go where this one went
+        exchange = self._send(partner, "POST", config.connect_url, body, header, established=established, base=base)
         doc = exchange.doc
         connection_id = doc.get("connection_id") if isinstance(doc, dict) else None
         if not established:
@@ -319,7 +329,9 @@ class PartnerConnect:
             # The workspace itself deletes: the credential is read with an admin's rights.
             header = self._credential(partner, ADMIN)
             body = delete_connection_request(connection_id, _caller(ADMIN))
-            exchange = self._send(partner, "POST", partner.config.delete_url, body, header, deletion=True)
+            exchange = self._send(
+                partner, "POST", partner.config.delete_url, body, header, deletion=True, base=made.partner_url
+            )
             result.request, result.status, result.response = body, exchange.status, exchange.shown
             result.passed, result.findings = exchange.passed, exchange.findings
         self.connections.revoke(made.partner_id)
@@ -338,17 +350,26 @@ class PartnerConnect:
         *,
         established: bool = False,
         deletion: bool = False,
+        base: str | None = None,
     ) -> Exchange:
+        from urllib.parse import urlsplit
+
         from stp_ext.connect import rules
         from stp_ext.connect.session import Journey, Session
+        from stp_ext.connect.urls import reroot
 
         config = partner.config
+        if base:
+            url = reroot(url, base)
         session = Session(
             partner=config,
-            connect_url=config.connect_url,
+            connect_url=reroot(config.connect_url, base) if base else config.connect_url,
             delete_url=config.delete_url,
             auth_header=header,
-            hosts=rules.HostPolicy(allowed=tuple(config.hostname_list)),
+            # As connect-test --url: a redirect to the local build's own host is tolerated.
+            hosts=rules.HostPolicy(
+                allowed=tuple(config.hostname_list), local=urlsplit(base).hostname if base else None, base=base
+            ),
             timeout=self.timeout,
         )
         step = "delete-connection" if deletion else ("reuse" if established else "connect")
@@ -495,6 +516,15 @@ def _json_or_none(response: Any) -> Any:
         return response.json()
     except ValueError:
         return None
+
+
+def _is_base_url(url: object) -> bool:
+    from urllib.parse import urlsplit
+
+    if not isinstance(url, str) or len(url) > 2048 or any(ord(ch) <= 32 or ord(ch) == 127 for ch in url):
+        return False
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not parts.query and not parts.fragment
 
 
 def _slug(name: str) -> str:

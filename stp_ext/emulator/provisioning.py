@@ -59,6 +59,7 @@ class Provisioned:
     external_location: str | None = None
     users: list[dict[str, Any]] = field(default_factory=list)  # user, first_click_ms, clicks
     created_ms: int = 0
+    partner_url: str | None = None  # the click's "url": the partner's endpoints re-rooted there
     pat: str | None = field(default=None, repr=False)
     oauth_secret: str | None = field(default=None, repr=False)
 
@@ -78,6 +79,7 @@ class Provisioned:
             "external_location": self.external_location,
             "users": [dict(u) for u in self.users],
             "created_ms": self.created_ms,
+            "partner_url": self.partner_url,
         }
 
     def _stored(self) -> str:
@@ -103,6 +105,7 @@ class Provisioned:
             external_location=doc.get("external_location"),
             users=list(doc.get("users") or []),
             created_ms=int(doc.get("created_ms") or 0),
+            partner_url=doc.get("partner_url"),
         )
 
     @property
@@ -246,6 +249,16 @@ class Connections:
                 "scope": form.get("scope") or "all-apis",
             },
         )
+
+
+def forget_partner(db: Any, partner_id: str) -> None:
+    """Updating or deleting a self-testing partner removes its connections (docs/rest-api.md).
+
+    Called inside the partner endpoint's own transaction; with the row go the
+    principal, its PAT and OAuth secret (and so its access tokens) and compute.
+    """
+    if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'pc_connections'").fetchone():
+        db.execute("DELETE FROM pc_connections WHERE partner_id = ?", (partner_id,))
 
 
 # -- the workspace APIs that show what was provisioned (route handlers) ------------

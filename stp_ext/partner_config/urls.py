@@ -105,6 +105,14 @@ def url_problems(value: str, example: str) -> list[Problem]:
     return problems
 
 
+def misleading_url(url: str) -> str | None:
+    """Why a URL given on the command line (``--url``) does not go where it seems to, or None:
+    the same rules as the config's URL fields (a backslash, user info, a non-ASCII host)."""
+    problems = [p.message for p in url_problems(url, "https://partner.example.com/connect") if p.severity == ERROR]
+    misleading = [m for m in problems if any(w in m for w in ("backslash", "user info", "ASCII", "look-alike"))]
+    return misleading[0] if misleading else None
+
+
 def _scripts(text: str) -> list[str]:
     """The writing systems of the letters of ``text`` (LATIN, CYRILLIC, GREEK...), in order of appearance."""
     found: dict[str, None] = {}
