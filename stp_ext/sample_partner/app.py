@@ -427,6 +427,12 @@ def _json(status: int, document: dict[str, Any]) -> Response:
     return Response(json.dumps(document), status=status, content_type="application/json")
 
 
+def framing_error(status: int, code: str, message: str) -> dict[str, Any]:
+    """The errors the server answers before this app sees a request (bad framing, too large), in the
+    partner API's shape like every other error here, not the workspace's."""
+    return {"error_reason": "bad_request" if status < 500 else "general_error", "debugging_message": message}
+
+
 def _error(status: int, reason: str, debugging: str, *, display: str | None = None) -> Response:
     body: dict[str, Any] = {"error_reason": reason, "debugging_message": debugging}
     if display:
