@@ -2,8 +2,9 @@
 
 The auth rules live here and nowhere else (docs/cli.md, "Common options"):
 
-* ``--env`` uses only DATABRICKS_HOST and DATABRICKS_TOKEN and ignores the
-  config file; it wins over ``--profile``.
+* ``--env`` uses only DATABRICKS_HOST with DATABRICKS_TOKEN, or with
+  DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET (OAuth M2M; the token wins
+  when both are set), and ignores the config file; it wins over ``--profile``.
 * ``--profile NAME`` reads that profile from DATABRICKS_CONFIG_FILE (else
   ~/.databrickscfg) and wins over DATABRICKS_* variables in the environment.
   databricks-sdk alone would silently mix the two, so the SDK builds the
@@ -425,6 +426,37 @@ def _half_set_environment(config_file: Path, config_cls: Any) -> AuthConfigError
     )
 
 
+CLIENT_ID_ENV = "DATABRICKS_CLIENT_ID"
+CLIENT_SECRET_ENV = "DATABRICKS_CLIENT_SECRET"
+_ENV_HINT = (
+    f"export {HOST_ENV}=https://<workspace> and either {TOKEN_ENV}=<token>, or {CLIENT_ID_ENV} and "
+    f"{CLIENT_SECRET_ENV} (a service principal); or use -p PROFILE."
+)
+
+
+def _from_environment() -> tuple[str, str, tuple[str, str] | None]:
+    """What --env reads: the host, and a token or else a service principal's client id and secret.
+
+    A token wins when both are set, as in a profile. Returns (host, token, (client id, secret) or None).
+    """
+    host, token = os.environ.get(HOST_ENV, "").strip(), os.environ.get(TOKEN_ENV, "").strip()
+    client_id = os.environ.get(CLIENT_ID_ENV, "").strip()
+    client_secret = os.environ.get(CLIENT_SECRET_ENV, "").strip()
+    if not host:
+        raise AuthConfigError(f"--env is set but {HOST_ENV} is empty or not set", hint=_ENV_HINT)
+    if token:
+        return host, token, None
+    if client_id and client_secret:
+        return host, "", (client_id, client_secret)
+    if client_id or client_secret:
+        present, absent = (CLIENT_ID_ENV, CLIENT_SECRET_ENV) if client_id else (CLIENT_SECRET_ENV, CLIENT_ID_ENV)
+        raise AuthConfigError(
+            f"--env is set with {present} but {absent} is empty or not set",
+            hint=f"Set {absent} too (a service principal's OAuth secret), or set {TOKEN_ENV} instead.",
+        )
+    raise AuthConfigError(f"--env is set but {TOKEN_ENV} is empty or not set", hint=_ENV_HINT)
+
+
 def connect(
     profile: str | None = None,
     use_env: bool = False,
@@ -451,19 +483,33 @@ def connect(
         common["clock"] = clock  # tests: the SDK's own waits (the probe's retries) on the same fake clock
     if debug:
         common["debug_truncate_bytes"] = 4096
+    service_principal: tuple[str, str] | None = None
     if use_env and not (host and token):
-        host = os.environ.get(HOST_ENV, "").strip()
-        token = os.environ.get(TOKEN_ENV, "").strip()
-        for name, value in ((HOST_ENV, host), (TOKEN_ENV, token)):
-            if not value:
-                raise AuthConfigError(
-                    f"--env is set but {name} is empty or not set",
-                    hint="export DATABRICKS_HOST=https://<workspace> and DATABRICKS_TOKEN=<token>, or use -p PROFILE.",
-                )
-        source = "DATABRICKS_HOST/DATABRICKS_TOKEN (--env)"
+        host, token, service_principal = _from_environment()
+        source = (
+            f"{HOST_ENV}/{TOKEN_ENV} (--env)"
+            if service_principal is None
+            else f"{HOST_ENV}/{CLIENT_ID_ENV}/{CLIENT_SECRET_ENV} (--env)"
+        )
     else:
         source = f"the token given for {host}"
-    if host and token:
+    if host and service_principal is not None:
+        client_id, client_secret = service_principal
+        register_secret(client_secret)
+        register_basic(client_id, client_secret)
+        with _hidden_environment(core.Config, _sdk_env_names(core.Config)):
+            cfg = _build(
+                core,
+                source,
+                debug,
+                host=normalize_host(host),
+                client_id=client_id,
+                client_secret=client_secret,
+                auth_type="oauth-m2m",
+                **common,
+            )
+        _log_normalized(host, cfg.host)
+    elif host and token:
         register_secret(token)
         with _hidden_environment(core.Config, _sdk_env_names(core.Config)):
             cfg = _build(core, source, debug, host=normalize_host(host), token=token, auth_type="pat", **common)

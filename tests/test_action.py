@@ -29,7 +29,7 @@ from stp_ext.sample_partner.server import SamplePartner
 ACTION = yaml.safe_load((REPO / "action.yml").read_text())
 STEPS = ACTION["runs"]["steps"]
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
-SECRET_INPUTS = ("auth-header", "basic-password", "databricks-token")
+SECRET_INPUTS = ("auth-header", "basic-password", "databricks-token", "databricks-client-secret")
 IGNORED = shutil.ignore_patterns(
     ".git", ".venv", "venv", "build", "dist", "*.egg-info", "__pycache__", "*.pyc", ".pytest_cache", ".ruff_cache",
     ".mypy_cache", ".hypothesis",
@@ -245,8 +245,143 @@ def test_the_action_keeps_inputs_out_of_scripts_and_secrets_off_argv():
             if any(f"inputs.{secret}" in str(raw) for secret in SECRET_INPUTS) and not name.startswith("DATABRICKS_"):
                 # a secret only meets bash builtins: tested with `[`, piped to stdin by printf
                 uses = [line.strip() for line in script.splitlines() if f"${name}" in line]
-                allowed = (f"printf '%s' \"${name}\" |", f'if [ -n "${name}" ]; then', f'elif [ -n "${name}" ]; then')
+                allowed = (
+                    f"printf '%s' \"${name}\" |",
+                    f'if [ -n "${name}" ]; then',
+                    f'elif [ -n "${name}" ]; then',
+                    f'if [ -z "${name}" ]; then',
+                )
                 assert uses and all(line.startswith(allowed) for line in uses), uses
     upload = next(step for step in STEPS if "upload-artifact" in step.get("uses", ""))
     assert "inputs.junit-xml" in upload["with"]["path"] and "inputs.doctor-junit-xml" in upload["with"]["path"]
     assert upload["if"].startswith("always()")
+
+
+# -- the inputs for the optional cases, a service principal, and empty inputs ----------------------------
+# These run the steps' scripts with this checkout's databricks-stp (on PATH beside the test's Python):
+# no install step, so they are quick and run in `make test`.
+
+
+@pytest.fixture
+def runner(tmp_path: Path) -> Runner:
+    return Runner(tmp_path, REPO)
+
+
+@pytest.fixture
+def ingest_partner(runner: Runner):
+    """The sample partner, and an INGEST config pointing at it (P900 is the connector list of ingestion partners)."""
+    with SamplePartner(port=0, auth_header=HEADER) as partner:
+        example = json.loads((REPO / "examples" / "partner.json").read_text())["partner"]
+        example.update(
+            category="INGEST",
+            connect_url=f"{partner.url}/databricks/connect",
+            delete_url=f"{partner.url}/databricks/delete",
+            hostnames="127.0.0.1",
+        )
+        (runner.workdir / "partner.json").write_text(json.dumps({"partner": example}))
+        yield partner
+
+
+def _cases(report: Path) -> dict[str, str]:
+    """JUnit test case name -> "passed", "failed" or "skipped"."""
+    import xml.etree.ElementTree as ET
+
+    outcome = {}
+    for case in ET.parse(report).getroot().iter("testcase"):
+        kinds = {child.tag for child in case}
+        outcome[case.get("name", "")] = (
+            "failed" if kinds & {"failure", "error"} else "skipped" if "skipped" in kinds else "passed"
+        )
+    return outcome
+
+
+def test_connect_test_step_runs_p800_p801_and_p900_through_their_inputs(runner, ingest_partner):
+    given = {"basic-user": "databricks", "basic-password": PASSWORD}
+    given["test-connection-url"] = f"{ingest_partner.url}/test-connection"
+    given["connectors-url"] = f"{ingest_partner.url}/connectors"
+    done = runner.run("connect-test", _inputs(**given))
+    assert done.returncode == 0, done.stdout + done.stderr
+    cases = _cases(runner.workdir / "databricks-stp-connect-test.xml")
+    for case_id in ("P800", "P801", "P900"):
+        assert [v for k, v in cases.items() if k.startswith(case_id)] == ["passed"], cases
+    assert PASSWORD not in done.stdout + done.stderr
+
+
+def test_connect_test_step_runs_only_the_cases_asked_with_a_payload(runner, ingest_partner):
+    (runner.workdir / "extra.json").write_text(json.dumps({"user_info": {"first_name": "Ada"}}))
+    given = {"auth-header": HEADER, "case": "P100, P800", "payload": "extra.json"}
+    given["test-connection-url"] = f"{ingest_partner.url}/test-connection"
+    done = runner.run("connect-test", _inputs(**given))
+    assert done.returncode == 0, done.stdout + done.stderr
+    ran = {
+        name.split()[0].rstrip(":")
+        for name, outcome in _cases(runner.workdir / "databricks-stp-connect-test.xml").items()
+        if outcome != "skipped"
+    }
+    assert ran == {"P100", "P800"}
+
+
+@pytest.mark.parametrize(
+    ("given", "named"),
+    [
+        ({"basic-user": "databricks", "basic-password": ""}, "basic-password"),
+        ({"config": ""}, "config"),
+    ],
+)
+def test_connect_test_step_names_an_empty_input(runner, given, named):
+    done = runner.run("connect-test", _inputs(**given))
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"Error: the {named} input is empty")
+    assert f"::error::the {named} input is empty" in done.stdout  # the annotation on the run's page
+
+
+@pytest.mark.parametrize(
+    ("given", "named"),
+    [
+        ({"databricks-host": ""}, "databricks-host"),
+        ({"databricks-token": ""}, "databricks-token"),
+        ({"databricks-token": "", "databricks-client-id": "sp-id"}, "databricks-client-secret"),
+    ],
+)
+def test_doctor_step_names_an_empty_input(runner, given, named):
+    inputs = _inputs(
+        **{"doctor": "true", "databricks-host": "https://x.cloud.databricks.com", "databricks-token": "t", **given}
+    )
+    done = runner.run("doctor", inputs)
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"Error: the {named} input is empty")
+
+
+def test_doctor_step_with_a_service_principal(runner, ingest_partner, emulator):
+    from stp_ext.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+
+    env = {"DATABRICKS_HOST": emulator.url, "DATABRICKS_TOKEN": DEFAULT_ADMIN_TOKEN}
+    created = subprocess.run(
+        [sys.executable, "-m", "stp_ext", "create", "-f", "partner.json", "-e", "--auth-header-stdin"],
+        input=HEADER,
+        cwd=runner.workdir,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert created.returncode == 0, created.stderr
+    given = {"doctor": "true", "databricks-host": emulator.url}
+    given |= {"databricks-client-id": DEFAULT_CLIENT_ID, "databricks-client-secret": DEFAULT_CLIENT_SECRET}
+    done = runner.run("doctor", _inputs(**given))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert 'failures="0"' in _junit(runner.workdir / "databricks-stp-doctor.xml")
+    assert ("POST", "/oidc/v1/token", 200) in [(r.method, r.path, r.status) for r in emulator.request_log]
+    assert DEFAULT_CLIENT_SECRET not in done.stdout + done.stderr
+
+
+def test_readme_shows_a_service_principal_example():
+    text = (REPO / "README.md").read_text().split("### GitHub Action", 1)[1]
+    block = text.split("```yaml", 2)[2].split("```", 1)[0]
+    (step,) = yaml.safe_load(block)
+    given = step["with"]
+    assert set(given) <= set(ACTION["inputs"])
+    assert {"databricks-client-id", "databricks-client-secret", "test-connection-url", "connectors-url"} <= set(given)
+    assert "databricks-token" not in given
+    for secret in SECRET_INPUTS:  # a secret input only ever from a secret, never a literal
+        assert secret not in given or given[secret].startswith("${{ secrets."), secret

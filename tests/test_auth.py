@@ -447,3 +447,35 @@ def test_oauth_probe_is_sent_once_when_it_is_dropped(emulator, run, monkeypatch)
     assert result.exit_code == 1
     assert "closed without an answer (asking its host metadata" in result.stderr
     assert [r.path for r in emulator.request_log] == ["/.well-known/databricks-config"]
+
+
+def test_env_with_a_service_principal_uses_oauth_m2m(emulator, run, monkeypatch):
+    """-e reads DATABRICKS_CLIENT_ID/SECRET when DATABRICKS_TOKEN is not set (CI with a service principal)."""
+    from stp_ext.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+
+    monkeypatch.setenv("DATABRICKS_HOST", emulator.url)
+    monkeypatch.setenv("DATABRICKS_CLIENT_ID", DEFAULT_CLIENT_ID)
+    monkeypatch.setenv("DATABRICKS_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
+    result = run("get", "-e", "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    assert ("POST", "/oidc/v1/token", 200) in [(r.method, r.path, r.status) for r in emulator.request_log]
+    assert DEFAULT_CLIENT_SECRET not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(("present", "absent"), [("CLIENT_ID", "CLIENT_SECRET"), ("CLIENT_SECRET", "CLIENT_ID")])
+def test_env_with_half_a_service_principal_names_the_missing_variable(emulator, run, monkeypatch, present, absent):
+    monkeypatch.setenv("DATABRICKS_HOST", emulator.url)
+    monkeypatch.setenv(f"DATABRICKS_{present}", "some-value")
+    result = run("get", "-e")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        f"Error: --env is set with DATABRICKS_{present} but DATABRICKS_{absent} is empty or not set"
+    )
+    assert not emulator.request_log
+
+
+def test_env_without_a_credential_says_both_ways(emulator, run, monkeypatch):
+    monkeypatch.setenv("DATABRICKS_HOST", emulator.url)
+    result = run("get", "-e")
+    assert result.exit_code == 2
+    assert "DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET" in result.stderr

@@ -101,7 +101,8 @@ _ENV = click.option(
     default=None,
     expose_value=False,
     callback=_store("use_env"),
-    help="Use only DATABRICKS_HOST and DATABRICKS_TOKEN from the environment. Wins over --profile.",
+    help="Use only the environment: DATABRICKS_HOST with DATABRICKS_TOKEN, or with DATABRICKS_CLIENT_ID and "
+    "DATABRICKS_CLIENT_SECRET (a service principal). Wins over --profile.",
 )
 _OUTPUT = click.option(
     "-o",
