@@ -88,7 +88,7 @@ CALLS_OUT = (CONTROL + "/partner-connect", PAGE)
 REQUEST_LOG_SIZE = 10_000  # the newest requests kept; older ones are counted, not kept
 # The log is bounded in bytes too, so no client can bloat it with long paths: a path is kept up to
 # LOGGED_PATH_CHARS (the rest is cut and its length noted), and the whole log up to REQUEST_LOG_BYTES.
-REQUEST_LOG_BYTES = 4 * 1024 * 1024
+REQUEST_LOG_BYTES = 1024 * 1024  # its answer too: a client that never reads it holds that much, at most
 LOGGED_PATH_CHARS = 1024
 LOGGED_METHOD_CHARS = 32
 

@@ -42,7 +42,7 @@ Over HTTP (no auth: the emulator is meant for loopback use only):
     DELETE /_emulator/faults    back to normal
     GET    /_emulator/requests  the request log: {"requests": [{"method", "path", "status"}], "dropped"};
                                 status 0 marks a dropped connection; the newest 10,000 requests and
-                                at most about 4 MiB (a path is kept to its first 1,024 characters)
+                                at most about 1 MiB (a path is kept to its first 1,024 characters)
     GET    /_emulator/health    {"status": "ok"}, for a CI job waiting for the emulator
     POST   /_emulator/reset     wipe partners and secrets, clear faults and the log
 
