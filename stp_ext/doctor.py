@@ -72,7 +72,7 @@ def run_doctor(
 ) -> DoctorReport:
     from stp_ext.credential import CredentialService
     from stp_ext.partners import PartnerService
-    from stp_ext.together import in_background, together
+    from stp_ext.together import Outcome, in_background, together
 
     checks: list[DoctorCheck] = []
     add = checks.append
@@ -100,8 +100,14 @@ def run_doctor(
 
     try:
         workspace = connect()
-        # Who am I and the active partner do not depend on each other: one round trip for both.
-        me_answer, partners_answer = together(lambda: workspace.read("GET", ME_PATH), PartnerService(workspace).list)
+        # Who am I and the active partner do not depend on each other: one round trip for both. Other
+        # auth than a PAT fetches a token first, one request at a time: who am I goes first and gets it.
+        me_call, partners_call = (lambda: workspace.read("GET", ME_PATH)), PartnerService(workspace).list
+        if workspace.info.auth_type == "pat":
+            me_answer, partners_answer = together(me_call, partners_call)
+        else:
+            me_answer = Outcome(me_call())
+            partners_answer = together(partners_call)[0]
         me = me_answer.get()
         groups = {g.text("display") for g in me.objects("groups")}
         user = me.text("userName") or "unknown user"

@@ -97,7 +97,8 @@ def query_profile(
 
     The four reads (who am I, the active partner, the scope's keys, the ACL of
     `users`) do not depend on each other's answers, so they are sent at once
-    over the workspace's one session: a profile costs one round trip, not four.
+    over the workspace's one session: a profile costs one round trip, not four
+    (two where a token must be fetched first, as with OAuth).
     Their answers are then read in the order they were once sent in, so a row
     says what it said then (an auth failure first; no partner, no credential
     columns).
@@ -113,13 +114,16 @@ def query_profile(
             workspace = connect(name)
         row.host = workspace.host
         credential = CredentialService(workspace)
-        me_answer, partners_answer, keys_answer, acl_answer = together(
-            lambda: workspace.do("GET", ME_PATH),
-            PartnerService(workspace).list,
-            credential.stored_keys,
-            credential.users_permission,
-        )
-        me = me_answer.get()
+        reads = [PartnerService(workspace).list, credential.stored_keys, credential.users_permission]
+        if workspace.info.auth_type == "pat":
+            me_answer, partners_answer, keys_answer, acl_answer = together(lambda: workspace.do("GET", ME_PATH), *reads)
+            me = me_answer.get()
+        else:
+            # Any other auth gets a token first, and the SDK fetches it for one request at a time:
+            # four at once would queue for it (a hanging token endpoint: four timeouts, not one).
+            # Who am I goes first and gets the token; the other three then go out together.
+            me = workspace.do("GET", ME_PATH)
+            partners_answer, keys_answer, acl_answer = together(*reads)
         row.auth_ok = True
         row.user = str(me.get("userName") or "") or None
         groups = me.get("groups")
