@@ -352,3 +352,22 @@ def test_clients_pipelining_requests_they_never_read_stall_no_one() -> None:
             assert after - before < 64 * 1024, (before, after)
     finally:
         emu.stop()
+
+
+def test_the_sample_partner_hangs_or_drips_on_any_path_for_clients_tests() -> None:
+    """``hang`` and ``drip`` answer any path (a token endpoint a client is pointed at), whatever the credential."""
+    with SamplePartner(auth_header="Bearer right") as partner:
+        with socket.create_connection(("127.0.0.1", partner.port), timeout=5) as hung:
+            hung.sendall(b"POST /oidc/v1/token?fault=hang HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+            hung.settimeout(0.5)
+            with pytest.raises(TimeoutError):
+                hung.recv(1024)  # not a byte
+            assert json.loads(
+                raw_exchange(partner.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").partition(b"\r\n\r\n")[2]
+            )
+        with socket.create_connection(("127.0.0.1", partner.port), timeout=5) as dripped:
+            dripped.sendall(b"POST /any/path?fault=drip HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+            time.sleep(0.5)
+            head, _, body = dripped.recv(65536).partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200 ") and b"Content-Length: 77" in head
+            assert 0 < len(body) < 5  # a byte every 0.2 s: '{"acc...
