@@ -64,7 +64,9 @@ def test_a_timeout_variable_beyond_an_hour_is_refused_before_anything_is_sent(ru
     assert env_auth.request_log == []
 
 
-@pytest.mark.parametrize(("token", "shown"), [("dapi€uro", "U+20AC at position 5"), ("dapi\nx", "U+000A at position 5")])
+@pytest.mark.parametrize(
+    ("token", "shown"), [("dapi€uro", "U+20AC at position 5"), ("dapi\nx", "U+000A at position 5")]
+)
 def test_a_token_that_cannot_travel_in_a_header_is_refused_before_anything_is_sent(
     run, monkeypatch, env_auth, token, shown
 ):
