@@ -283,6 +283,7 @@ def test_an_admin_only_partner_refuses_a_non_admins_click(box: Box) -> None:
 def test_choices_reach_the_body_and_bad_ones_are_refused_before_sending(box: Box) -> None:
     box.create(integration_type="WAREHOUSE_WRITE", supported_features=["UNITY_CATALOG", "EXTERNAL_LOCATION"])
     assert box.click(catalog="bad name!")[0] == 400
+    assert "unknown field 'catalogue'" in box.click(catalogue="sales")[1]["message"]
     status, click = box.click(catalog="sales", schemas=["raw", "gold"], external_location="s3://bucket/in")
     assert status == 200 and click["passed"], click["findings"]
     (connect,) = [s for s in box.partner.take() if s.path == "/connect"]
