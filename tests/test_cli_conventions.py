@@ -151,3 +151,21 @@ def test_a_config_file_given_without_f_is_answered_with_the_command_to_run(run, 
         "Error: Missing option '-f' / '--file'.",
         f"Give the file with -f: databricks-stp {command} -f partner.json -o json",
     ]
+
+
+@pytest.mark.parametrize(
+    ("args", "tag"), [(["get"], "cmd/get"), (["secret", "status", "--id", "A1"], "cmd/secret_status")]
+)
+def test_every_workspace_request_names_its_command_in_the_user_agent(workspace, run, monkeypatch, args, tag):
+    """As the Databricks CLI tags its requests; and cli/<version> when it runs us (DATABRICKS_CLI_VERSION)."""
+    monkeypatch.setenv("DATABRICKS_CLI_VERSION", "0.240.0")
+    run(*args, "-p", "emu", "-o", "json")
+    sent = [r.user_agent for r in workspace.emulator.request_log if r.path.startswith("/api/")]
+    assert sent, workspace.emulator.request_log
+    for agent in sent:
+        assert agent.startswith("databricks-stp/") and tag in agent.split() and "cli/0.240.0" in agent.split()
+
+
+def test_no_cli_tag_outside_the_databricks_cli(workspace, run):
+    run("get", "-p", "emu", "-o", "json")
+    assert not any("cli/" in r.user_agent.replace("databricks-stp/", "") for r in workspace.emulator.request_log)
