@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from stp_ext import __version__, user_agent
+from stp_ext import __version__, log_settings, user_agent
 from stp_ext.cli.options import GlobalOptions, SuggestingGroup, common_options
 from stp_ext.errors import ExitCode, StpError
 from stp_ext.logs import configure_logging, redact, redact_peer
@@ -77,6 +77,8 @@ class StpGroup(SuggestingGroup):
         options = GlobalOptions(terminal=terminal) if terminal is not None else GlobalOptions()
         restore_sigterm = _sigterm_interrupts()
         try:
+            # DATABRICKS_LOG_LEVEL/FILE/FORMAT as the Databricks CLI reads them (a bad value is one Error line).
+            log_settings.configure(debug=False)
             result = super().main(
                 args, prog_name or "databricks-stp", complete_var, standalone_mode=False, obj=options, **extra
             )

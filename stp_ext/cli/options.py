@@ -76,9 +76,9 @@ def _store(attribute: str) -> Callable[[click.Context, click.Parameter, Any], No
         opts = global_options(ctx)
         setattr(opts, attribute, value)
         if attribute == "debug":
-            from stp_ext.logs import configure_logging
+            from stp_ext import log_settings
 
-            configure_logging(debug=True)
+            log_settings.configure(debug=True)
 
     return callback
 
