@@ -15,6 +15,7 @@ class ExitCode(enum.IntEnum):
     OK = 0
     FAILURE = 1  # the workspace or a partner endpoint refused or failed, a check failed, network
     USAGE = 2  # bad usage or bad input caught locally; nothing was sent
+    HANGUP = 129  # 128 + SIGHUP: the terminal closed or the SSH session dropped; reported as an interruption
     INTERRUPTED = 130
 
 
@@ -80,6 +81,6 @@ class PartialFailure(StpError):
 
 
 class Interrupted(StpError):
-    """The user interrupted (Ctrl-C, SIGTERM); the message says what was done by then."""
+    """The user interrupted (Ctrl-C, SIGTERM, SIGHUP); the message says what was done by then."""
 
     exit_code = ExitCode.INTERRUPTED

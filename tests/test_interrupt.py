@@ -52,8 +52,12 @@ def _interrupt(process: subprocess.Popen[str], signum: int) -> tuple[int, str, s
     return process.returncode, out, err
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_interrupted_create_names_the_partner_and_the_finishing_command(workspace, partner_file, signum):
+@pytest.mark.parametrize(
+    ("signum", "status"),
+    [(signal.SIGINT, 130), (signal.SIGTERM, 130), (signal.SIGHUP, 129)],  # SIGHUP: a closed terminal (issue 22.6)
+    ids=["SIGINT", "SIGTERM", "SIGHUP"],
+)
+def test_interrupted_create_names_the_partner_and_the_finishing_command(workspace, partner_file, signum, status):
     workspace.emulator.faults.arm(latency_ms=4000, path_prefix=SECRETS)
     process = _start(["create", "-f", str(partner_file()), "-p", "emu", "--no-auth-header"], workspace)
     _wait_for(workspace, "POST", "self-test-partners/create")
@@ -69,7 +73,7 @@ def test_interrupted_create_names_the_partner_and_the_finishing_command(workspac
         ).stdout
     )["partners"][0]["id"]
     lines = err.splitlines()
-    assert code == 130
+    assert code == status
     assert lines[0].startswith(f"Error: interrupted after partner {partner_id} was created.")
     assert f"Done: partner {partner_id} created." in lines[0]
     assert lines[1] == f"Finish with: databricks-stp secret put --id {partner_id} --no-auth-header -p emu"

@@ -156,17 +156,16 @@ def as_token(emu: Emulator, token: str) -> RawClient:
     return RawClient(emu.port, token=token)
 
 
-CASES = [
-    ("WAREHOUSE_READ", ["AUTH_PAT"]),
-    ("WAREHOUSE_READ_WRITE", ["AUTH_OAUTH_M2M"]),
-    ("WAREHOUSE_WRITE", ["AUTH_PAT", "AUTH_OAUTH_U2M"]),
-    ("CLUSTER_COMPUTE", ["AUTH_PAT"]),
-    ("CLUSTER_COMPUTE", ["AUTH_OAUTH_M2M"]),
-    ("WORKSPACE_MANAGEMENT", ["AUTH_OAUTH_M2M", "AUTH_OAUTH_U2M"]),
-    ("WORKSPACE_MANAGEMENT", ["AUTH_PAT"]),
-    ("WAREHOUSE_READ", ["AUTH_OAUTH_M2M"]),
-    ("NO_INTEGRATION", ["AUTH_PAT"]),
+INTEGRATIONS = [
+    "WAREHOUSE_READ",
+    "WAREHOUSE_READ_WRITE",
+    "WAREHOUSE_WRITE",
+    "CLUSTER_COMPUTE",
+    "WORKSPACE_MANAGEMENT",
+    "NO_INTEGRATION",
 ]
+AUTH = [["AUTH_PAT"], ["AUTH_OAUTH_M2M"], ["AUTH_PAT", "AUTH_OAUTH_U2M"], ["AUTH_OAUTH_M2M", "AUTH_OAUTH_U2M"]]
+CASES = [(integration, auth) for integration in INTEGRATIONS for auth in AUTH]
 
 
 @pytest.mark.parametrize(("integration", "auth"), CASES)
@@ -184,7 +183,8 @@ def test_a_click_provisions_connects_reuses_and_deletes(
     uses_pat = integration != "NO_INTEGRATION" and "AUTH_PAT" in auth
     check_connect_body(connect.body, uses_pat=uses_pat)
     assert first["redirect_uri"] == first["response"]["redirect_uri"] and first["connection_id"]
-    assert "REDACTED" in json.dumps(first["request"]) or not (uses_pat or "AUTH_OAUTH_M2M" in auth)
+    uses_m2m = integration != "NO_INTEGRATION" and "AUTH_OAUTH_M2M" in auth
+    assert ("[REDACTED]" in json.dumps(first["request"])) == (uses_pat or uses_m2m)
 
     # The credential handed to the partner works, as the service principal, for what it was given only.
     principal = first["provisioned"]["service_principal"]
@@ -198,6 +198,8 @@ def test_a_click_provisions_connects_reuses_and_deletes(
         assert me.status == 200 and me.json()["userName"] == principal["application_id"]
         assert me.json()["displayName"] == f"{first['partner']['name']} service principal"
         assert client.get("/api/2.0/partnerhub/self-test-partners/get").status == 403  # admins only
+        # An admin-only partner's credential: users hold no ACL on its scope, nor does the principal.
+        assert client.get("/api/2.0/secrets/list", scope="partner-connect").status == 403
         compute = first["provisioned"]["compute"]
         if compute is None:
             assert integration == "WORKSPACE_MANAGEMENT"
@@ -373,3 +375,21 @@ def test_the_readmes_ci_recipe_clicks_the_tile_as_written(tmp_path: Any) -> None
         deleted = RawClient(emu.port, token=None).post(DELETE, {"connection_id": connection_id}).json()
         assert deleted["passed"] and deleted["status"] == 200
         assert partner.state.connection(connection_id) is None
+
+
+def test_updating_or_deleting_the_partner_removes_its_connection(box: Box, emu: Emulator) -> None:
+    """As in a workspace (docs/rest-api.md): update and delete are destructive; the credential stops working."""
+    box.create(auth_options=["AUTH_PAT"])
+    assert box.click()[1]["passed"]
+    (connect,) = [s for s in box.partner.take() if s.path == "/connect"]
+    pat = connect.body["user_info"]["auth"]["personal_access_token"]
+    assert as_token(emu, pat).get(ME).status == 200
+    config = example_partner(connect_url=f"{box.partner.url}/connect", hostnames="127.0.0.1")
+    assert (
+        box.admin.put(f"/api/2.0/partnerhub/self-test-partners/update/{box.partner_id}", {"partner": config}).status
+        == 200
+    )
+    assert as_token(emu, pat).get(ME).status == 403
+    assert box.control.get("/_emulator/partner-connect/connections").json() == {"connections": []}
+    fresh = box.click()[1]
+    assert fresh["passed"] and fresh["established"] is False  # a new connection, with a new credential

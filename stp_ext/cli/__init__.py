@@ -75,7 +75,7 @@ class StpGroup(SuggestingGroup):
         # terminal: the seam tests use to answer prompts (stp_ext.terminal.FakeTerminal).
         terminal = extra.pop("terminal", None)
         options = GlobalOptions(terminal=terminal) if terminal is not None else GlobalOptions()
-        restore_sigterm = _sigterm_interrupts()
+        restore_signals, received = _signals_interrupt()
         try:
             # DATABRICKS_LOG_LEVEL/FILE/FORMAT as the Databricks CLI reads them (a bad value is one Error line).
             log_settings.configure(debug=False)
@@ -106,7 +106,9 @@ class StpGroup(SuggestingGroup):
             )
             code = ExitCode.FAILURE
         finally:
-            restore_sigterm()
+            restore_signals()
+        if code == ExitCode.INTERRUPTED and received and received[0] == "SIGHUP":
+            code = ExitCode.HANGUP  # the same report; a status that tells a supervisor why
         if standalone_mode:
             sys.exit(int(code))
         return int(code)
@@ -129,30 +131,46 @@ def _file_hint(error: click.UsageError, command: str, options: GlobalOptions) ->
     return f"Give the file with -f: {fixed}"
 
 
-def _sigterm_interrupts() -> Any:
-    """Treat SIGTERM like Ctrl-C, so a multi-step command stopped by a supervisor still says
-    what it did and how to finish. Returns a function that puts the old handler back."""
+def _signals_interrupt() -> tuple[Any, list[str]]:
+    """Treat SIGTERM and SIGHUP like Ctrl-C, so a multi-step command stopped by a supervisor, a
+    closed terminal or a dropped SSH session still says what it did and how to finish.
+
+    Returns a function that puts the old handlers back, and the list the handler appends the
+    signal's name to (the exit status tells SIGHUP apart: 129).
+    """
     import signal
     import threading
 
+    received: list[str] = []
     if threading.current_thread() is not threading.main_thread():
-        return lambda: None  # signals can only be handled on the main thread
+        return (lambda: None), received  # signals can only be handled on the main thread
 
-    def interrupt(_signum: int, _frame: Any) -> None:
+    def interrupt(signum: int, _frame: Any) -> None:
+        received.append(signal.Signals(signum).name)
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    return lambda: signal.signal(signal.SIGTERM, previous)
+    # SIGHUP does not exist on Windows.
+    signums = [signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])]
+    previous = {signum: signal.signal(signum, interrupt) for signum in signums}
+
+    def restore() -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+    return restore, received
 
 
 def _report(options: GlobalOptions, message: str, hint: str | None, error: BaseException) -> None:
     from stp_ext.render import Renderer
 
-    if options.debug:
-        from stp_ext.render.safe import clean_lines, traceback_text
+    try:
+        if options.debug:
+            from stp_ext.render.safe import clean_lines, traceback_text
 
-        sys.stderr.write(clean_lines(redact(traceback_text(error))))  # its messages: redact_peer'd
-    Renderer().error(redact(message), redact(hint) if hint else None)
+            sys.stderr.write(clean_lines(redact(traceback_text(error))))  # its messages: redact_peer'd
+        Renderer().error(redact(message), redact(hint) if hint else None)
+    except OSError:  # stderr is gone (SIGHUP: the terminal closed): the exit status still tells
+        pass
 
 
 def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:

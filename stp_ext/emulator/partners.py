@@ -6,6 +6,7 @@ import json
 import secrets
 from typing import Any
 
+from stp_ext.emulator import provisioning
 from stp_ext.emulator.http import ApiError, Call, not_found, permission_denied
 from stp_ext.emulator.state import Store, now_ms
 
@@ -58,6 +59,7 @@ def update(store: Store, call: Call) -> dict[str, Any]:
         changed = db.execute("UPDATE partners SET name = ?, config = ? WHERE id = ?", (name, config, partner_id))
         if changed.rowcount == 0:
             raise not_found(f"Self-testing partner {partner_id} does not exist.")
+        provisioning.forget_partner(db, partner_id)  # destructive, as in a workspace
     return {}
 
 
@@ -67,4 +69,5 @@ def delete(store: Store, call: Call) -> dict[str, Any]:
     with store.transaction() as db:
         if db.execute("DELETE FROM partners WHERE id = ?", (partner_id,)).rowcount == 0:
             raise not_found(f"Self-testing partner {partner_id} does not exist.")
+        provisioning.forget_partner(db, partner_id)
     return {}

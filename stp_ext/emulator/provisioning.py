@@ -251,6 +251,16 @@ class Connections:
         )
 
 
+def forget_partner(db: Any, partner_id: str) -> None:
+    """Updating or deleting a self-testing partner removes its connections (docs/rest-api.md).
+
+    Called inside the partner endpoint's own transaction; with the row go the
+    principal, its PAT and OAuth secret (and so its access tokens) and compute.
+    """
+    if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'pc_connections'").fetchone():
+        db.execute("DELETE FROM pc_connections WHERE partner_id = ?", (partner_id,))
+
+
 # -- the workspace APIs that show what was provisioned (route handlers) ------------
 
 
