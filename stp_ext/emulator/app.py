@@ -130,7 +130,6 @@ class RequestRecord:
     method: str
     path: str  # without the query string
     status: int  # 0 when the connection was dropped on purpose
-    user_agent: str = ""  # what the client said it is (tests check the tool's cmd/<command>)
 
 
 class EmulatorApp:
@@ -197,7 +196,7 @@ class EmulatorApp:
         with self._log_lock:
             if len(self._log) == self._log.maxlen:
                 self._dropped += 1
-            self._log.append(RequestRecord(request.method, request.path, status, request.header("User-Agent")))
+            self._log.append(RequestRecord(request.method, request.path, status))
 
     def answers_quickly(self) -> bool:
         """No fault armed that delays or streams an answer: every answer is a few table lookups."""
