@@ -11,19 +11,29 @@ What this module adds to waitress:
 - the loop runs in short polls we own: ``stop()`` and Ctrl-C end it within
   a fraction of a second, on Windows too;
 - errors waitress answers by itself (400 bad framing, 413 body too large,
-  431 headers too large) are JSON ``{"error_code", "message"}`` like the
-  apps' own, never a text page or a traceback;
+  431 headers too large) are JSON in the app's own error shape
+  (``error_document``; the workspace's ``{"error_code", "message"}`` by
+  default), never a text page or a traceback;
+- a request with both Content-Length and Transfer-Encoding is answered and
+  its connection closed (RFC 9112, 6.1: such a message may be smuggling one);
 - a request must arrive whole within ``request_timeout`` seconds of its first
   byte (slowloris), and an idle keep-alive connection is closed after
   ``idle_timeout``;
 - ``drop_connection()``: an app answers it to close the connection without a byte, as a
   crashing proxy would (the emulator's ``drop`` fault);
-- ``raw_response()``: an app writes the wire itself (the sample partner's hostile faults).
+- ``raw_response()``: an app writes the wire itself (the sample partner's hostile faults);
+- ``hold``: an app may have a request wait (a latency fault) without a thread
+  waiting with it: the request is parked on a timer in the I/O loop and handed
+  to a worker when it is due, so any number of delayed requests cost no worker;
+- ``run_inline(method, path)``: the requests the app answers at once run in the
+  I/O thread, so they are answered even when every worker is busy.
 """
 
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import json
 import logging
 import select
@@ -43,6 +53,17 @@ REQUEST_TIMEOUT_S = 30.0  # from a request's first byte to its last
 IDLE_TIMEOUT_S = 60  # an idle keep-alive connection
 THREADS = 32  # slow answers (latency faults, the slow partner) must not queue the others; started as needed
 _POLL_S = 0.1  # how long one turn of the I/O loop may wait: bounds stop() and Ctrl-C
+
+ErrorDocument = Callable[[int, str, str], dict[str, Any]]
+# hold(method, path): None, or (seconds to park the request before it is served, a note for the app).
+Hold = Callable[[str, str], "tuple[float, Any] | None"]
+HELD = "stp.held"  # in the WSGI environ when a hold is given: the note it returned for this request
+
+
+def workspace_error(status: int, code: str, message: str) -> dict[str, Any]:
+    """A Databricks REST API error: ``{"error_code", "message"}``."""
+    return {"error_code": code, "message": message}
+
 
 # waitress's own log: the apps keep their own, and tracebacks never reach a terminal.
 for _name in ("waitress", "waitress.queue"):
@@ -86,10 +107,13 @@ class LocalServer:
         request_timeout: float = REQUEST_TIMEOUT_S,
         idle_timeout: int = IDLE_TIMEOUT_S,
         threads: int = THREADS,
-        run_inline: Callable[[], bool] | None = None,
+        run_inline: Callable[[str, str], bool] | None = None,
         never_inline: tuple[str, ...] = (),
+        error_document: ErrorDocument = workspace_error,
+        hold: Hold | None = None,
     ) -> None:
         self.app = app
+        self.error_document = error_document  # (status, code, message) -> the JSON of an error answer
         self.host = host
         self.requested_port = port
         self.max_body_bytes = max_body_bytes
@@ -100,6 +124,15 @@ class LocalServer:
         # Path prefixes always answered by a worker: their app calls out (a Partner Connect click),
         # and the peer it calls may call this server back while the answer is pending.
         self.never_inline = never_inline
+        self.hold = hold
+        # Parked requests, (due, order, channel), served by the I/O loop's thread when due.
+        self._timers: list[tuple[float, int, Any]] = []
+        # Connections whose next pipelined request the loop answers itself, one per connection per
+        # turn (round robin), once the client has read the previous answer. Loop thread only.
+        self._pipelined: list[Any] = []
+        self._loop_thread: int | None = None
+        self._timers_lock = threading.Lock()
+        self._order = itertools.count()
         self._server: Any = None
         self._port: int | None = None  # kept after stop(), so a URL can still be named
         self._thread: threading.Thread | None = None
@@ -151,9 +184,55 @@ class LocalServer:
 
         server = self._server
         use_poll = hasattr(select, "poll")  # select() cannot watch a descriptor past 1024 (POSIX)
+        self._loop_thread = threading.get_ident()
         # Short turns of the loop, so stop() and Ctrl-C (Windows too) are seen within _POLL_S.
         while not self._halt.is_set():
-            wasyncore.loop(timeout=_POLL_S, use_poll=use_poll, map=server._map, count=1)
+            wait = self._serve_due(server)
+            if self._serve_pipelined():
+                wait = 0.0  # more answered than waiting: look at the sockets and come back
+            wasyncore.loop(timeout=wait, use_poll=use_poll, map=server._map, count=1)
+
+    def _serve_pipelined(self) -> bool:
+        """Answer the next pipelined request of each connection whose client has read what it was sent.
+
+        One request per connection per turn, in the loop's own thread: a client
+        that pipelines thousands of requests gets its turn like everyone else,
+        no worker thread (and no share of the interpreter lock) goes to it, and a
+        client that does not read its answers gets no more until it does (so
+        its unsent answers stay at one). True if any request was answered.
+        """
+        waiting, self._pipelined = self._pipelined, []
+        answered = False
+        for channel in waiting:
+            if not channel.connected or not channel.requests:
+                continue
+            if channel.total_outbufs_len:
+                self._pipelined.append(channel)  # the client has not read the last answer yet
+                continue
+            channel.service()  # puts the channel back in _pipelined if it has more (Server.add_task)
+            answered = True
+        return answered
+
+    def park(self, seconds: float, channel: Any) -> None:
+        """Serve ``channel``'s next request in ``seconds``, on a worker; no thread waits meanwhile."""
+        with self._timers_lock:
+            heapq.heappush(self._timers, (time.monotonic() + seconds, next(self._order), channel))
+        server = self._server
+        if server is not None:
+            with contextlib.suppress(OSError):
+                server.pull_trigger()  # the loop may be waiting a whole turn: let it see the new deadline
+
+    def _serve_due(self, server: Any) -> float:
+        """Hand the parked requests that are due to the workers; how long the loop may wait for the next."""
+        now = time.monotonic()
+        due: list[Any] = []
+        with self._timers_lock:
+            while self._timers and self._timers[0][0] <= now:
+                due.append(heapq.heappop(self._timers)[2])
+            wait = min(_POLL_S, self._timers[0][0] - now) if self._timers else _POLL_S
+        for channel in due:
+            server.add_task(channel)
+        return max(wait, 0.0)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -241,19 +320,16 @@ def _connection_limit() -> int:
     return max(64, min(limit, 10_000) - 100)
 
 
-def _calls_out(channel: Any, prefixes: tuple[str, ...]) -> bool:
-    """Whether the channel's next request is for a path that must not run in the I/O thread."""
-    if not prefixes:
-        return False
-    requests = getattr(channel, "requests", None) or []
-    path = str(getattr(requests[0], "path", "") or "") if requests else ""
-    return path.startswith(prefixes)
+def _app_path(path: str) -> str:
+    """The request's path as the app gets it (PATH_INFO): leading slashes folded, as waitress does."""
+    return "/" + path.lstrip("/") if path.startswith("/") else path
 
 
 def _make_server(owner: LocalServer, sock: socket.socket) -> Any:
     # Imported here: `--help` and the commands that serve nothing never load waitress.
     from waitress.adjustments import Adjustments
     from waitress.channel import HTTPChannel
+    from waitress.parser import HTTPRequestParser
     from waitress.server import TcpWSGIServer
     from waitress.task import ErrorTask, ThreadedTaskDispatcher, WSGITask
     from waitress.utilities import BadRequest
@@ -273,14 +349,38 @@ def _make_server(owner: LocalServer, sock: socket.socket) -> Any:
                 if error.code != 413
                 else (f"Request body too large: the limit is {owner.max_body_bytes} bytes")
             )
-            body = json.dumps({"error_code": code, "message": message}).encode()
+            body = json.dumps(owner.error_document(error.code, code, message)).encode()
             self.status = f"{error.code} {error.reason}"
             self.response_headers.append(("Content-Type", "application/json"))
             self.set_close_on_finish()
             self.content_length = len(body)
             self.write(body)
 
+    class Parser(HTTPRequestParser):  # type: ignore[misc]
+        command: str | None = None  # waitress sets these once it has parsed the request line
+        path: str | None = None
+        framing_conflict = False  # Content-Length and Transfer-Encoding both: answer, then close
+        held = False  # owner.hold has been asked about this request (once: it may count it)
+        held_note: Any = None  # what it answered, for the app (HELD)
+
+        def parse_header(self, header_plus: bytes) -> None:
+            super().parse_header(header_plus)
+            # waitress reads such a body as chunked (as RFC 9112 says) but would keep the
+            # connection open; whatever follows on it may be a request smuggled past a proxy.
+            self.framing_conflict = self.chunked and "CONTENT_LENGTH" in self.headers
+
     class Task(WSGITask):  # type: ignore[misc]
+        def get_environment(self) -> dict[str, Any]:
+            environ: dict[str, Any] = super().get_environment()
+            if owner.hold is not None:
+                environ[HELD] = self.request.held_note
+            return environ
+
+        def build_response_header(self) -> bytes:
+            if self.request.framing_conflict:
+                self.set_close_on_finish()
+            return bytes(super().build_response_header())
+
         def write(self, data: bytes) -> None:
             """The status line, headers and the first body bytes in one send: one syscall, one segment."""
             if self.environ is not None and self.environ.get(RAW_RESPONSE):
@@ -323,6 +423,7 @@ def _make_server(owner: LocalServer, sock: socket.socket) -> Any:
             super().add_task(task)
 
     class Channel(HTTPChannel):  # type: ignore[misc]
+        parser_class = Parser
         task_class = Task
         error_task_class = JsonErrorTask
         request_started = 0.0  # when the first byte of the request being read came
@@ -352,6 +453,21 @@ def _make_server(owner: LocalServer, sock: socket.socket) -> Any:
                 self.service()
             return result
 
+        def service(self) -> None:
+            request = self.requests[0]
+            if owner.hold is not None and not request.held and request.error is None:
+                request.held = True
+                held = owner.hold(request.command.upper(), _app_path(request.path))
+                if held is not None:
+                    seconds, request.held_note = held
+                    if seconds > 0:
+                        # Parked: this thread goes back to work, the loop hands the request to a
+                        # worker when it is due (it stays first in self.requests meanwhile, so the
+                        # connection reads nothing more and answers stay in order).
+                        owner.park(seconds, self)
+                        return
+            super().service()
+
     class Server(TcpWSGIServer):  # type: ignore[misc]
         channel_class = Channel
 
@@ -360,27 +476,53 @@ def _make_server(owner: LocalServer, sock: socket.socket) -> Any:
 
             A handoff to a worker thread and back costs more than a quick answer
             itself; a slow answer (an armed latency fault, say) must not hold the
-            loop, so it goes to the workers. Only a request the loop has just
-            read runs inline (after ``received`` lets go of the channel's lock);
-            the next of a client's pipelined requests goes to a worker.
+            loop, so it goes to the workers. A request the loop has just read
+            runs inline (after ``received`` lets go of the channel's lock); the
+            next of a client's pipelined requests waits its turn in the loop
+            (``_serve_pipelined``), or goes to a worker when it was a worker that
+            answered the one before.
             """
-            if (
-                getattr(task, "reading", False)
-                and owner.run_inline is not None
-                and owner.run_inline()
-                and not _calls_out(task, owner.never_inline)
-            ):
-                task.inline_pending = True
-                return
+            if owner.run_inline is not None and task.requests:
+                request = task.requests[0]
+                path = _app_path(request.path or "")
+                # A request waitress refused (bad framing, not HTTP) has an answer of its own, always quick.
+                quick = request.error is not None or (
+                    owner.run_inline((request.command or "").upper(), path) and not path.startswith(owner.never_inline)
+                )
+                if quick:
+                    if getattr(task, "reading", False):
+                        task.inline_pending = True
+                        return
+                    if threading.get_ident() == owner._loop_thread:
+                        owner._pipelined.append(task)  # the next of a client's pipelined requests
+                        return
             super().add_task(task)
+
+        def handle_accept(self) -> None:
+            """Every waiting connection (up to 64) per turn of the loop, not one.
+
+            A turn can take tens of milliseconds when hundreds of clients keep the
+            loop busy; one accept per turn would leave a newcomer in the backlog
+            for seconds behind them.
+            """
+            for _ in range(64):
+                before = len(self._map)
+                super().handle_accept()
+                if len(self._map) == before or not self.readable():  # none left, or the connection limit
+                    return
 
         def maintenance(self, now: float) -> None:
             super().maintenance(now)  # idle connections
             cutoff = time.monotonic() - owner.request_timeout
+            unread = now - owner.idle_timeout  # now: time.time(), as waitress keeps last_activity
             for channel in list(self.active_channels.values()):
                 request = channel.request
                 if request is not None and not request.completed and channel.request_started < cutoff:
                     channel.will_close = True  # closed on the loop's next turn
+                elif channel.requests and channel.total_outbufs_len and channel.last_activity < unread:
+                    # Requests waiting behind answers the client has not read for idle_timeout:
+                    # waitress keeps such a connection forever (it is not idle to it).
+                    channel.will_close = True
 
     adj = Adjustments(
         threads=owner.threads,

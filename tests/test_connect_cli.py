@@ -19,8 +19,11 @@ from helpers import invoke
 from stp_ext.connect.cases import CASE_IDS
 from stp_ext.sample_partner import FAULT_NAMES
 
-SPEC_SCENARIO_KEYS = {"name", "case_id", "title", "passed", "skipped", "status", "elapsed_ms", "findings"}
+SPEC_SCENARIO_KEYS = {
+    "name", "case_id", "title", "certification", "passed", "skipped", "not_run", "status", "elapsed_ms", "findings",
+}  # fmt: skip
 CREDENTIAL = ["--basic-user", BASIC_USER, "--basic-password-stdin"]
+HOSTNAMES = ["--hostnames", "partner.example.com"]  # the redirect host the example config lists
 
 
 @pytest.fixture
@@ -34,9 +37,11 @@ def test_passes_against_a_correct_partner(config: Path) -> None:
     assert result.exit_code == 0, result.stderr
     for case in ("P100", "P300", "P302", "P400", "P401", "P402", "P600", "P700", "AUTH"):
         assert case in result.stdout
-    assert "9 of 9 certification cases pass (3 skipped)" in result.stdout
+    assert "✓ certification: 9 of 9 certification cases pass (1 skipped)" in result.stdout
+    assert "✓ beyond certification: no findings" in result.stdout
+    assert "P302 expects auto_add (assumed: the suite's default config" in result.stdout
     assert f"{partner.url}/databricks/connect" in result.stdout
-    assert "Error" not in result.stderr
+    assert "Error" not in result.stderr and "Warning" not in result.stderr
 
 
 def test_json_carries_case_ids_and_the_summary(config: Path) -> None:
@@ -46,20 +51,30 @@ def test_json_carries_case_ids_and_the_summary(config: Path) -> None:
         )
     assert result.exit_code == 0, result.stderr
     document = json.loads(result.stdout)
-    assert set(document) == {"passed", "summary", "scenarios"}
-    assert document["passed"] is True
+    assert set(document) == {"passed", "strict", "summary", "certification", "beyond_certification", "scenarios"}
+    assert document["passed"] is True and document["strict"] is False
     assert document["summary"] == {
-        "cases": 12,
+        "cases": 10,
         "ran": 9,
         "passed": 9,
-        "skipped": 3,
-        "text": "9 of 9 certification cases pass (3 skipped)",
+        "skipped": 1,
+        "not_run": 0,
+        "text": "9 of 9 certification cases pass (1 skipped)",
     }
+    assert document["certification"] == {
+        "passed": True,
+        "one_reason": None,
+        "new_user_action": "auto_add",
+        "new_user_action_assumed": True,
+        "findings": [],
+    }
+    assert document["beyond_certification"] == {"passed": True, "findings": []}
     assert [s["case_id"] for s in document["scenarios"]] == list(CASE_IDS)
     for scenario in document["scenarios"]:
         assert set(scenario) == SPEC_SCENARIO_KEYS
         assert scenario["name"] == scenario["case_id"] and scenario["title"]
         assert isinstance(scenario["elapsed_ms"], (int, float))
+        assert scenario["certification"] is (scenario["case_id"] not in ("P800", "P801"))
 
 
 def test_a_fault_fails_with_exit_1_and_names_the_finding(config: Path) -> None:
@@ -73,10 +88,17 @@ def test_a_fault_fails_with_exit_1_and_names_the_finding(config: Path) -> None:
     assert text.stderr.startswith("Error: connect-test failed: 1 of 9 certification cases pass")
     assert as_json.exit_code == 1
     document = json.loads(as_json.stdout)
-    assert document["passed"] is False
+    assert document["passed"] is False and document["certification"]["passed"] is False
     new = document["scenarios"][0]
     assert new["case_id"] == "P100" and new["passed"] is False
-    assert {"severity": "error", "check": "enum_value"}.items() <= new["findings"][0].items()
+    assert {"severity": "error", "section": "certification", "check": "enum_value"}.items() <= new["findings"][
+        0
+    ].items()
+    # The same finding in every case is listed once, with its cases.
+    [group] = [g for g in document["certification"]["findings"] if g["check"] == "enum_value"]
+    assert group["cases"][:3] == ["P100", "P300", "P302"] and "signin" in group["message"]
+    assert " ".join(text.stdout.split()).count("redirect_value is 'signin'") == 1
+    assert "Certification findings" in text.stdout
     assert "Error: connect-test failed" in as_json.stderr
 
 
@@ -160,7 +182,8 @@ def test_options_name_the_extra_endpoints_and_the_new_user_action(config: Path) 
             input=BASIC_PASSWORD,
         )
     assert result.exit_code == 0, result.stdout
-    assert json.loads(result.stdout)["summary"]["text"] == "12 of 12 certification cases pass"
+    assert json.loads(result.stdout)["summary"]["text"] == "10 of 10 certification cases pass"
+    assert json.loads(result.stdout)["certification"]["new_user_action_assumed"] is False
     assert wrong.exit_code == 1
     [p302] = json.loads(wrong.stdout)["scenarios"]
     assert p302["case_id"] == "P302"
@@ -168,18 +191,20 @@ def test_options_name_the_extra_endpoints_and_the_new_user_action(config: Path) 
     assert "0 of 1 certification cases pass" in wrong.stderr
 
 
-def test_no_credential_warns_and_skips_wrong_credentials(config: Path) -> None:
+def test_no_credential_warns_and_fails_certification_on_auth(config: Path) -> None:
     with sample_partner(auth="") as partner:
         result = invoke("connect-test", "-f", str(config), "--url", partner.url, "-o", "json")
-    assert result.exit_code == 0, result.stderr
-    assert "Warning: no credential given" in result.stderr
+    assert result.exit_code == 1, result.stderr
+    assert "Warning: no credential given" in result.stderr and "AUTH" in result.stderr
+    assert "failing: AUTH" in result.stderr
     wrong = json.loads(result.stdout)["scenarios"][-1]
-    assert wrong["case_id"] == "AUTH" and wrong["findings"][0]["check"] == "skipped"
+    assert wrong["case_id"] == "AUTH" and wrong["not_run"] and wrong["findings"][0]["check"] == "not_run"
+    assert "--basic-user" in wrong["findings"][0]["message"]
 
 
 def test_no_auth_header_is_silent(config: Path) -> None:
     with sample_partner(auth="") as partner:
-        result = invoke("connect-test", "-f", str(config), "--url", partner.url, "--no-auth-header")
+        result = invoke("connect-test", "-f", str(config), "--url", partner.url, "--no-auth-header", "--case", "P100")
     assert result.exit_code == 0 and result.stderr == ""
 
 
@@ -344,7 +369,7 @@ def test_processes_end_to_end_without_databricks_sdk(config: Path, tmp_path: Pat
     password.write_text(BASIC_PASSWORD)
     with password.open() as stdin:
         server = subprocess.Popen(
-            [sys.executable, "-m", "stp_ext", "sample-partner", "--port", "0", *CREDENTIAL, "-o", "json"],
+            [sys.executable, "-m", "stp_ext", "sample-partner", "--port", "0", *CREDENTIAL, "-o", "json", *HOSTNAMES],
             stdin=stdin,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -410,3 +435,106 @@ def test_cloud_option_speaks_for_a_gcp_workspace(config: Path) -> None:
         )  # fmt: skip
     assert result.exit_code == 0, result.stdout
     assert invoke("connect-test", "-f", str(config), "--cloud", "gpc").exit_code == 2
+
+
+def test_strict_fails_on_beyond_certification_findings_only(config: Path) -> None:
+    with sample_partner(fault="error_text_plain") as partner:  # JSON errors labelled text/plain
+        plain = invoke("connect-test", "-f", str(config), "--url", partner.url, *CREDENTIAL, input=BASIC_PASSWORD)
+        strict = invoke(
+            "connect-test", "-f", str(config), "--url", partner.url, *CREDENTIAL, "--strict", "-o", "json",
+            input=BASIC_PASSWORD,
+        )  # fmt: skip
+    assert plain.exit_code == 0, plain.stdout + plain.stderr
+    assert "✓ certification: 9 of 9 certification cases pass" in plain.stdout
+    assert "Beyond certification (the suite would pass these; --strict fails on them):" in plain.stdout
+    assert "! beyond certification: 1 finding, warnings only (--strict fails on them)" in plain.stdout
+    assert "content_type (P402, AUTH)" in plain.stdout
+    assert strict.exit_code == 1
+    assert "Error: connect-test failed under --strict: 9 of 9 certification cases pass" in strict.stderr
+    document = json.loads(strict.stdout)
+    assert document["passed"] is False and document["strict"] is True
+    assert document["certification"]["passed"] is True and document["beyond_certification"]["passed"] is False
+    [group] = document["beyond_certification"]["findings"]
+    assert group["check"] == "content_type" and group["cases"] == ["P402", "AUTH"]
+
+
+def test_junit_puts_beyond_certification_in_system_out_or_failures_under_strict(config: Path, tmp_path: Path) -> None:
+    normal, strict = tmp_path / "normal.xml", tmp_path / "strict.xml"
+    with sample_partner(fault="error_text_plain") as partner:
+        for path, extra in ((normal, []), (strict, ["--strict"])):
+            invoke(
+                "connect-test", "-f", str(config), "--url", partner.url, *CREDENTIAL, "--case", "AUTH",
+                "--junit-xml", str(path), *extra, input=BASIC_PASSWORD,
+            )  # fmt: skip
+    [plain_case] = ElementTree.parse(normal).getroot().iter("testcase")
+    assert plain_case.find("failure") is None
+    assert "beyond certification content_type" in (plain_case.findtext("system-out") or "")
+    [strict_case] = ElementTree.parse(strict).getroot().iter("testcase")
+    assert "content_type" in (strict_case.findtext("failure") or "")
+
+
+def test_demo_and_manual_signup_options(config: Path) -> None:
+    with sample_partner(fault="demo_ignored") as partner:
+        no_demo = invoke(
+            "connect-test", "-f", str(config), "--url", partner.url, *CREDENTIAL, "--no-demo", "--case", "P700",
+            input=BASIC_PASSWORD,
+        )  # fmt: skip
+        manual = invoke(
+            "connect-test", "-f", str(config), "--url", partner.url, *CREDENTIAL, "--require-manual-signup",
+            "--case", "P300", input=BASIC_PASSWORD,
+        )  # fmt: skip
+    assert no_demo.exit_code == 0 and "--no-demo" in no_demo.stdout
+    assert manual.exit_code == 1 and "manual signup" in manual.stdout
+
+
+def test_every_case_failing_for_one_reason_is_said_in_one_line(config: Path) -> None:
+    with sample_partner() as partner:
+        result = invoke(
+            "connect-test", "-f", str(config), "--url", partner.url, "--basic-user", "someone-else",
+            "--basic-password-stdin", input="wrong",
+        )  # fmt: skip
+    assert result.exit_code == 1
+    assert "✗ every request was refused with 401: check the credential" in result.stdout
+    # The finding itself once, with its cases, not once per case.
+    assert result.stdout.count("got 401") == 1
+
+
+def test_sample_partner_prints_a_command_that_passes_both_verdicts_as_pasted_twice(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1", "COLUMNS": "200"}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    (tmp_path / "password.txt").write_text(BASIC_PASSWORD)
+    made = subprocess.run(
+        ["databricks-stp", "init", "--example", "partner", "-f", "partner.json"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    with (tmp_path / "password.txt").open() as stdin:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "stp_ext", "sample-partner", "--port", "0", *CREDENTIAL, *HOSTNAMES],
+            stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        lines: list[str] = []
+        while not lines or not lines[-1].startswith("Test it"):
+            line = server.stdout.readline()
+            assert line, "".join(lines)
+            lines.append(line)
+        assert "hostnames list partner.example.com" in lines[-1] and "password.txt" in lines[-1]
+        command = server.stdout.readline().strip()
+        assert command.startswith("databricks-stp connect-test -f partner.json --url http://127.0.0.1:")
+        for _ in range(2):  # both verdicts pass twice in a row against one running partner
+            run = subprocess.run(
+                ["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+            )
+            assert run.returncode == 0, run.stdout + run.stderr
+            assert "✓ certification: 9 of 9 certification cases pass (1 skipped)" in run.stdout
+            assert "✓ beyond certification: no findings" in run.stdout
+            assert "Warning" not in run.stderr
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.communicate(timeout=10)
+        finally:
+            if server.poll() is None:
+                server.kill()

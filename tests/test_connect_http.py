@@ -42,9 +42,11 @@ def test_a_hostile_partner_cannot_stretch_a_run() -> None:
         report = run_connect_test(partner_config(), BASIC, url=partner.url, timeout=1.0)
         elapsed = time.monotonic() - started
     assert not report.passed
-    assert all(f.check == "timeout" for s in report.scenarios for f in s.findings if f.severity == "error")
-    # 9 cases on 4 workers, each ending at its first timeout: three rounds of one second.
-    assert elapsed < 4.5
+    checks = {f.check for s in report.scenarios for f in s.findings if f.severity == "error"}
+    assert checks == {"timeout", "not_run"}
+    # The first wave of workers waits one second at once; every later case sees the endpoint timed out
+    # and is not run: one timeout's worth in all (it was three rounds, one per wave of four workers).
+    assert elapsed < 1.9
 
 
 def test_cancel_ends_a_waiting_request_at_once() -> None:

@@ -23,6 +23,7 @@ import click
 import pytest
 from helpers import invoke, write_profiles
 
+from stp_ext import auth_header
 from stp_ext.cli import cli
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN
 from stp_ext.sample_partner.server import SamplePartner
@@ -159,7 +160,11 @@ def test_readme_ci_job_runs_as_written(emulator, tmp_path):
     lines = [line for line in block.strip().splitlines() if not line.rstrip().endswith("&")]
     started = [line for line in block.strip().splitlines() if line.rstrip().endswith("&")]
     assert [line.split()[1] for line in started] == ["emulator", "sample-partner"]
-    with SamplePartner(port=0) as partner:  # what `sample-partner --port 8766 --no-auth-header` runs
+    password = "ci-password"
+    (tmp_path / "password.txt").write_text(password)
+    # What the recipe's `sample-partner --port 8766 --hostnames partner.example.com --basic-user ...` runs.
+    header = auth_header.basic("databricks", password).value
+    with SamplePartner(port=0, auth_header=header, hostnames="partner.example.com") as partner:
         script = "set -e\n" + "\n".join(lines)
         script = script.replace("127.0.0.1:8765", f"127.0.0.1:{emulator.port}")
         script = script.replace("127.0.0.1:8766", f"127.0.0.1:{partner.port}")
@@ -170,6 +175,10 @@ def test_readme_ci_job_runs_as_written(emulator, tmp_path):
             ["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
         )
     assert done.returncode == 0, done.stdout + done.stderr
+    # Both verdicts pass, with no warning anywhere.
+    assert "✓ certification: 9 of 9 certification cases pass (1 skipped)" in done.stdout
+    assert "✓ beyond certification: no findings" in done.stdout
+    assert "Warning" not in done.stdout + done.stderr
     for report in ("connect-test.xml", "doctor.xml"):
         assert "<testsuite " in (tmp_path / report).read_text()
 

@@ -45,12 +45,34 @@ if TYPE_CHECKING:
     help="A JSON object deep-merged into every connect request (objects merge, other values "
     "replace, null removes the key).",
 )
-@timeout_option(10.0, "Time allowed for each answer.")
+@timeout_option(
+    60.0,
+    "Time allowed for each answer: the suite's 60 s. An answer slower than 10 s is a beyond-certification "
+    "warning; once an endpoint has timed out, the cases that would wait on it again are not run.",
+)
 @click.option(
     "--new-user-action",
     type=click.Choice(NEW_USER_ACTIONS),
     help="What P302 must see for a never-seen user of a known account (as declared to Databricks); "
-    "default: any of the four passes and the report says which was seen.",
+    "default: auto_add, the suite's default config (the report says it was assumed).",
+)
+@click.option(
+    "--supports-demo/--no-demo",
+    default=True,
+    show_default=True,
+    help="Whether the partner supports the demo flag (supports_demo): the suite runs P700 only if it does.",
+)
+@click.option(
+    "--require-manual-signup",
+    is_flag=True,
+    help="The partner requires a manual signup (require_manual_signup): sign-ins must answer 404 "
+    "account_not_found or connection_not_found, as the suite expects.",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail the run on beyond-certification findings too (exact redirect hosts, content types, "
+    "answers over 10 s, test-connection), not only on certification failures.",
 )
 @click.option(
     "--test-connection-url",
@@ -92,6 +114,9 @@ def connect_test(
     payload_path: str | None,
     timeout: float,
     new_user_action: str | None,
+    supports_demo: bool,
+    require_manual_signup: bool,
+    strict: bool,
     test_connection_url: str | None,
     connectors_url: str | None,
     cloud: str,
@@ -102,17 +127,22 @@ def connect_test(
     """Run the Partner Connect certification cases against your endpoints, as Databricks calls them.
 
     A pre-certification run: every automated case of the public certification
-    suite (databrickslabs/partner-connect-api), with the suite's assertions,
-    no workspace and no Docker needed. Each case starts from a new account (a
-    random sub-domain of databricks-test.com), so runs can be repeated.
+    suite (databrickslabs/partner-connect-api), with the suite's assertions
+    and skip rules, no workspace and no Docker needed. Each case starts from a
+    new account (a random sub-domain of databricks-test.com), so runs can be
+    repeated.
+
+    Two verdicts: certification (exactly the suite's assertions; the exit
+    code follows it) and beyond certification (our stricter advice, as
+    warnings the suite would pass; --strict makes them fail the run too).
 
     \b
       P100  new user, new account: 200/201, configured_resources true,
             a connection_id, redirect_value create_trial
       P300  the same user reuses the connection: exactly 200,
             configured_resources false, no connection_id
-      P302  a never-seen user of the account reuses it: the answer of one
-            new_user_action (auto_add: 200 new sign_in|create_trial;
+      P302  a never-seen user of the account reuses it: the answer of the
+            declared new_user_action (auto_add: 200 new sign_in|create_trial;
             invite: 200 not_applicable contact_admin; not_found: 404
             account_not_found; error: 500 general_error)
       P400  the same new-connection request twice: two valid new connections
@@ -120,22 +150,26 @@ def connect_test(
       P402  delete, then reuse: 404 connection_not_found
       P600  the same user from a second workspace: new connection and reuse
       P700  demo: true for two users of one account: create_trial, user and
-            account new each time, and each can reuse
-      P800  test-connection on a live connection (--test-connection-url)
+            account new each time, and each can reuse (--supports-demo)
+      P800  test-connection on a live connection (--test-connection-url;
+            not in the public suite: beyond certification)
       P801  test-connection on a deleted connection: 404 connection_not_found
-      P900  the connector list of an INGEST partner (--connectors-url)
-      AUTH  a wrong Authorization header: 401 unauthorized
+            (beyond certification)
+      P900  the connector list of an INGEST partner (--connectors-url,
+            required for INGEST partners)
+      AUTH  a wrong Authorization header: 401 unauthorized (needs a
+            credential: the suite always sends one)
 
     \b
-    Every answer: the documented enums (a new connection redirects to
-    create_trial, sign_in or purchase_product unless the case says
-    otherwise), error answers as JSON with a valid error_reason, and each
-    redirect_uri answers a GET (not followed) with 2xx/3xx on a host in
-    hostnames (a sub-domain of one: a warning; any other host, look-alikes
-    included, an error: stricter than the suite).
+    Every answer: the documented enums (a success redirects to create_trial,
+    sign_in or purchase_product unless the case says otherwise), error
+    answers as JSON whose values are strings with a valid error_reason, and
+    each redirect_uri answers a GET (not followed) with 2xx/3xx on a host
+    that contains one of hostnames (beyond certification: exactly one).
 
     The credential options give the Authorization header to send, the value
-    the partner gave Databricks. Exits 1 when any case fails.
+    the partner gave Databricks. Exits 1 when the certification verdict fails
+    (or, with --strict, when there is any beyond-certification finding).
 
     Coming from the Scala suite in Docker: BASIC_USER/BASIC_PASSWORD become
     --basic-user and --basic-password-stdin, test_connection_path and
@@ -146,11 +180,11 @@ def connect_test(
     \b
     Examples:
       databricks-stp connect-test -f partner.json --basic-user databricks --basic-password-stdin < pw.txt
-      databricks-stp connect-test -f partner.json --no-auth-header --url http://localhost:8080
-      databricks-stp connect-test -f partner.json --no-auth-header --payload extra.json -o json
-      databricks-stp connect-test -f partner.json --no-auth-header --new-user-action invite --junit-xml cert.xml
-      databricks-stp sample-partner --no-auth-header --hostnames partner.example.com &  # a correct partner
-      databricks-stp connect-test -f partner.json --no-auth-header --url http://127.0.0.1:8766
+      databricks-stp connect-test -f partner.json --auth-header-stdin --url http://localhost:8080 < header.txt
+      databricks-stp connect-test -f partner.json --basic-user databricks --basic-password-stdin --strict < pw.txt
+      databricks-stp connect-test -f partner.json --auth-header-stdin --new-user-action invite --no-demo < h.txt
+      databricks-stp connect-test -f partner.json --no-auth-header --case P100 --payload extra.json -o json
+      databricks-stp sample-partner --basic-user databricks --basic-password-stdin < pw.txt  # prints a command
     """
     from stp_ext.connect import run_connect_test
     from stp_ext.render.views import connect as view
@@ -170,8 +204,8 @@ def connect_test(
     header = credential.read(prompt=True, warn=render.warning, terminal=env.terminal)
     if header is None:
         render.warning(
-            "no credential given: sending no Authorization header and skipping the wrong-credentials "
-            "case (pass --basic-user, --auth-header-stdin, or --no-auth-header to say so)"
+            "no credential given: sending no Authorization header, so the wrong-credentials case (AUTH) "
+            "cannot run and certification fails (pass --basic-user or --auth-header-stdin)"
         )
     auth_value = header.value if header is not None else ""
     with render.status("Running the certification cases…"), _reporting_interrupts(render):
@@ -186,15 +220,24 @@ def connect_test(
             connectors_url=connectors_url,
             cases=[c.upper() for c in case_ids] or None,
             cloud=cloud,
+            supports_demo=supports_demo,
+            require_manual_signup=require_manual_signup,
+            strict=strict,
         )
     if junit_path:
         _write_junit(junit_path, report)
     view.report(render, report)
-    if not report.passed:
+    if not report.certification_passed:
         names = ", ".join(s.name for s in report.failed)
         raise CheckFailed(
             f"connect-test failed: {report.summary}; failing: {names}",
             hint="Fix the findings above (each names the assertion); rerun with --debug to see every request.",
+        )
+    if not report.passed:  # --strict, and beyond-certification findings
+        raise CheckFailed(
+            f"connect-test failed under --strict: {report.summary}, but {report.beyond_summary}",
+            hint="Each beyond-certification finding says what production would see; run without --strict "
+            "for the certification verdict alone.",
         )
 
 

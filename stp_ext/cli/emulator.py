@@ -62,11 +62,19 @@ def _is_loopback(host: str) -> bool:
     "--fail-mode",
     # stp_ext.emulator.faults.MODES, less "json" (it needs a body: arm it over the control API). Listed here
     # because importing the emulator package loads its server, and every --help builds this option.
-    type=click.Choice(["status", "drop", "html", "malformed_json", "drip", "huge", "echo"]),
+    type=click.Choice(["status", "drop", "html", "malformed_json", "drip", "huge", "echo", "hang"]),
     default="status",
     show_default=True,
     help="How --fail-next fails: an error status, a dropped connection, an HTML or a malformed JSON answer, "
-    "a JSON answer dripped a byte a second, a 1 MiB answer, or an error quoting the request (redaction tests).",
+    "a JSON answer dripped a byte a second, a 1 MiB answer, an error quoting the request (redaction tests), "
+    "or no answer at all for 10 minutes (hang).",
+)
+@click.option(
+    "--fail-path",
+    metavar="PREFIX",
+    default="/api/",
+    show_default=True,
+    help="Only requests under this path are delayed or failed: /oidc for the OAuth endpoints, / for all.",
 )
 @click.option(
     "--retry-after",
@@ -93,6 +101,7 @@ def emulator(
     fail_next: int,
     fail_status: int,
     fail_mode: str,
+    fail_path: str,
     retry_after: int | None,
     request_log_size: int,
 ) -> None:
@@ -129,7 +138,12 @@ def emulator(
     if latency_ms or fail_next:
         try:
             emu.faults.arm(
-                latency_ms=latency_ms, fail_next=fail_next, status=fail_status, mode=fail_mode, retry_after=retry_after
+                latency_ms=latency_ms,
+                fail_next=fail_next,
+                status=fail_status,
+                mode=fail_mode,
+                retry_after=retry_after,
+                path_prefix=fail_path,
             )
         except ValueError as e:
             emu.stop()

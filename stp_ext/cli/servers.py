@@ -7,6 +7,7 @@ loading this module for `--help` stays cheap.
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 import click
@@ -110,13 +111,20 @@ def sample_partner(
         new_user_action=new_user_action,
         log=view.request_logger(render),
     ).bind()
-    _announce(server, header is not None and not header.is_empty, hostnames, fault, new_user_action, render)
+    checks_auth = header is not None and not header.is_empty
+    _announce(server, checks_auth, hostnames, fault, new_user_action, render, credential)
     server.serve_forever()  # returns on Ctrl-C: stopping is the normal end of a foreground server
     view.stopped(render)
 
 
 def _announce(
-    server: Any, checks_auth: bool, hostnames: str | None, fault: str | None, new_user_action: str, render: Any
+    server: Any,
+    checks_auth: bool,
+    hostnames: str | None,
+    fault: str | None,
+    new_user_action: str,
+    render: Any,
+    credential: CredentialInput,
 ) -> None:
     from stp_ext.render.views import servers as view
 
@@ -131,5 +139,28 @@ def _announce(
         "hostnames": hostnames or server.host,
         "requires_authorization": checks_auth,
         "fault": fault,
+        "connect_test": _connect_test_command(url, new_user_action, credential if checks_auth else None),
     }
     view.sample_partner_listening(render, info, checks_auth)
+
+
+def _connect_test_command(url: str, new_user_action: str, credential: CredentialInput | None) -> str:
+    """The connect-test command that passes both verdicts against this partner, as pasted.
+
+    It needs a partner.json whose hostnames list the partner's redirect hosts
+    (the view says which) and the credential the partner was started with, read
+    the way it was given (the password or header from a file, never a value).
+    """
+    parts = [
+        "databricks-stp connect-test -f partner.json",
+        f"--url {url}",
+        f"--test-connection-url {url}/test-connection",
+        f"--new-user-action {new_user_action}",
+    ]
+    if credential is None:
+        return " ".join(parts)  # the view says why this cannot pass AUTH
+    if credential.basic_user:
+        parts.append(f"--basic-user {shlex.quote(credential.basic_user)} --basic-password-stdin < password.txt")
+    else:
+        parts.append("--auth-header-stdin < header.txt")
+    return " ".join(parts)

@@ -1,14 +1,16 @@
 """The automated cases of the Partner Connect certification suite, as connect-test scenarios.
 
 One function per case of OnboardingTestCases.md that the public suite
-(databrickslabs/partner-connect-api, src/test/.../tests/) automates, with the
-suite's own assertions (PartnerTestBase: validateNewConnection,
-validateSignIn, validateRedirectUri, validateError). Every case starts from
-a fresh account, a random sub-domain of databricks-test.com, so the cases are
+(databrickslabs/partner-connect-api at HEAD, src/test/scala/com/databricks/
+partnerconnect/client/tests/) automates, with the suite's own assertions and
+skip rules (PartnerTestBase.scala: validateNewConnection, signInAndValidate,
+validateSignIn, validateRedirectValue, validateRedirectUri, validateError).
+Each function names the Scala file it follows. Every case starts from a fresh
+account, a random sub-domain of databricks-test.com, so the cases are
 independent of each other and of earlier runs, and run at once.
 
-Where connect-test is stricter than the suite, the finding says so
-(redirect_uri hosts that merely contain a listed name).
+P800 and P801 (test-connection) are not in the public suite: they run when
+asked, and their findings are beyond certification.
 """
 
 from __future__ import annotations
@@ -28,14 +30,14 @@ from stp_ext.connect.session import Journey
 
 
 def p100(j: Journey) -> ScenarioResult:
-    """A new user of a new account in a new workspace connects: the trial flow."""
+    """A new user of a new account in a new workspace connects: the trial flow (PartnerConnectTest.scala)."""
     user = Caller.in_account("user1", new_account_domain("p100"))
     j.connect_new(user, "new connection", redirects=("create_trial",))
     return j.result()
 
 
 def p300(j: Journey) -> ScenarioResult:
-    """The user who created the connection reuses it."""
+    """The user who created the connection reuses it (PartnerConnectTest.scala)."""
     user = Caller.in_account("user1", new_account_domain("p300"))
     doc = j.connect_new(user, "new connection", redirects=("create_trial",))
     connection_id = _connection_id(j, doc)
@@ -46,9 +48,16 @@ def p300(j: Journey) -> ScenarioResult:
 
 
 def p302(j: Journey) -> ScenarioResult:
-    """A never-seen user of the same account reuses the connection: one of the four new_user_actions."""
+    """A never-seen user of the same account reuses the connection: the declared new_user_action (NewUserTests.scala).
+
+    The suite runs the one test of the config's new_user_action; connect-test
+    takes it from --new-user-action, else the suite's default config (auto_add).
+    """
     domain = new_account_domain("p302")
     workspace = random_id()
+    expected = j.session.new_user_action
+    if j.session.new_user_action_assumed:
+        j.note("new_user_action", f"assumed new_user_action {expected} (pass --new-user-action)")
     first = Caller.in_account("user1", domain, workspace)
     doc = j.connect_new(first, "new connection by user1")
     connection_id = _connection_id(j, doc)
@@ -59,53 +68,24 @@ def p302(j: Journey) -> ScenarioResult:
     response, _ = j.reuse(second, connection_id, step, expected=())
     if response is None:
         return j.result()
-    expected = j.session.new_user_action
     outcomes = {action: _new_user_outcome(j, action, response, step) for action in NEW_USER_ACTIONS}
-    if expected is not None:
-        ok, findings = outcomes[expected]
-        j.add(findings)
-        if ok:
-            j.note("new_user_action", f"new_user_action {expected}, as expected")
-        else:
-            seen = next((action for action, (matches, _) in outcomes.items() if matches), None)
-            also = f"; the answer is that of new_user_action {seen}" if seen else ""
-            j.add([rules.error("new_user_action", f"expected the answer of new_user_action {expected}{also}")], step)
-        return j.result()
-    matching = [action for action, (ok, _) in outcomes.items() if ok]
-    if matching:
-        j.note("new_user_action", f"new_user_action seen: {matching[0]} (pass --new-user-action to require it)")
-        j.add(outcomes[matching[0]][1])  # its warnings, if any
-        return j.result()
-    # No action matches: show the findings of the nearest one, named by the answer's status.
-    nearest = {404: "not_found", 500: "error"}.get(response.status, "auto_add")
-    try:
-        answer = response.json()
-    except ValueError:
-        answer = None
-    invited = isinstance(answer, dict) and (
-        answer.get("user_status") == "not_applicable" or answer.get("redirect_value") == "contact_admin"
-    )
-    if nearest == "auto_add" and invited:
-        nearest = "invite"
-    j.add(outcomes[nearest][1])
-    j.add(
-        [
-            rules.error(
-                "new_user_action",
-                f"the answer matches no new_user_action (nearest: {nearest}): auto_add is 200 user_status new with "
-                "sign_in or create_trial; invite is 200 not_applicable with contact_admin; not_found is 404 "
-                "account_not_found; error is 500 general_error",
-            )
-        ],
-        step,
-    )
+    ok, findings = outcomes[expected]
+    j.add(findings)
+    if ok:
+        j.note("new_user_action", f"new_user_action {expected}, as expected")
+    else:
+        seen = next((action for action, (matches, _) in outcomes.items() if matches), None)
+        also = f"; the answer is that of new_user_action {seen}" if seen else ""
+        j.add([rules.error("new_user_action", f"expected the answer of new_user_action {expected}{also}")], step)
     return j.result()
 
 
 def _new_user_outcome(j: Journey, action: str, response: HttpResponse, step: str) -> tuple[bool, list[CheckFinding]]:
     """Judge P302's answer as if the partner declared ``action``: (matches, findings)."""
     probe = Journey(j.case_id, j.title, j.session)
-    if action in ("auto_add", "invite"):
+    if action in ("auto_add", "invite") and j.session.require_manual_signup:
+        probe.expect_manual_signup(response, step)  # signInAndValidate, then nothing more (NewUserTests)
+    elif action in ("auto_add", "invite"):
         doc = probe.answer(response, (200,), f"expected exactly 200 for new_user_action {action}", step)
         if doc is not None:
             redirects = ("sign_in", "create_trial") if action == "auto_add" else ("contact_admin",)
@@ -125,7 +105,7 @@ def _new_user_outcome(j: Journey, action: str, response: HttpResponse, step: str
 
 
 def p400(j: Journey) -> ScenarioResult:
-    """The same new-connection request twice (the connection was deleted in Databricks): two new connections."""
+    """The same new-connection request twice: two new connections (DeleteConnectionTests.scala)."""
     user = Caller.in_account("user1", new_account_domain("p400"))
     body = j.session.connect_body(user)  # built once: the second request is byte-for-byte the same
     first = j.connect_new(user, "first new connection", body=body)
@@ -136,7 +116,7 @@ def p400(j: Journey) -> ScenarioResult:
 
 
 def p401(j: Journey) -> ScenarioResult:
-    """Delete the connection through delete_url, then connect again: a new connection."""
+    """Delete the connection through delete_url, then connect again: a new connection (DeleteConnectionTests.scala)."""
     if not j.session.delete_url:
         return j.skip("the config has no delete_url")
     deleted = _connected_then_deleted(j, "p401")
@@ -147,7 +127,7 @@ def p401(j: Journey) -> ScenarioResult:
 
 
 def p402(j: Journey) -> ScenarioResult:
-    """Delete the connection on the partner's side, then reuse it: 404 connection_not_found."""
+    """Delete the connection, then reuse it: 404 connection_not_found (DeleteConnectionTests.scala)."""
     if not j.session.delete_url:
         return j.skip("the config has no delete_url")
     deleted = _connected_then_deleted(j, "p402")
@@ -167,7 +147,7 @@ def p402(j: Journey) -> ScenarioResult:
 
 
 def p600(j: Journey) -> ScenarioResult:
-    """One user connects from two workspaces: a new connection and a reuse in each."""
+    """One user connects from two workspaces: a new connection and a reuse in each (MultipleWorkspaceTests.scala)."""
     domain = new_account_domain("p600")
     user_id = random_id()
     for number in (1, 2):
@@ -180,7 +160,9 @@ def p600(j: Journey) -> ScenarioResult:
 
 
 def p700(j: Journey) -> ScenarioResult:
-    """demo: true for two users of one account: a new trial each time, and each can reuse."""
+    """demo: true for two users of one account: a new trial each time, and each can reuse (DemoFlowTests.scala)."""
+    if not j.session.supports_demo:
+        return j.skip("the partner does not support demo (--no-demo); the suite runs P700 only for those that do")
     domain = new_account_domain("p700")
     workspace = random_id()
     for name in ("user1", "user2"):
@@ -194,14 +176,22 @@ def p700(j: Journey) -> ScenarioResult:
         connection_id = _connection_id(j, doc)
         if connection_id is None:
             return j.result()
-        j.reuse(user, connection_id, f"reuse by {name}", redirects=None)
+        j.reuse(user, connection_id, f"reuse by {name}")  # signInAndValidate: the default redirect_values
     return j.result()
 
 
 def wrong_credentials(j: Journey) -> ScenarioResult:
-    """A wrong Authorization header: 401 unauthorized (PartnerConnectErrorTest)."""
+    """A wrong Authorization header: 401 unauthorized (PartnerConnectErrorTest.scala).
+
+    The suite always sends Basic credentials and always runs this case, so a
+    run without a credential cannot show that the partner checks it.
+    """
     if not j.session.auth_header:
-        return j.skip("no Authorization header is expected, so none can be wrong")
+        return j.not_run(
+            "not run: the certification suite always sends Basic credentials and checks that wrong ones get 401; "
+            "pass the credential the partner gave Databricks (--basic-user with --basic-password-stdin, or "
+            "--auth-header-stdin) instead of --no-auth-header"
+        )
     bogus = "Basic " + base64.b64encode(f"badUser:wrong-{secrets.token_hex(6)}".encode()).decode()
     user = Caller.in_account("user1", new_account_domain("auth"))
     step = "connect with a wrong credential"
@@ -217,7 +207,7 @@ def wrong_credentials(j: Journey) -> ScenarioResult:
 
 
 def p800(j: Journey) -> ScenarioResult:
-    """test-connection on a live connection: 200 with valid test results."""
+    """test-connection on a live connection: 200 with valid test results (not in the public suite)."""
     url = j.session.test_connection_url
     if not url:
         return j.skip("no test-connection URL (pass --test-connection-url if the partner implements it)")
@@ -235,7 +225,7 @@ def p800(j: Journey) -> ScenarioResult:
 
 
 def p801(j: Journey) -> ScenarioResult:
-    """test-connection on a deleted connection: 404 connection_not_found."""
+    """test-connection on a deleted connection: 404 connection_not_found (not in the public suite)."""
     url = j.session.test_connection_url
     if not url:
         return j.skip("no test-connection URL (pass --test-connection-url if the partner implements it)")
@@ -254,17 +244,24 @@ def p801(j: Journey) -> ScenarioResult:
 
 
 def p900(j: Journey) -> ScenarioResult:
-    """An ingestion partner's connector list: non-empty, each named, source or target."""
+    """An ingestion partner's connector list: non-empty, each named, source or target (GetConnectorsTests.scala).
+
+    The suite runs it for every INGEST partner and fails when the config has
+    no get_connectors_path.
+    """
     url = j.session.connectors_url
-    if not url:
-        return j.skip("no connectors URL (pass --connectors-url if the partner implements it)")
     if j.session.partner.category != "INGEST":
         return j.skip(f"the connector list is for INGEST partners; the category is {j.session.partner.category}")
+    if not url:
+        return j.not_run(
+            "not run: the certification suite requires the connector list of an INGEST partner "
+            "(get_connectors_path); pass --connectors-url with the partner's connectors endpoint"
+        )
     user = Caller.in_account("user1", new_account_domain("p900"))
     if _connection_id(j, j.connect_new(user, "new connection")) is None:
         return j.result()
     token = ""
-    for page in (1, 2):  # the first page, and the next when a pagination_token comes back
+    for page in (1, 2):  # the first page, and once more when a pagination_token comes back
         step = f"connectors page {page}"
         response = j.send("GET", _with_query(url, {"pagination_token": token}), None, step)
         if response is None:
@@ -273,9 +270,10 @@ def p900(j: Journey) -> ScenarioResult:
         if doc is None:
             return j.result()
         j.add(rules.connectors(doc), step)
-        token = doc.get("pagination_token") or ""
-        if not isinstance(token, str) or not token:
+        next_token = doc.get("pagination_token")
+        if not isinstance(next_token, str):  # the suite asks again for any token, even an empty one
             break
+        token = next_token
     return j.result()
 
 
@@ -320,42 +318,85 @@ class Case:
     title: str
     checks: str  # what it asserts, for --help and the README
     run: Callable[[Journey], ScenarioResult]
+    source: str = ""  # the public suite's file that asserts it ("" : not in the public suite)
+
+    @property
+    def certification(self) -> bool:
+        return bool(self.source)
 
 
 # The report's order: OnboardingTestCases.md's.
+SUITE_TESTS = "src/test/scala/com/databricks/partnerconnect/client/tests/"
+
 CASES: tuple[Case, ...] = (
     Case(
         "P100",
         "new user, new account",
         "200/201, configured_resources true, a connection_id, redirect_value create_trial",
         p100,
+        "PartnerConnectTest.scala",
     ),
     Case(
         "P300",
         "the same user reuses the connection",
-        "exactly 200, configured_resources false, no connection_id",
+        "exactly 200, configured_resources false, no connection_id (manual signup: 404)",
         p300,
+        "PartnerConnectTest.scala",
     ),
     Case(
         "P302",
         "a never-seen user of the account reuses it",
-        "the answer of the partner's new_user_action (auto_add, invite, not_found, error)",
+        "the answer of the declared new_user_action (default auto_add)",
         p302,
+        "NewUserTests.scala",
     ),
-    Case("P400", "the same new-connection request twice", "both are valid new connections", p400),
-    Case("P401", "delete the connection, connect again", "delete_url answers 200; a valid new connection", p401),
-    Case("P402", "delete the connection, then reuse it", "404 connection_not_found", p402),
-    Case("P600", "the same user from a second workspace", "a new connection and a reuse in each, all valid", p600),
+    Case(
+        "P400",
+        "the same new-connection request twice",
+        "both are valid new connections",
+        p400,
+        "DeleteConnectionTests.scala",
+    ),
+    Case(
+        "P401",
+        "delete the connection, connect again",
+        "delete_url answers 200 with a resource_status; a valid new connection",
+        p401,
+        "DeleteConnectionTests.scala",
+    ),
+    Case(
+        "P402",
+        "delete the connection, then reuse it",
+        "404 connection_not_found",
+        p402,
+        "DeleteConnectionTests.scala",
+    ),
+    Case(
+        "P600",
+        "the same user from a second workspace",
+        "a new connection and a reuse in each, all valid",
+        p600,
+        "MultipleWorkspaceTests.scala",
+    ),
     Case(
         "P700",
         "demo: true for two users of one account",
         "create_trial, user_status and account_status new each time; each can reuse",
         p700,
+        "DemoFlowTests.scala",
     ),
-    Case("P800", "test-connection on a live connection", "200 with test results PASS or FAIL", p800),
-    Case("P801", "test-connection on a deleted connection", "404 connection_not_found", p801),
-    Case("P900", "the connector list (INGEST partners)", "200, non-empty, named source/target connectors", p900),
-    Case("AUTH", "wrong credentials", "401 error_reason unauthorized", wrong_credentials),
+    Case("P800", "test-connection on a live connection", "200 with valid test results (beyond certification)", p800),
+    Case("P801", "test-connection on a deleted connection", "404 connection_not_found (beyond certification)", p801),
+    Case(
+        "P900",
+        "the connector list (INGEST partners)",
+        "200, non-empty, named source/target connectors",
+        p900,
+        "GetConnectorsTests.scala",
+    ),
+    Case(
+        "AUTH", "wrong credentials", "401 error_reason unauthorized", wrong_credentials, "PartnerConnectErrorTest.scala"
+    ),
 )
 if tuple(case.case_id for case in CASES) != CASE_IDS:  # one list of ids, checked where the cases are
     raise RuntimeError("stp_ext.connect.catalog.CASE_IDS does not match CASES")

@@ -71,23 +71,33 @@ def write(path: str, suite: str, cases: Sequence[JUnitCase]) -> None:
 
 
 def connect_test_cases(report: ConnectTestReport) -> list[JUnitCase]:
-    """One JUnit test case per certification case of a connect-test report."""
+    """One JUnit test case per certification case of a connect-test report.
+
+    Certification findings are failures; beyond-certification findings go to
+    ``system-out``, or are failures too under ``--strict``.
+    """
     cases = []
     for scenario in report.scenarios:
-        errors = [f for f in scenario.findings if f.severity == "error"]
-        others = [f for f in scenario.findings if f.severity != "error" and f.check != "skipped"]
+        failing = ("error", "warning") if report.strict else ("error",)
+        errors = [f for f in scenario.findings if f.severity in failing]
+        others = [f for f in scenario.findings if f.severity not in failing and f.check != "skipped"]
         skipped = next((f.message for f in scenario.findings if f.check == "skipped"), None)
+        suffix = "" if scenario.certification else " (beyond certification)"
         cases.append(
             JUnitCase(
                 classname="databricks-stp.connect-test",
-                name=f"{scenario.case_id} {scenario.title}".strip(),
+                name=f"{scenario.case_id} {scenario.title}{suffix}".strip(),
                 seconds=scenario.elapsed_ms / 1000,
                 failure="\n".join(f"{f.check}: {f.message}" for f in errors) if errors else None,
                 skipped=skipped,
-                output="\n".join(f"{f.severity} {f.check}: {f.message}" for f in others),
+                output="\n".join(f"{_label(f.severity)} {f.check}: {f.message}" for f in others),
             )
         )
     return cases
+
+
+def _label(severity: str) -> str:
+    return {"warning": "beyond certification", "info": "note"}.get(severity, severity)
 
 
 def _clean(text: str) -> str:

@@ -2,6 +2,10 @@
 
 Every rule yields ``CheckFinding``s whose ``check`` is one of ``CHECKS``: the
 names are stable so that scripts, tests and documentation can refer to them.
+An ``error`` is an assertion of the public certification suite
+(databrickslabs/partner-connect-api; the comments name the Scala file that
+asserts it); a ``warning`` is beyond certification: the suite would pass it,
+and the message says what production or the partner's users would see.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ CHECKS: dict[str, str] = {
     "cancelled": "the run was not interrupted",
     "internal_error": "connect-test could finish the case (a bug of ours or an answer it cannot read)",
     "redirect": "the endpoint answers itself; Databricks does not follow redirects",
+    "not_run": "the case could run (an endpoint it needs had not timed out; the options it needs were given)",
+    "slow_answer": "the endpoint answered within 10 s (beyond certification: the suite waits 60 s)",
     "body_too_large": "the answer body is of a sane size",
     # envelope
     "status_code": "the HTTP status is the one the scenario expects",
@@ -56,6 +62,7 @@ CHECKS: dict[str, str] = {
     "connectors": "connectors answers a non-empty list of valid connectors",
     # error answers
     "error_reason": "an error answer is JSON with a documented error_reason, the one the case expects",
+    "error_body": "an error answer's JSON values are all strings (the suite reads it as a map of strings)",
     # bookkeeping
     "skipped": "the scenario did not apply",
 }
@@ -68,7 +75,7 @@ RESOURCE_STATUSES = ("resources_deleted", "resources_pending_deletion", "deletio
 ERROR_REASONS = ("unauthorized", "bad_request", "account_not_found", "connection_not_found", "general_error")
 # What a successful connect may redirect to unless the case says otherwise (PartnerTestBase).
 SUCCESS_REDIRECTS = ("create_trial", "sign_in", "purchase_product")
-TEST_STATUSES = ("PASS", "FAIL")  # what the suite accepts from test-connection (not UNKNOWN)
+TEST_STATUSES = ("PASS", "FAIL", "UNKNOWN")  # TestResult.status in OpenAPI 2.1.1
 CONNECTOR_TYPES = ("source", "target")
 SUCCESS = (200, 201)  # 201 is accepted for a new connection (isSuccessStatus)
 _LOOPBACK = ("localhost", "127.0.0.1", "::1")
@@ -86,6 +93,11 @@ def info(check: str, message: str) -> CheckFinding:
     return CheckFinding(INFO, check, message)
 
 
+def beyond(check: str, message: str, consequence: str) -> CheckFinding:
+    """A beyond-certification finding: ``message``, then what the suite does and what production would."""
+    return CheckFinding(WARNING, check, f"{message}; certification would pass this, but {consequence}")
+
+
 def transport(failure: TransportError, what: str) -> CheckFinding:
     kind = failure.kind if failure.kind in CHECKS else "connection_error"
     return error(kind, f"{what}: {failure.message}")
@@ -96,13 +108,17 @@ class HostPolicy:
     """Which hosts redirect_uri may name.
 
     ``allowed`` are the config's hostnames (what Databricks enforces);
-    ``local`` is the host of ``--url``, tolerated with a warning so a partner
-    testing a local build is not failed for redirecting to itself.
+    ``local`` is the host of ``--url``. connect-test fails a redirect there
+    like any other unlisted host (the suite would fail it), with a hint for
+    local runs; the emulator's Partner Connect click tolerates it with a
+    warning (``local_tolerated``), as a partner testing a local build is not
+    at fault for redirecting to itself.
     """
 
     allowed: tuple[str, ...]
     local: str | None = None
     base: str | None = None  # the --url base: pages on listed hosts are fetched there
+    local_tolerated: bool = True
 
 
 def envelope(
@@ -134,8 +150,15 @@ def envelope(
         findings.append(error("status_code", f"{expectation}, got {_describe(response)}"))
     body_is_html = _looks_like_html(response)
     if response.content_type != "application/json":
+        # The suite reads the body whatever its label (PartnerTestBase.extractErrorResponse).
         shown = response.headers.get("content-type") or "no Content-Type header"
-        findings.append(error("content_type", f"Content-Type is {shown}; expected application/json"))
+        findings.append(
+            beyond(
+                "content_type",
+                f"Content-Type is {shown}; expected application/json",
+                "clients that trust the label (browsers, proxies, Databricks' own logging) may not read it as JSON",
+            )
+        )
     if body_is_html:
         findings.append(error("html_body", f"the body is an HTML page, not JSON: {_excerpt(response.text)}"))
         return findings, None
@@ -162,7 +185,10 @@ def connection(
     """The rules of a successful connect answer (the OpenAPI ``Connection`` and PartnerTestBase).
 
     ``established``: the request reused a connection. ``redirects``: the
-    redirect_values the case allows (None: any documented one). Returns the
+    redirect_values the case allows (PartnerTestBase.validateRedirectValue:
+    create_trial, sign_in or purchase_product unless the case names others;
+    None: any documented one, for callers that are not a certification case,
+    such as the emulator's Partner Connect page). Returns the
     findings and the URL to GET to check the redirect page (None: do not).
     """
     findings = list(_required(doc, ("redirect_uri", "redirect_value", "user_status", "account_status")))
@@ -188,17 +214,24 @@ def connection(
         findings += host_findings
     findings += _configured(doc, established)
     findings += _connection_id(doc, established)
+    # No public test asserts oauth_redirect_uri: both rules are beyond certification.
     oauth = doc.get("oauth_redirect_uri")
     if uses_u2m and oauth is None:
         findings.append(
-            warning(
+            beyond(
                 "oauth_redirect_uri",
-                "no oauth_redirect_uri although the config lists AUTH_OAUTH_U2M; it is needed "
-                "unless your OAuth app is published to Databricks",
+                "no oauth_redirect_uri although the config lists AUTH_OAUTH_U2M",
+                "users of a partner whose OAuth app is not published to Databricks cannot finish the OAuth U2M flow",
             )
         )
     elif isinstance(oauth, str) and not _is_absolute(oauth):
-        findings.append(error("oauth_redirect_uri", f"oauth_redirect_uri {oauth!r} is not an absolute URL"))
+        findings.append(
+            beyond(
+                "oauth_redirect_uri",
+                f"oauth_redirect_uri {oauth!r} is not an absolute URL",
+                "Databricks cannot send users back to it in the OAuth U2M flow",
+            )
+        )
     return findings, fetch
 
 
@@ -214,9 +247,21 @@ def error_answer(doc: dict[str, Any] | None, status: int, reasons: tuple[str, ..
     """The rules of an error answer (the OpenAPI ``ErrorResponse``): JSON with a documented error_reason.
 
     ``reasons``: the ones the case expects (empty: any documented one).
+    PartnerTestBase.extractErrorResponse reads the body as a map of strings
+    (``convertTo[Map[String, String]]``), so a value of any other type fails it.
     """
     if doc is None:
         return []  # not JSON: the envelope rules have said so
+    others = {name: value for name, value in doc.items() if not isinstance(value, str)}
+    if others:
+        shown = ", ".join(f"{name} ({_json_kind(value)})" for name, value in list(others.items())[:3])
+        return [
+            error(
+                "error_body",
+                f"the {status} answer has values that are not strings: {shown}; the certification suite reads an "
+                "error answer as a map of strings and fails on any other value: send them as strings or drop them",
+            )
+        ]
     wanted = " or ".join(reasons or ERROR_REASONS)
     reason = doc.get("error_reason")
     if reason is None:
@@ -235,47 +280,65 @@ def error_answer(doc: dict[str, Any] | None, status: int, reasons: tuple[str, ..
 def deletion(doc: dict[str, Any]) -> list[CheckFinding]:
     """delete-connection's answer: 2.1.1's ``DeleteConnectionResponse``.
 
-    ApiSpecifications.md shows a bare 200, the OpenAPI document a required
-    resource_status: a missing one is a warning, an undocumented one an error.
+    The suite reads it as a DeleteConnectionResponse (PartnerTestBase.deleteConnection,
+    in DeleteConnectionTests P401/P402), whose resource_status is required and
+    an enum: a missing or undocumented one fails the case.
     """
-    if "resource_status" not in doc:
+    if doc.get("resource_status") is None:
         return [
-            warning(
+            error(
                 "resource_status",
-                "the answer has no resource_status; the OpenAPI document (2.1.1) requires one of "
-                + ", ".join(RESOURCE_STATUSES),
+                "the answer has no resource_status; the certification suite reads it as a "
+                "DeleteConnectionResponse, which requires one of " + ", ".join(RESOURCE_STATUSES),
             )
         ]
     return _enum(doc, "resource_status", RESOURCE_STATUSES)
 
 
 def test_results(doc: dict[str, Any]) -> list[CheckFinding]:
-    """test-connection's answer (TestConnectionApiTests: every result PASS or FAIL, named, with a message)."""
+    """test-connection's answer: 2.1.1's ``ConnectionTestResult``, beyond certification.
+
+    The public suite has no test-connection test, so every rule here is a
+    warning: test_results a list of TestResult (test_name, status PASS, FAIL
+    or UNKNOWN; message optional), and our advice: a live connection tests
+    PASS, each result with a message.
+    """
+    consequence = "Databricks shows test-connection's answer to users, and cannot read this one"
     results = doc.get("test_results")
     if not isinstance(results, list):
-        return [error("test_connection", "test_results is missing or not a list")]
+        return [beyond("test_connection", "test_results is missing or not a list", consequence)]
     findings: list[CheckFinding] = []
     for index, result in enumerate(results):
         where = f"test_results[{index}]"
         if not isinstance(result, dict):
-            findings.append(error("test_connection", f"{where} is not an object"))
+            findings.append(beyond("test_connection", f"{where} is not an object", consequence))
             continue
         if result.get("status") not in TEST_STATUSES:
             findings.append(
-                error("test_connection", f"{where}.status is {result.get('status')!r}; expected PASS or FAIL")
-            )
-        elif result["status"] == "FAIL":
-            findings.append(
-                warning(
+                beyond(
                     "test_connection",
-                    f"{where} FAILED ({result.get('message')!r}); the suite accepts it, but check "
-                    "that a real connection tests PASS",
+                    f"{where}.status is {result.get('status')!r}; expected {', '.join(TEST_STATUSES)}",
+                    consequence,
+                )
+            )
+        elif result["status"] != "PASS":
+            findings.append(
+                beyond(
+                    "test_connection",
+                    f"{where} is {result['status']} ({result.get('message')!r}) for a live connection",
+                    "users pressing Test connection would see it not pass: check that a real connection tests PASS",
                 )
             )
         if not isinstance(result.get("test_name"), str) or not result["test_name"]:
-            findings.append(error("test_connection", f"{where}.test_name is missing or empty"))
-        if not isinstance(result.get("message"), str):
-            findings.append(error("test_connection", f"{where}.message is missing"))
+            findings.append(beyond("test_connection", f"{where}.test_name is missing or empty", consequence))
+        if not isinstance(result.get("message"), str) or not result["message"]:
+            findings.append(
+                beyond(
+                    "test_connection",
+                    f"{where} has no message",
+                    "users see the result without a word on what was tested or what to fix",
+                )
+            )
     return findings
 
 
@@ -296,7 +359,7 @@ def connectors(doc: dict[str, Any]) -> list[CheckFinding]:
         if item.get("type") not in CONNECTOR_TYPES:
             findings.append(error("connectors", f"{where}.type is {item.get('type')!r}; expected source or target"))
     token = doc.get("pagination_token")
-    if token is not None and not isinstance(token, str):
+    if token is not None and not isinstance(token, str):  # ConnectorResponse reads it as an optional string
         findings.append(error("connectors", f"pagination_token is {type(token).__name__}; expected a string"))
     return findings
 
@@ -330,33 +393,29 @@ def _enum(doc: dict[str, Any], name: str, allowed: tuple[str, ...]) -> list[Chec
 
 
 def redirect_target(uri: str, hosts: HostPolicy) -> tuple[list[CheckFinding], str | None]:
-    """The findings on redirect_uri's host, and the URL to GET to check its page (None: do not)."""
+    """The findings on redirect_uri's host, and the URL to GET to check its page (None: do not).
+
+    Certification (PartnerTestBase.validateRedirectUri): the URL parses and
+    its host *contains* one of the config's hostnames. Beyond certification:
+    the host is one of them exactly, and the scheme is https.
+    """
     from stp_ext.connect.urls import reroot
 
     if not _is_absolute(uri):
         return [
             error(
                 "redirect_uri_absolute",
-                f"redirect_uri {uri!r} is not an absolute http(s) URL; Databricks opens it in a new tab",
+                f"redirect_uri {uri!r} is not an absolute http(s) URL; Databricks opens it in a new tab "
+                "(the certification suite parses it as a URL)",
             )
         ], None
     parts = urlsplit(uri)
-    host = (parts.hostname or "").lower()
-    listed = [h.lower() for h in hosts.allowed]
+    raw_host = _raw_host(parts.netloc)  # as java.net.URL.getHost gives it: the suite compares case-sensitively
+    host = raw_host.lower()
     shown = ", ".join(hosts.allowed) or "(none)"
     findings: list[CheckFinding] = []
-    parent = next((h for h in listed if host.endswith("." + h)), None)
-    if host in listed:
-        pass
-    elif parent is not None:
-        findings.append(
-            warning(
-                "redirect_uri_host",
-                f"redirect_uri host {host} is a sub-domain of {parent} but not itself in hostnames ({shown}); "
-                f"the certification suite accepts it: add {host} to hostnames so Databricks allows it too",
-            )
-        )
-    elif hosts.local and host == hosts.local.lower():
+    containing = next((h for h in hosts.allowed if h and h in raw_host), None)
+    if containing is None and hosts.local_tolerated and hosts.local and host == hosts.local.lower():
         findings.append(
             warning(
                 "redirect_uri_host",
@@ -365,26 +424,57 @@ def redirect_target(uri: str, hosts: HostPolicy) -> tuple[list[CheckFinding], st
             )
         )
         return findings, uri
-    else:
-        lookalike = next((h for h in listed if h in host), None)
-        why = (
-            f"; it contains {lookalike} but is neither it nor a sub-domain of it, and such a host can "
-            "belong to anyone (the certification suite only checks that the host contains a listed name: "
-            "connect-test is stricter on purpose)"
-            if lookalike
+    if containing is None:
+        local = (
+            f" (for a local run, list {raw_host} in hostnames, or make the partner redirect to a listed host)"
+            if hosts.local and host == hosts.local.lower()
             else ""
         )
         findings.append(
             error(
                 "redirect_uri_host",
-                f"redirect_uri host {host} is not in the config's hostnames ({shown}){why}; "
-                "Databricks refuses redirects elsewhere: return a URL on a listed host",
+                f"redirect_uri host {raw_host} is not in the config's hostnames ({shown}); the certification suite "
+                f"requires a host that contains one of them, and Databricks refuses redirects elsewhere{local}",
             )
         )
         return findings, None
+    listed = [h.lower() for h in hosts.allowed]
+    if host not in listed:
+        parent = next((h for h in listed if host.endswith("." + h)), None)
+        if parent is not None:
+            findings.append(
+                beyond(
+                    "redirect_uri_host",
+                    f"redirect_uri host {host} is a sub-domain of {parent} but not itself in hostnames ({shown})",
+                    f"Databricks allows only the hostnames you share: add {host} to hostnames",
+                )
+            )
+        else:
+            findings.append(
+                beyond(
+                    "redirect_uri_host",
+                    f"redirect_uri host {host} contains {containing} but is neither it nor a sub-domain of it "
+                    f"({shown}); such a host can belong to anyone",
+                    "Databricks allows only the hostnames you share: return a URL on a listed host",
+                )
+            )
     if parts.scheme == "http" and host not in _LOOPBACK:
-        findings.append(warning("redirect_uri_scheme", f"redirect_uri {uri} uses plain http"))
+        findings.append(
+            beyond(
+                "redirect_uri_scheme",
+                f"redirect_uri {uri} uses plain http",
+                "your users' browsers would open the page unencrypted (or refuse it): use https",
+            )
+        )
     return findings, reroot(uri, hosts.base) if hosts.base else uri
+
+
+def _raw_host(netloc: str) -> str:
+    """The host of ``netloc`` as written (no user info, no port), not lower-cased."""
+    host = netloc.rpartition("@")[2]
+    if host.startswith("["):
+        return host[: host.find("]") + 1] if "]" in host else host
+    return host.partition(":")[0]
 
 
 def _configured(doc: dict[str, Any], established: bool) -> list[CheckFinding]:
@@ -448,8 +538,7 @@ def _is_absolute(uri: str) -> bool:
 
 
 def _looks_like_html(response: HttpResponse) -> bool:
-    if response.content_type in ("text/html", "application/xhtml+xml"):
-        return True
+    # By the body alone: a JSON body labelled text/html is read as JSON by the suite.
     start = response.body[:512].lstrip().lower()
     return start.startswith((b"<!doctype html", b"<html", b"<head", b"<body"))
 
@@ -474,6 +563,18 @@ def _excerpt(text: str, limit: int = 120) -> str:
     if len(flat) > limit:
         flat = flat[:limit] + "…"
     return repr(flat)
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, dict):
+        return "object"
+    return "array" if isinstance(value, list) else type(value).__name__
 
 
 def _squash(value: str) -> str:

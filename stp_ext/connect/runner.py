@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 
 from stp_ext.connect import http, rules
 from stp_ext.connect.cases import CASES, Case
-from stp_ext.connect.report import ConnectTestReport, ScenarioResult
-from stp_ext.connect.session import Journey, Session
+from stp_ext.connect.report import ERROR, ConnectTestReport, ScenarioResult
+from stp_ext.connect.session import SLOW_AFTER, SUITE_TIMEOUT, Journey, Session
 from stp_ext.connect.urls import reroot
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ def run_connect_test(
     *,
     url: str | None = None,
     overrides: dict[str, Any] | None = None,
-    timeout: float = 10.0,
+    timeout: float = SUITE_TIMEOUT,
     max_body_bytes: int = http.DEFAULT_MAX_BODY_BYTES,
     max_workers: int = 4,
     new_user_action: str | None = None,
@@ -46,15 +46,23 @@ def run_connect_test(
     connectors_url: str | None = None,
     cases: Iterable[str] | None = None,
     cloud: str = "aws",
+    supports_demo: bool = True,
+    require_manual_signup: bool = False,
+    strict: bool = False,
+    slow_after: float = SLOW_AFTER,
 ) -> ConnectTestReport:
     """Play Partner Connect's certification cases against ``partner``'s endpoints.
 
-    ``auth_header``: the exact Authorization value to send ("" sends none and
-    skips the wrong-credentials case). ``url``: re-root the config's URLs (and
-    the test-connection and connectors URLs, and redirect pages on listed
-    hosts) on this base (see ``reroot``). ``overrides``: deep-merged into every
-    connect body (``None`` values remove keys). ``new_user_action``: what P302
-    must see (None: any of the four). ``cases``: only these case ids.
+    ``auth_header``: the exact Authorization value to send ("" sends none, and
+    the wrong-credentials case cannot run: a certification failure). ``url``:
+    re-root the config's URLs (and the test-connection and connectors URLs,
+    and redirect pages on listed hosts) on this base (see ``reroot``).
+    ``overrides``: deep-merged into every connect body (``None`` values remove
+    keys). ``new_user_action``: what P302 must see (None: auto_add, the
+    suite's default config, and the report says it was assumed).
+    ``supports_demo``/``require_manual_signup``: the config fields of the
+    suite's partner config. ``strict``: beyond-certification findings fail
+    the run too. ``cases``: only these case ids.
     ``cloud``: the workspace's cloud (aws, azure, gcp) the requests speak for.
     """
 
@@ -69,12 +77,19 @@ def run_connect_test(
         delete_url=delete_url,
         auth_header=auth_header,
         hosts=rules.HostPolicy(
-            allowed=tuple(partner.hostname_list), local=urlsplit(url).hostname if url else None, base=url
+            allowed=tuple(partner.hostname_list),
+            local=urlsplit(url).hostname if url else None,
+            base=url,
+            local_tolerated=False,  # the suite fails a redirect to an unlisted host, local or not
         ),
         timeout=timeout,
         max_body_bytes=max_body_bytes,
         overrides=overrides,
-        new_user_action=new_user_action,
+        new_user_action=new_user_action or "auto_add",
+        new_user_action_assumed=new_user_action is None,
+        supports_demo=supports_demo,
+        require_manual_signup=require_manual_signup,
+        slow_after=slow_after,
         test_connection_url=local(test_connection_url),
         connectors_url=local(connectors_url),
         cloud=cloud,
@@ -83,11 +98,47 @@ def run_connect_test(
     chosen = [case for case in CASES if wanted is None or case.case_id in wanted]
     ordered = _run_all(chosen, session, max_workers)
     return ConnectTestReport(
-        passed=all(s.passed for s in ordered),
         scenarios=ordered,
         connect_url=connect_url,
         delete_url=delete_url,
+        strict=strict,
+        new_user_action=session.new_user_action,
+        new_user_action_assumed=session.new_user_action_assumed,
+        one_reason=one_reason(ordered, session),
     )
+
+
+def one_reason(results: Sequence[ScenarioResult], session: Session) -> str | None:
+    """When every failing certification case failed for the same reason, that reason in one line.
+
+    A partner whose endpoint is down, silent, or refusing the credential
+    fails every case; the report then says why once instead of N times.
+    """
+    failed = [s for s in results if s.certification and not s.passed and not s.skipped]
+    if len(failed) < 2:
+        return None
+    firsts = [next((f for f in s.findings if f.severity == ERROR), None) for s in failed]
+    if any(f is None for f in firsts):
+        return None
+    checks = {f.check for f in firsts if f is not None}
+    if checks <= {"timeout", "not_run"} and len(session.dead) == 1 and "timeout" in checks:
+        endpoint = next(iter(session.dead))
+        return (
+            f"{endpoint} never answered within {session.timeout:g} s; every case that needs it failed or was "
+            "not run (a silent endpoint costs one timeout per run)"
+        )
+    details = {(f.check, f.detail) for f in firsts if f is not None}
+    if len(details) != 1:
+        return None
+    check, _ = details.pop()
+    if check == "connection_refused":
+        return f"nothing is listening at {session.connect_url}: every request was refused"
+    if check == "status_code" and all(s.status == 401 for s in failed):
+        return (
+            "every request was refused with 401: check the credential (--basic-user with --basic-password-stdin, "
+            "or --auth-header-stdin: the Authorization value the partner gave Databricks)"
+        )
+    return f"all {len(failed)} failing cases fail on one finding: {check} (listed above)"
 
 
 def _run_all(chosen: Sequence[Case], session: Session, max_workers: int) -> list[ScenarioResult]:
@@ -134,7 +185,7 @@ def _run_all(chosen: Sequence[Case], session: Session, max_workers: int) -> list
 
 def _run_case(case: Case, session: Session) -> ScenarioResult:
     """One case; an exception of ours (or an answer nothing can read) fails the case, not the report."""
-    journey = Journey(case.case_id, case.title, session)
+    journey = Journey(case.case_id, case.title, session, certification=case.certification)
     try:
         return case.run(journey)
     except Exception as e:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from stp_ext.connect import http, rules
 from stp_ext.connect.payload import Caller, connect_request, delete_connection_request
-from stp_ext.connect.report import ERROR, CheckFinding, ScenarioResult
+from stp_ext.connect.report import ERROR, WARNING, CheckFinding, ScenarioResult
 
 if TYPE_CHECKING:
     from stp_ext.partner_config import PartnerConfig
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PAGE_MAX_BYTES = 256 * 1024  # a redirect page is read only to see that it answers
+SUITE_TIMEOUT = 60.0  # PartnerTestBase.timeout: how long the suite waits for each answer
+SLOW_AFTER = 10.0  # beyond certification: an answer slower than this is a warning
 
 
 @dataclass
@@ -33,18 +35,33 @@ class Session:
     partner: PartnerConfig
     connect_url: str
     delete_url: str | None
-    auth_header: str  # "" = the partner expects no Authorization header
+    auth_header: str  # "" = send no Authorization header (the AUTH case then cannot run)
     hosts: rules.HostPolicy
-    timeout: float = 10.0
+    timeout: float = SUITE_TIMEOUT
     max_body_bytes: int = http.DEFAULT_MAX_BODY_BYTES
     overrides: dict[str, Any] | None = None
-    new_user_action: str | None = None  # what P302 expects; None accepts any of the four
+    new_user_action: str = "auto_add"  # what P302 expects (the suite's partners/test/test.json: auto_add)
+    new_user_action_assumed: bool = False  # not given by the user: the report says so
+    supports_demo: bool = True  # P700 runs only for partners that support demo (DemoFlowTests)
+    require_manual_signup: bool = False  # sign-ins answer 404 until the user signs up (PartnerTestBase)
+    slow_after: float = SLOW_AFTER
     test_connection_url: str | None = None
     connectors_url: str | None = None
     cloud: str = "aws"  # the workspace's cloud (payload.CLOUDS): cloud_provider, host names, region
     cancel: http.Cancel = field(default_factory=http.Cancel, repr=False)  # Ctrl-C ends every request at once
     _pages: dict[str, tuple[int | None, str]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # Endpoints (method and URL without query) that timed out, with the case where: a silent
+    # endpoint costs one timeout per run, not one per case.
+    dead: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def timed_out(self, endpoint: str) -> str | None:
+        with self._lock:
+            return self.dead.get(endpoint)
+
+    def mark_timed_out(self, endpoint: str, case_id: str) -> None:
+        with self._lock:
+            self.dead.setdefault(endpoint, case_id)
 
     def connect_body(self, caller: Caller, **kwargs: Any) -> dict[str, Any]:
         return connect_request(self.partner, caller.on(self.cloud), overrides=self.overrides, **kwargs)
@@ -87,10 +104,11 @@ def headers(auth_header: str) -> dict[str, str]:
 class Journey:
     """One certification case's requests, answers, time and findings."""
 
-    def __init__(self, case_id: str, title: str, session: Session) -> None:
+    def __init__(self, case_id: str, title: str, session: Session, *, certification: bool = True) -> None:
         self.case_id = case_id
         self.title = title
         self.session = session
+        self.certification = certification  # False: the public suite has no such case (P800, P801)
         self.findings: list[CheckFinding] = []
         self.status: int | None = None
         self.elapsed_ms = 0.0
@@ -105,6 +123,21 @@ class Journey:
         sent = headers(header)
         if body is None:
             sent.pop("Content-Type")
+        endpoint = f"{method} {url.partition('?')[0]}"
+        earlier = self.session.timed_out(endpoint)
+        if earlier is not None:
+            self.add(
+                [
+                    rules.error(
+                        "not_run",
+                        f"not run: {endpoint} had already timed out (in {earlier}, no complete answer within "
+                        f"{self.session.timeout:g} s), so this case would only wait for it again",
+                    )
+                ],
+                step,
+            )
+            self.status = None
+            return None
         started = time.monotonic()
         try:
             response = http.send(
@@ -118,6 +151,8 @@ class Journey:
             )
         except http.TransportError as e:
             log.debug("%s %s: %s %s failed: %s", self.case_id, step, method, url, e.message)
+            if e.kind == "timeout":
+                self.session.mark_timed_out(endpoint, self.case_id)
             self.add([rules.transport(e, f"{method} {url}")], step)
             self.status = None
             return None
@@ -127,6 +162,19 @@ class Journey:
             "%s %s: %s %s -> %s in %.0f ms", self.case_id, step, method, url, response.status, response.elapsed_ms
         )
         self.status = response.status
+        if response.elapsed_ms > self.session.slow_after * 1000:
+            self.add(
+                [
+                    rules.beyond(
+                        "slow_answer",
+                        f"{method} {url} answered in {response.elapsed_ms / 1000:.1f} s, over "
+                        f"{self.session.slow_after:g} s",
+                        "(the suite waits 60 s) your users would stare at a blank tab that long: answer within "
+                        f"{self.session.slow_after:g} s and finish slow work afterwards",
+                    )
+                ],
+                step,
+            )
         return response
 
     def answer(
@@ -151,7 +199,7 @@ class Journey:
         *,
         demo: bool = False,
         body: dict[str, Any] | None = None,
-        redirects: tuple[str, ...] | None = rules.SUCCESS_REDIRECTS,
+        redirects: tuple[str, ...] = rules.SUCCESS_REDIRECTS,
     ) -> dict[str, Any] | None:
         """A new-connection request, judged as validateNewConnection does; the answer when it succeeded."""
         sent = body if body is not None else self.session.connect_body(caller, demo=demo)
@@ -174,17 +222,22 @@ class Journey:
         connection_id: str,
         step: str,
         *,
-        redirects: tuple[str, ...] | None = rules.SUCCESS_REDIRECTS,
+        redirects: tuple[str, ...] = rules.SUCCESS_REDIRECTS,
         expected: tuple[int, ...] = (200,),
     ) -> tuple[http.HttpResponse | None, dict[str, Any] | None]:
         """A reuse of ``connection_id`` (is_connection_established true).
 
-        With the default ``expected`` it is judged as validateSignIn does
-        (exactly 200); otherwise the caller judges the answer.
+        With the default ``expected`` it is judged as signInAndValidate does:
+        exactly 200 (validateSignIn), or, for a partner that requires manual
+        signup, 404 account_not_found or connection_not_found. Otherwise the
+        caller judges the answer.
         """
         body = self.session.connect_body(caller, established=True, connection_id=connection_id)
         response = self.send("POST", self.session.connect_url, body, step)
         if response is None or expected != (200,):
+            return response, None
+        if self.session.require_manual_signup:
+            self.expect_manual_signup(response, step)
             return response, None
         doc = self.answer(response, (200,), "expected exactly 200 when a connection is reused", step)
         if doc is not None:
@@ -194,6 +247,17 @@ class Journey:
             self.add(findings, step)
             self.check_page(page, step)
         return response, doc
+
+    def expect_manual_signup(self, response: http.HttpResponse, step: str) -> None:
+        """signInAndValidate for a partner that requires manual signup: 404 account or connection not found."""
+        self.expect_error(
+            response,
+            404,
+            ("account_not_found", "connection_not_found"),
+            "expected 404 account_not_found or connection_not_found for a sign-in before the manual signup "
+            "(--require-manual-signup)",
+            step,
+        )
 
     def expect_error(
         self, response: http.HttpResponse | None, status: int, reasons: tuple[str, ...], expectation: str, step: str
@@ -240,8 +304,20 @@ class Journey:
 
     def add(self, findings: list[CheckFinding], step: str = "") -> None:
         for finding in findings:
-            message = f"{step}: {finding.message}" if step else finding.message
-            self.findings.append(CheckFinding(finding.severity, finding.check, message))
+            # detail: the text without any step, kept from a finding that already carries one (P302's probes).
+            severity, detail, message = finding.severity, finding.detail, finding.message
+            if not self.certification and severity == ERROR and finding.check != "not_run":
+                # A case the public suite does not have: what fails it is advice, not certification.
+                severity = WARNING
+                beyond = (
+                    "; certification would pass this (the public suite has no test-connection test), but "
+                    "Databricks' test-connection would show your users an error"
+                )
+                detail, message = detail + beyond, message + beyond
+            elif not self.certification and severity == ERROR:
+                severity = WARNING
+            message = f"{step}: {message}" if step else message
+            self.findings.append(CheckFinding(severity, finding.check, message, detail))
 
     def note(self, check: str, message: str) -> None:
         self.findings.append(rules.info(check, message))
@@ -250,8 +326,14 @@ class Journey:
         self.findings.append(rules.info("skipped", why))
         return self.result()
 
+    def not_run(self, why: str) -> ScenarioResult:
+        """The suite would run this case, but it cannot run here: the certification verdict fails."""
+        self.findings.append(rules.error("not_run", why))
+        return self.result()
+
     def result(self) -> ScenarioResult:
-        passed = not any(f.severity == ERROR for f in self.findings)
+        failing = (ERROR,) if self.certification else (ERROR, WARNING)
+        passed = not any(f.severity in failing for f in self.findings)
         return ScenarioResult(
             self.case_id,
             passed,
@@ -260,4 +342,5 @@ class Journey:
             list(self.findings),
             case_id=self.case_id,
             title=self.title,
+            certification=self.certification,
         )

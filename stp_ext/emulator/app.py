@@ -11,6 +11,7 @@ capped the body.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections import deque
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from stp_ext.emulator import identity, partner_connect_page, partners, provisioning, secrets_api
-from stp_ext.emulator.faults import Fault, Faults, echo_answer
+from stp_ext.emulator.faults import Fault, Faults, echo_answer, oauth_echo_answer
 from stp_ext.emulator.http import (
     ADMIN,
     ANONYMOUS,
@@ -33,10 +34,10 @@ from stp_ext.emulator.http import (
     error_response,
     json_response,
 )
-from stp_ext.emulator.oauth import DISCOVERY, TOKEN, OAuthServer, base_url
+from stp_ext.emulator.oauth import DISCOVERY, OIDC, TOKEN, OAuthServer, base_url
 from stp_ext.emulator.partner_connect import PartnerConnect
-from stp_ext.emulator.state import Store
-from stp_ext.serving import drop_connection
+from stp_ext.emulator.state import StateBusy, Store
+from stp_ext.serving import HELD, drop_connection
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +81,16 @@ ROUTES: tuple[Route, ...] = (
 )
 
 CONTROL = "/_emulator"
+RESET = f"{CONTROL}/reset"
 PAGE = partner_connect_page.PAGE
 # Answered by a worker thread, never the I/O loop: a click calls the partner, which may call back.
 CALLS_OUT = (CONTROL + "/partner-connect", PAGE)
 REQUEST_LOG_SIZE = 10_000  # the newest requests kept; older ones are counted, not kept
+# The log is bounded in bytes too, so no client can bloat it with long paths: a path is kept up to
+# LOGGED_PATH_CHARS (the rest is cut and its length noted), and the whole log up to REQUEST_LOG_BYTES.
+REQUEST_LOG_BYTES = 4 * 1024 * 1024
+LOGGED_PATH_CHARS = 1024
+LOGGED_METHOD_CHARS = 32
 
 T = TypeVar("T")
 
@@ -140,6 +147,7 @@ class EmulatorApp:
         user_token: str,
         log_size: int = REQUEST_LOG_SIZE,
         oauth: OAuthServer | None = None,
+        log_bytes: int = REQUEST_LOG_BYTES,
     ) -> None:
         self.store = store
         self.oauth = oauth or OAuthServer()
@@ -156,7 +164,10 @@ class EmulatorApp:
         )
         self._tokens = {admin_token: ADMIN, user_token: USER}
         # A ring: a long-running emulator keeps the newest requests, and counts the ones it let go.
-        self._log: deque[RequestRecord] = deque(maxlen=log_size)
+        self._log: deque[RequestRecord] = deque()
+        self._log_size = log_size
+        self._log_bytes_max = log_bytes
+        self._log_bytes = 0  # what the kept records weigh (_weight)
         self._dropped = 0
         self._log_lock = threading.Lock()
         self._api = Router((route.path, method, route) for route in ROUTES for method in route.methods)
@@ -170,6 +181,7 @@ class EmulatorApp:
             ("/partner-connect/connect", "POST", self.partner_connect.connect_view),
             ("/partner-connect/delete-connection", "POST", self.partner_connect.delete_view),
             ("/partner-connect/connections", "GET", self.partner_connect.list_view),
+            ("/health", "GET", self._health),
         )
         self._control = Router((CONTROL + path, method, view) for path, method, view in control)
 
@@ -189,18 +201,47 @@ class EmulatorApp:
     def clear_log(self) -> None:
         with self._log_lock:
             self._log.clear()
+            self._log_bytes = 0
             self._dropped = 0
 
     def _record(self, request: Request, status: int) -> None:
         # Method, path and status only: bodies and query strings may carry secrets.
+        method, path = _clip(request.method, LOGGED_METHOD_CHARS), _clip(request.path, LOGGED_PATH_CHARS)
+        record = RequestRecord(method, path, status)
+        weight = _weight(record)
         with self._log_lock:
-            if len(self._log) == self._log.maxlen:
+            self._log.append(record)
+            self._log_bytes += weight
+            while len(self._log) > self._log_size or (self._log_bytes > self._log_bytes_max and len(self._log) > 1):
+                self._log_bytes -= _weight(self._log.popleft())
                 self._dropped += 1
-            self._log.append(RequestRecord(request.method, request.path, status))
 
-    def answers_quickly(self) -> bool:
-        """No fault armed that delays or streams an answer: every answer is a few table lookups."""
+    def answers_quickly(self, method: str, path: str) -> bool:
+        """Whether this request is answered at once, so the server may answer it in its I/O thread.
+
+        The control API always is (so it answers even when every worker is busy),
+        except a reset of a state file (and a Partner Connect click, CALLS_OUT, which
+        the server never answers inline); so is the workspace API with no fault armed,
+        except a write to a state file, which waits for the disk and maybe for
+        another program's lock (state.py), and so goes to a worker.
+        """
+        durable = self.store.path is not None
+        if path == CONTROL or path.startswith(CONTROL + "/"):
+            return not (durable and path.rstrip("/") == RESET)
+        if durable and method not in ("GET", "HEAD"):
+            return False
         return self.faults.idle()
+
+    def hold(self, method: str, path: str) -> tuple[float, Fault | None] | None:
+        """The server asks this once per request, before it is served: how long to park it, and its fault.
+
+        A latency fault (or a hang) is served by the server's timer, not by a
+        sleeping thread, so no number of delayed requests takes the workers away.
+        """
+        if path.startswith((CONTROL + "/", PAGE)) or path == CONTROL or self.faults.idle():
+            return None  # the control API and the page are never faulted
+        fault = self.faults.take(path)
+        return None if fault is None else (fault.wait_s, fault)
 
     # -- WSGI ---------------------------------------------------------------------
 
@@ -211,12 +252,15 @@ class EmulatorApp:
         elif request.path == PAGE or request.path.startswith(PAGE + "/"):
             response = self._guarded(request, self._dispatch_page)
         else:
-            fault = self.faults.take(request.path)
-            if fault is not None:
-                time.sleep(fault.latency_s)
-                if fault.mode == "drop":
-                    self._record(request, 0)
-                    return drop_connection()
+            if HELD in environ:
+                fault = environ[HELD]  # taken by hold(), and already waited for
+            else:  # served by a server without hold() (this app in another WSGI server): wait here
+                fault = self.faults.take(request.path)
+                if fault is not None:
+                    time.sleep(fault.wait_s)
+            if fault is not None and fault.mode in ("drop", "hang"):
+                self._record(request, 0)
+                return drop_connection()
             if fault is not None and fault.mode is not None:
                 response = _faulty(fault, request)
             else:
@@ -229,6 +273,13 @@ class EmulatorApp:
             return dispatch(request)
         except ApiError as e:
             return error_response(e)
+        except StateBusy:
+            # Another program holds the state file's write lock: a clear, retryable answer, as a
+            # workspace gives when it is briefly unavailable (clients retry a 503 after Retry-After).
+            message = "The workspace emulator's state file is locked by another program; nothing was changed, retry"
+            response = error_response(ApiError(503, "TEMPORARILY_UNAVAILABLE", message))
+            response.headers.append(("Retry-After", "1"))
+            return response
         except Exception:
             # A bug in a handler, or the state closed under a late request: answer as a
             # workspace would (JSON 500). The traceback names code, never request bodies.
@@ -286,12 +337,29 @@ class EmulatorApp:
         log = [{"method": r.method, "path": r.path, "status": r.status} for r in records]
         return json_response(200, {"requests": log, "dropped": dropped})
 
+    def _health(self, request: Request) -> Reply:
+        """For a CI job waiting for the emulator: answered in the I/O thread, however busy the workers are."""
+        return json_response(200, {"status": "ok"})
+
     def _reset(self, request: Request) -> Reply:
         self.store.wipe()
         self.partner_connect.connections.wipe()
         self.faults.clear()
         self.clear_log()
         return json_response(200, {})
+
+
+def _clip(text: str, limit: int) -> str:
+    """``text`` up to ``limit`` characters; a longer one is cut and says by how much."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}...(+{len(text) - limit} characters)"
+
+
+def _weight(record: RequestRecord) -> int:
+    """About what a record costs, in bytes of the JSON answer: a non-ASCII character is escaped (6 bytes)."""
+    text = len(record.method) + len(record.path)
+    return 48 + (text if record.path.isascii() and record.method.isascii() else 6 * text)
 
 
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -302,9 +370,11 @@ def _check_control_caller(request: Request) -> None:
 
     A page in a browser can send a cross-site POST (``text/plain``, no CORS
     preflight) and, through DNS rebinding, even a same-site one under another
-    name. So: the Host must name loopback, a browser's Origin must be this
+    name. So: the Host must name loopback (or, for an absolute-form target, the
+    target's host, which RFC 9112 puts before the Host header), a browser's Origin must be this
     server's own, and a POST must be declared JSON (which a page cannot do
-    cross-site without a preflight this server never approves).
+    cross-site without a preflight this server never approves). A Host that is
+    not a well-formed ``host[:port]`` (``[::1]evil.example``) names nothing.
     """
     _check_local_caller(request)
     if request.method == "POST" and request.header("Content-Type").split(";")[0].strip().lower() != "application/json":
@@ -313,7 +383,12 @@ def _check_control_caller(request: Request) -> None:
 
 def _check_local_caller(request: Request) -> None:
     """A loopback Host and, from a browser, this server's own Origin (the control API and the page)."""
-    host = _host_name(request.header("Host"))
+    target = str(request.environ.get("REQUEST_URI") or "/")
+    if target.startswith("/"):
+        host = _host_name(request.header("Host"))
+    else:  # absolute form, http://host:port/_emulator/...: its host is the one that counts (RFC 9112, 3.2.2)
+        scheme, _, rest = target.partition("://")
+        host = _host_name(rest.partition("/")[0]) if scheme.lower() == "http" else None
     if host not in _LOOPBACK_HOSTS:
         raise ApiError(403, "PERMISSION_DENIED", "The emulator's control API answers only on a loopback Host")
     origin = request.header("Origin")
@@ -321,23 +396,32 @@ def _check_local_caller(request: Request) -> None:
         raise ApiError(403, "PERMISSION_DENIED", "The emulator's control API refuses requests from web pages")
 
 
+# host[:port], the host a bracketed IPv6 address or a name/IPv4 address (RFC 3986's authority, no user info).
+_AUTHORITY = re.compile(r"(?:\[(?P<ip6>[0-9a-f:.]+)\]|(?P<name>[a-z0-9._-]+))(?::(?P<port>[0-9]{1,5}))?")
+
+
 def _is_own_origin(origin: str, port: str) -> bool:
     """``http://127.0.0.1:PORT`` (or localhost, [::1]) with this server's port: a page it served itself."""
     scheme, _, authority = origin.strip().lower().partition("://")
-    own_port = authority.rpartition(":")[2] == port if authority.count(":") == 1 or "]:" in authority else False
-    return scheme == "http" and own_port and _host_name(authority) in _LOOPBACK_HOSTS
+    match = _AUTHORITY.fullmatch(authority.rstrip("/"))
+    return scheme == "http" and match is not None and match["port"] == port and _host_name(authority) in _LOOPBACK_HOSTS
 
 
-def _host_name(authority: str) -> str:
-    """``127.0.0.1:8765`` -> ``127.0.0.1``, ``[::1]:8765`` -> ``::1``, lower-case, no trailing dot."""
-    authority = authority.strip().rstrip("/").lower()
-    if authority.startswith("["):
-        return authority[1:].partition("]")[0]
-    return authority.rpartition(":")[0] if authority.count(":") == 1 else authority
+def _host_name(authority: str) -> str | None:
+    """``127.0.0.1:8765`` -> ``127.0.0.1``, ``[::1]:8765`` -> ``::1``, lower-case, no trailing dot.
+
+    None for anything that is not a well-formed ``host[:port]``.
+    """
+    match = _AUTHORITY.fullmatch(authority.strip().rstrip("/").lower())
+    if match is None:
+        return None
+    return match["ip6"] or match["name"].rstrip(".")
 
 
 def _faulty(fault: Fault, request: Request) -> Reply:
     if fault.mode == "echo":
+        if request.path.startswith(OIDC + "/"):
+            return json_response(fault.status, oauth_echo_answer(request.header("Authorization"), request.body))
         return json_response(fault.status, echo_answer(request.body))
     streamed = fault.body_chunks()  # json, drip, huge: faults.py makes the body
     if streamed is not None:

@@ -23,18 +23,34 @@ Over HTTP (no auth: the emulator is meant for loopback use only):
         {"fail_next": 1, "mode": "echo", "status": 400}    a workspace quoting what it refuses: each string of
                                                            the request body in the message, without its
                                                            scheme ("value S3CR3T is invalid"), and the whole
-                                                           body under "request" (JSON-escaped on the wire)
+                                                           body under "request" (JSON-escaped on the wire);
+                                                           under /oidc, an OAuth error quoting the
+                                                           Authorization header (Basic base64(id:secret))
+                                                           and every form field
+        {"fail_next": 1, "mode": "hang"}                   no answer at all: the connection is held, silent,
+                                                           for hang_ms (default 600000), then closed; no
+                                                           thread waits meanwhile
+        "latency_ms", "drip_ms", "hang_ms"                 at most 3600000 (an hour)
         "path_prefix": "/api/2.0/secrets"                  only requests under this path (default "/api/":
                                                            the API calls, not the SDK's /.well-known or
-                                                           /oidc requests; give "/" to hit everything)
+                                                           /oidc requests; give "/" to hit everything, or
+                                                           "/oidc/v1/token" for the OAuth token endpoint:
+                                                           a hanging, dripping or echoing token answer, e.g.
+        {"fail_next": 1, "mode": "drip", "status": 200, "path_prefix": "/oidc/v1/token",
+         "body": {"access_token": "dose-x", "token_type": "Bearer", "expires_in": 3600}}
     GET    /_emulator/faults    the plan in force (fail_next counts down)
     DELETE /_emulator/faults    back to normal
-    GET    /_emulator/requests  the request log: {"requests": [{"method", "path", "status"}]};
-                                status 0 marks a dropped connection
+    GET    /_emulator/requests  the request log: {"requests": [{"method", "path", "status"}], "dropped"};
+                                status 0 marks a dropped connection; the newest 10,000 requests and
+                                at most about 4 MiB (a path is kept to its first 1,024 characters)
+    GET    /_emulator/health    {"status": "ok"}, for a CI job waiting for the emulator
     POST   /_emulator/reset     wipe partners and secrets, clear faults and the log
 
-The control API is itself never delayed or failed, and its requests are in the
-log under ``/_emulator/...`` so tests can filter them out. databricks-sdk
+The control API is itself never delayed or failed, and is answered in the
+server's I/O thread, so even with every worker busy (dripping answers, say) it
+answers at once (a reset of a ``--state`` file excepted: it waits for the disk).
+A latency or a hang holds no worker: the request waits on the server's timer.
+Its requests are in the log under ``/_emulator/...`` so tests can filter them out. databricks-sdk
 fetches ``/.well-known/databricks-config`` when it builds a ``Config`` for
 OAuth: the default ``path_prefix`` leaves it alone, so a fault meets the
 command's own call first.
@@ -55,8 +71,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
-MODES = ("status", "drop", "html", "malformed_json", "json", "drip", "huge", "echo")
+MODES = ("status", "drop", "html", "malformed_json", "json", "drip", "huge", "echo", "hang")
+MAX_WAIT_MS = 3_600_000  # the longest latency or hang: an hour, the longest any client's test should wait
 DEFAULT_PATH_PREFIX = "/api/"
 # The largest answer "huge" streams: enough to test any client's size bound, small enough to be a test.
 MAX_HUGE_BYTES = 1024 * 1024 * 1024
@@ -74,6 +92,7 @@ class FaultPlan:
     body: Any = None  # mode "json": the answer; mode "drip": the answer dripped (default {"partners": []})
     drip_ms: int = 1000
     size_bytes: int = 1024 * 1024
+    hang_ms: int = 600_000
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FaultPlan:
@@ -87,11 +106,14 @@ class FaultPlan:
     def check(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
-        for name in ("latency_ms", "fail_next", "status", "drip_ms", "size_bytes"):
+        for name in ("latency_ms", "fail_next", "status", "drip_ms", "size_bytes", "hang_ms"):
             value = getattr(self, name)
             # bool is an int to Python, never to a user writing {"fail_next": true}
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"{name} must be a non-negative integer")
+        for name in ("latency_ms", "drip_ms", "hang_ms"):
+            if getattr(self, name) > MAX_WAIT_MS:
+                raise ValueError(f"{name} must be at most {MAX_WAIT_MS} (an hour)")
         # An HTML page or broken JSON may come with a 200 (a misbehaving proxy); an error body may not.
         lowest = 400 if self.mode in ("status", "echo") else 200
         if not lowest <= self.status <= 599:
@@ -123,6 +145,12 @@ class Fault:
     body: Any = None
     drip_s: float = 1.0
     size_bytes: int = 0
+    hang_s: float = 0.0
+
+    @property
+    def wait_s(self) -> float:
+        """How long the request waits before it is answered (a hang: before its connection is closed)."""
+        return self.latency_s + (self.hang_s if self.mode == "hang" else 0.0)
 
     def body_chunks(self) -> tuple[int, Iterator[bytes]] | None:
         """For the body modes (json, drip, huge): the Content-Length and the chunks to send; else None."""
@@ -176,9 +204,12 @@ class Faults:
         body: Any = None,
         drip_ms: int = 1000,
         size_bytes: int = 1024 * 1024,
+        hang_ms: int = 600_000,
     ) -> None:
         """Replace the plan in force; ValueError names a bad field."""
-        plan = FaultPlan(latency_ms, fail_next, status, retry_after, mode, path_prefix, body, drip_ms, size_bytes)
+        plan = FaultPlan(
+            latency_ms, fail_next, status, retry_after, mode, path_prefix, body, drip_ms, size_bytes, hang_ms
+        )
         plan.check()
         self._set(plan)
 
@@ -221,7 +252,20 @@ class Faults:
                 plan.body,
                 plan.drip_ms / 1000,
                 plan.size_bytes,
+                plan.hang_ms / 1000,
             )
+
+
+def oauth_echo_answer(authorization: str, body: bytes) -> dict[str, Any]:
+    """An OAuth server quoting what it refuses (RFC 6749's error shape): the Authorization header whole,
+    ``Basic base64(client_id:client_secret)``, and each form field, ``client_secret`` included.
+
+    A client must print neither: not the header, not the base64, not the decoded secret.
+    """
+    fields = [f"{name}={value}" for name, value in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)]
+    quoted = [f"Authorization: {authorization}"] if authorization else []
+    description = "Client authentication failed for " + ("; ".join(quoted + fields) or "an empty request")
+    return {"error": "invalid_client", "error_description": description}
 
 
 def echo_answer(body: bytes) -> dict[str, Any]:

@@ -9,10 +9,14 @@ as form fields), and sends the access token as a bearer token until it
 expires.
 
 One service principal is registered at start (``client_id``/``client_secret``);
-it is a workspace admin. Tokens live in memory only, expire after ``ttl_s``,
-and at most ``MAX_LIVE_TOKENS`` are kept: a client that asks for more pushes
-out the oldest. The client secret is compared in constant time and never
-logged (the request log keeps paths only).
+it is a workspace admin. Tokens live in memory only and expire after
+``ttl_s``. A live token is never taken back: a client (a client id at one
+address) holds at most ``MAX_TOKENS_PER_CLIENT`` live tokens and the server at
+most ``MAX_LIVE_TOKENS``; past either, the token endpoint answers 429
+``temporarily_unavailable`` with a Retry-After until one expires, so a client
+asking for tokens in a loop slows only itself and never signs another out.
+The client secret is compared in constant time and never logged (the request
+log keeps paths only).
 """
 
 from __future__ import annotations
@@ -20,10 +24,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import math
 import secrets
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -33,6 +38,7 @@ from stp_ext.emulator.http import Reply, Request, User, json_response
 DEFAULT_CLIENT_ID = "emulator-service-principal"
 DEFAULT_CLIENT_SECRET = "dose-emulator-client-secret"
 TOKEN_TTL_S = 3600
+MAX_TOKENS_PER_CLIENT = 1_000
 MAX_LIVE_TOKENS = 10_000
 
 OIDC = "/oidc"
@@ -57,23 +63,52 @@ class OAuthServer:
         self.ttl_s = ttl_s
         self._clock = clock
         self.principal = User("1003", client_id, "Emulator Service Principal", True, ("admins", "users"))
-        self._tokens: OrderedDict[str, float] = OrderedDict()  # token -> expiry, oldest first
+        self.max_per_client = MAX_TOKENS_PER_CLIENT
+        self.max_live = MAX_LIVE_TOKENS
+        # token -> (expiry, client), oldest first: one TTL for all, so also the order they expire in.
+        self._tokens: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._by_client: dict[str, deque[str]] = {}  # each client's live tokens, oldest first
         self._lock = threading.Lock()
 
     def user_for(self, token: str) -> User | None:
         """The service principal for a live access token; None for an unknown or expired one."""
         with self._lock:
-            expiry = self._tokens.get(token)
-            if expiry is None:
-                return None
-            if self._clock() >= expiry:
-                del self._tokens[token]
-                return None
+            entry = self._tokens.get(token)
+        if entry is None or self._clock() >= entry[0]:
+            return None  # an expired one is forgotten by _forget_expired, in order
         return self.principal
 
     def clear(self) -> None:
         with self._lock:
             self._tokens.clear()
+            self._by_client.clear()
+
+    def _forget_expired(self, now: float) -> None:
+        """Drop the expired tokens: the oldest first, so this costs only what it drops (lock held)."""
+        while self._tokens:
+            token, (expiry, client) = next(iter(self._tokens.items()))
+            if expiry > now:
+                return
+            del self._tokens[token]
+            mine = self._by_client[client]
+            mine.popleft()  # the client's oldest: tokens are issued and expire in the same order
+            if not mine:
+                del self._by_client[client]
+
+    def _issue(self, client: str) -> tuple[str, float]:
+        """A new token for ``client``, or ("", seconds until one of the tokens in the way expires)."""
+        with self._lock:
+            now = self._clock()
+            self._forget_expired(now)
+            mine = self._by_client.get(client)
+            if mine is not None and len(mine) >= self.max_per_client:
+                return "", self._tokens[mine[0]][0] - now
+            if len(self._tokens) >= self.max_live:
+                return "", next(iter(self._tokens.values()))[0] - now
+            token = "dose" + secrets.token_hex(32)
+            self._tokens[token] = (now + self.ttl_s, client)
+            self._by_client.setdefault(client, deque()).append(token)
+            return token, 0.0
 
     # -- the endpoints --------------------------------------------------------------
 
@@ -106,14 +141,14 @@ class OAuthServer:
             and hmac.compare_digest(client_secret.encode(), self.client_secret.encode())
         ):
             return _oauth_error(401, "invalid_client", "Client authentication failed")
-        token = "dose" + secrets.token_hex(32)
-        with self._lock:
-            now = self._clock()
-            for old in [t for t, expiry in self._tokens.items() if expiry <= now]:
-                del self._tokens[old]
-            while len(self._tokens) >= MAX_LIVE_TOKENS:
-                self._tokens.popitem(last=False)
-            self._tokens[token] = now + self.ttl_s
+        # A client: this client id from this address (on loopback, every program here is one client).
+        token, wait_s = self._issue(f"{client_id} {request.environ.get('REMOTE_ADDR', '')}")
+        if not token:
+            reply = _oauth_error(
+                429, "temporarily_unavailable", "Too many live access tokens: use the one you have, or retry later"
+            )
+            reply.headers.append(("Retry-After", str(max(1, math.ceil(wait_s)))))
+            return reply
         document: dict[str, Any] = {
             "access_token": token,
             "token_type": "Bearer",

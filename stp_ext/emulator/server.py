@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from types import TracebackType
 
-from stp_ext.emulator.app import CALLS_OUT, REQUEST_LOG_SIZE, EmulatorApp, RequestRecord
+from stp_ext.emulator.app import CALLS_OUT, REQUEST_LOG_BYTES, REQUEST_LOG_SIZE, EmulatorApp, RequestRecord
 from stp_ext.emulator.faults import Faults
 from stp_ext.emulator.http import DEFAULT_ADMIN_TOKEN, DEFAULT_USER_TOKEN
 from stp_ext.emulator.oauth import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, TOKEN_TTL_S, OAuthServer
@@ -19,7 +19,9 @@ class Emulator:
     ``state_path``: a SQLite file that keeps everything across restarts; None
     keeps it in memory. The state is opened here, so a bad file fails before
     anything listens. ``request_log_size``: how many of the newest requests
-    ``request_log`` keeps (older ones are counted in ``dropped_requests``).
+    ``request_log`` keeps (older ones are counted in ``dropped_requests``),
+    ``request_log_bytes`` about how many bytes they may weigh (a path is kept to
+    its first 1,024 characters).
     ``client_id``/``client_secret``: the service principal (an admin) that
     OAuth M2M clients authenticate as; its access tokens last ``oauth_token_ttl_s``.
     """
@@ -35,6 +37,7 @@ class Emulator:
         client_id: str = DEFAULT_CLIENT_ID,
         client_secret: str = DEFAULT_CLIENT_SECRET,
         oauth_token_ttl_s: float = TOKEN_TTL_S,
+        request_log_bytes: int = REQUEST_LOG_BYTES,
     ) -> None:
         if not admin_token or not user_token or admin_token == user_token:
             raise ValueError("the admin and user tokens must be non-empty and different")
@@ -44,9 +47,24 @@ class Emulator:
         self.user_token = user_token
         self.oauth = OAuthServer(client_id, client_secret, oauth_token_ttl_s)
         self.store = Store(state_path)  # last: a refused argument leaves no file open
-        self.app = EmulatorApp(self.store, admin_token, user_token, log_size=request_log_size, oauth=self.oauth)
+        self.app = EmulatorApp(
+            self.store,
+            admin_token,
+            user_token,
+            log_size=request_log_size,
+            oauth=self.oauth,
+            log_bytes=request_log_bytes,
+        )
         # With no fault armed every answer is quick: the server then answers in its I/O thread.
-        self._server = LocalServer(self.app, host, port, run_inline=self.app.answers_quickly, never_inline=CALLS_OUT)
+        # Latency faults wait on the server's timer, not in a worker thread (hold).
+        self._server = LocalServer(
+            self.app,
+            host,
+            port,
+            run_inline=self.app.answers_quickly,
+            never_inline=CALLS_OUT,
+            hold=self.app.hold,
+        )
 
     @property
     def url(self) -> str:

@@ -4,8 +4,15 @@ SQLite gives what hand-written files would have to re-invent: every write is
 one transaction, committed (``synchronous=FULL``) before the request that
 caused it is answered, so an acknowledged write survives a crash; a torn
 write is rolled back, never half-applied; a file that is not a database is
-refused at start-up instead of being silently reset. One connection, one lock:
-the emulator is a test double, and serialising its writes keeps it simple.
+refused at start-up instead of being silently reset. One writing connection,
+one lock: the emulator is a test double, and serialising its writes keeps it
+simple.
+
+Another program may hold the file's write lock (a backup, ``sqlite3`` in a
+terminal). A write then waits at most ``WRITE_WAIT_S`` for it and fails with
+``StateBusy`` (answered 503 ``TEMPORARILY_UNAVAILABLE``, which clients retry),
+while reads go on: a file store reads through a second, read-only connection,
+and in WAL mode a reader never waits for a writer.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from pathlib import Path
 from stp_ext.errors import InputError
 
 SCHEMA_VERSION = 1
+WRITE_WAIT_S = 2.0  # the longest a write waits for the state's locks, ours and then SQLite's, before StateBusy
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -42,12 +50,17 @@ class EmulatorStateError(InputError):
     """The --state file cannot be used (not a database, wrong version, unreadable)."""
 
 
+class StateBusy(Exception):
+    """The state's write lock could not be taken within WRITE_WAIT_S (another program holds it)."""
+
+
 class Store:
     """All partners, scopes, secrets and ACLs; in memory, or in a SQLite file that survives restarts."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path) if path is not None else None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the writing connection (and the only one, in memory)
+        self._read_lock = self._lock  # a file store reads through its own connection, under its own lock
         created = False
         if self.path is None:
             target = ":memory:"
@@ -55,7 +68,7 @@ class Store:
             target = str(self.path)
             created = _open_or_create(self.path)
         try:
-            self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
+            self._db = sqlite3.connect(target, timeout=WRITE_WAIT_S, check_same_thread=False, isolation_level=None)
         except sqlite3.Error as e:
             self._forget(created)
             raise self._unusable(str(e)) from None
@@ -70,6 +83,13 @@ class Store:
                 self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._migrate()
+            self._reader = self._db
+            if self.path is not None:
+                self._reader = sqlite3.connect(
+                    target, timeout=WRITE_WAIT_S, check_same_thread=False, isolation_level=None
+                )
+                self._reader.execute("PRAGMA query_only=1")
+                self._read_lock = threading.Lock()
         except sqlite3.DatabaseError as e:
             self._db.close()
             self._forget(created)
@@ -124,27 +144,59 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic, durable unit of work; committed before the caller answers."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+        """One atomic, durable unit of work; committed before the caller answers.
+
+        StateBusy when the lock cannot be had within WRITE_WAIT_S: nothing was written.
+        """
+        deadline = time.monotonic() + WRITE_WAIT_S
+        if not self._lock.acquire(timeout=WRITE_WAIT_S):
+            raise StateBusy("the writes before this one hold the state")
+        try:
+            try:
+                # What is left of the bound, for SQLite's lock (another program may hold it).
+                left_ms = max(1, int((deadline - time.monotonic()) * 1000))
+                self._db.execute(f"PRAGMA busy_timeout = {left_ms}")
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as e:
+                if _is_busy(e):
+                    raise StateBusy("another program holds the state file's write lock") from None
+                raise
             try:
                 yield self._db
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+        finally:
+            self._lock.release()
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
         """Reads only: no write transaction, no commit to wait for.
 
-        Writers hold the same lock, so the statements of one read see one state.
+        The statements of one read see one state: one read transaction on a
+        file store (a snapshot, in WAL mode), the writers' lock in memory.
         """
-        with self._lock:
-            yield self._db
+        with self._read_lock:
+            if self._reader is self._db:
+                yield self._db
+                return
+            try:
+                self._reader.execute("BEGIN")
+            except sqlite3.OperationalError as e:
+                if _is_busy(e):
+                    raise StateBusy("another program holds the state file locked") from None
+                raise
+            try:
+                yield self._reader
+            finally:
+                self._reader.execute("COMMIT")
 
     def close(self) -> None:
         """Close the database (idempotent); in WAL mode this folds the log back into the file."""
+        with self._read_lock:
+            if self._reader is not self._db:
+                self._reader.close()
         with self._lock:
             self._db.close()
 
@@ -152,6 +204,14 @@ class Store:
         with self.transaction() as db:
             for table in ("partners", "scopes", "secrets", "acls"):
                 db.execute(f"DELETE FROM {table}")
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    """SQLITE_BUSY or SQLITE_LOCKED: a lock held elsewhere, not a broken database."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED (primary codes; extended ones add high bits)
+    return "locked" in str(error)
 
 
 def now_ms() -> int:

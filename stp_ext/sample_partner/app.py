@@ -141,6 +141,11 @@ class SamplePartnerApp:
         response = self._dispatch(request, fault)
         if fault == "error_not_json" and response.status_code >= 400:
             response = Response(f"Error {response.status_code}\n", status=response.status_code, mimetype="text/plain")
+        elif fault == "error_text_plain" and response.status_code >= 400:
+            response.mimetype = "text/plain"  # the same JSON body, mislabelled
+        elif fault == "error_not_strings" and response.status_code >= 400:
+            body = json.loads(response.get_data())
+            response = _json(response.status_code, {**body, "retry_after": 3})
         if self.log is not None:
             suffix = f" [fault {fault}]" if fault else ""
             self.log(f"{request.method} {request.path} -> {response.status_code}{suffix}")
@@ -250,6 +255,8 @@ class SamplePartnerApp:
             answer["connection_id"] = doc["connection_id"]
         if established and fault == "reuse_configured":
             answer["configured_resources"] = True
+        if established and fault == "reuse_contact_admin" and answer.get("user_status") == "existing":
+            answer["redirect_value"] = "contact_admin"
         if doc.get("oauth_u2m_app_id") and fault != "u2m_no_oauth_redirect":
             answer["oauth_redirect_uri"] = f"{flow.base}/oauth/databricks/callback"
         response = self._success(answer, fault)
@@ -261,6 +268,8 @@ class SamplePartnerApp:
         connection_id = _connection_id_of(request)
         if not self.state.delete_connection(connection_id):
             return _error(404, "connection_not_found", f"no connection {connection_id}")
+        if fault == "delete_no_status":
+            return _json(200, {})
         status = "deleted" if fault == "delete_bad_status" else "resources_deleted"
         return _json(200, {"resource_status": status})
 
@@ -416,6 +425,12 @@ def _connection_id_of(request: Request) -> str:
 
 def _json(status: int, document: dict[str, Any]) -> Response:
     return Response(json.dumps(document), status=status, content_type="application/json")
+
+
+def framing_error(status: int, code: str, message: str) -> dict[str, Any]:
+    """The errors the server answers before this app sees a request (bad framing, too large), in the
+    partner API's shape like every other error here, not the workspace's."""
+    return {"error_reason": "bad_request" if status < 500 else "general_error", "debugging_message": message}
 
 
 def _error(status: int, reason: str, debugging: str, *, display: str | None = None) -> Response:

@@ -52,6 +52,7 @@ FAULTS: tuple[Fault, ...] = (
     Fault("second_workspace_refused", "answers 500 to a known user connecting from a second workspace (P600)"),
     # P300, P302, P402: reusing a connection
     Fault("reuse_201", "answers 201 instead of exactly 200 when a connection is reused (P300)"),
+    Fault("reuse_contact_admin", "answers redirect_value contact_admin when a known user reuses a connection"),
     Fault("reuse_configured", "answers configured_resources true when a connection is reused (P300)"),
     Fault("connection_id_on_established", "returns connection_id for an established connection (P300)"),
     Fault("new_user_existing", "calls a never-seen user of a known account 'existing' when reusing (P302)"),
@@ -67,9 +68,15 @@ FAULTS: tuple[Fault, ...] = (
         "(without its scheme): a client must not print it",
     ),
     Fault("error_not_json", "sends every error answer as a plain-text page"),
+    Fault("error_not_strings", 'adds "retry_after": 3 (a number) to every error answer'),
+    Fault("error_text_plain", "labels every JSON error answer text/plain (beyond certification only)"),
     # Other operations
     Fault("delete_bad_status", "POST /delete-connection answers an undocumented resource_status"),
-    Fault("test_connection_invalid", "POST /test-connection answers status UNKNOWN without a message (P800)"),
+    Fault("delete_no_status", "POST /delete-connection answers 200 {} (no resource_status)"),
+    Fault(
+        "test_connection_invalid",
+        "POST /test-connection answers status UNKNOWN without a message (P800, beyond certification only)",
+    ),
     Fault("test_deleted_passes", "POST /test-connection answers PASS for a deleted connection (P801)"),
     Fault("connectors_invalid", "GET /connectors lists a connector of type 'both' with no name (P900)"),
     Fault("u2m_no_oauth_redirect", "leaves out oauth_redirect_uri for AUTH_OAUTH_U2M (a warning only)"),

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
-from stp_ext.sample_partner.app import LogFunction, SamplePartnerApp
+from stp_ext.sample_partner.app import LogFunction, SamplePartnerApp, framing_error
 from stp_ext.sample_partner.faults import check_fault
 from stp_ext.serving import LocalServer
 
@@ -53,7 +53,7 @@ class SamplePartner:
             stopping=self._stopping,
             log=log,
         )
-        self._server = LocalServer(self.app, host, port)
+        self._server = LocalServer(self.app, host, port, error_document=framing_error)
 
     @property
     def state(self) -> Any:

@@ -1,4 +1,9 @@
-"""View of `connect-test`: a row per certification case, its findings in the last cell."""
+"""View of `connect-test`: a row per case, then each finding once with its cases, then the two verdicts.
+
+The table says which case failed on which check; the lists under it give each
+distinct finding once (a refused connection or a wrong credential repeats in
+every case), certification first, then beyond certification.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 from stp_ext.render.console import Column, Renderer
 from stp_ext.render.safe import text
-from stp_ext.render.views.validate import plural
 
 if TYPE_CHECKING:
     from rich.text import Text
 
     from stp_ext.connect import ConnectTestReport
-    from stp_ext.connect.report import CheckFinding
+    from stp_ext.connect.report import CheckFinding, FindingGroup
 
 _MARKS = {"error": ("✗ ", "red"), "warning": ("! ", "yellow"), "info": ("· ", "dim")}
+_OUTCOMES = {"skipped": ("– skip", "dim"), "not run": ("✗ not run", "red")}
 
 
 def report(render: Renderer, result: ConnectTestReport) -> None:
@@ -23,9 +28,18 @@ def report(render: Renderer, result: ConnectTestReport) -> None:
         return
     render.line("connect_url  ", result.connect_url)
     render.line("delete_url   ", result.delete_url or "(none in the config)")
+    if result.new_user_action_assumed and any(s.case_id == "P302" and not s.skipped for s in result.scenarios):
+        render.line(
+            "P302 expects ",
+            result.new_user_action,
+            " (assumed: the suite's default config; pass --new-user-action with the one you declared)",
+        )
     rows = []
     for scenario in result.scenarios:
-        outcome: Any = text(("– skip", "dim")) if scenario.skipped else scenario.passed
+        outcome: Any = _OUTCOMES.get(scenario.outcome)
+        outcome = text(outcome) if outcome else scenario.passed
+        if not scenario.certification and not scenario.skipped:
+            outcome = text(("! beyond", "yellow")) if not scenario.passed else text(("✓ beyond", "green"))
         status = "" if scenario.status is None else str(scenario.status)
         rows.append(
             [
@@ -46,20 +60,46 @@ def report(render: Renderer, result: ConnectTestReport) -> None:
         Column("Findings"),
     ]
     render.table(columns, rows)
-    summary = (
-        f"{result.summary}; {plural(result.count('error'), 'error')}, {plural(result.count('warning'), 'warning')}"
+    _groups(render, "Certification findings (the suite fails these):", result.groups("error"))
+    _groups(
+        render,
+        "Beyond certification (the suite would pass these; --strict fails on them):",
+        result.beyond,
     )
-    render.line(("✓", "green") if result.passed else ("✗", "red"), " ", summary)
+    if result.one_reason:
+        render.line(("✗", "red"), " ", result.one_reason)
+    certification = ("✓", "green") if result.certification_passed else ("✗", "red")
+    render.line(certification, " certification: ", result.summary)
+    if result.beyond_passed:
+        render.line(("✓", "green"), " ", result.beyond_summary)
+    else:
+        render.line(("✗", "red") if result.strict else ("!", "yellow"), " ", result.beyond_summary)
+
+
+def _groups(render: Renderer, heading: str, groups: list[FindingGroup]) -> None:
+    if not groups:
+        return
+    render.line((heading, "bold"))
+    for group in groups:
+        mark, style = _MARKS.get(group.severity, ("· ", ""))
+        render.line("  ", (mark + group.check, f"bold {style}"), " (", ", ".join(group.cases), "): ", group.shown)
 
 
 def findings_cell(findings: list[CheckFinding]) -> Text:
-    # Messages quote the partner's answers: plain pieces, never markup.
+    """The checks a case broke, by name (their text is listed once under the table); notes in full."""
     from rich.text import Text
 
     cell = Text()
-    for index, finding in enumerate(findings):
+    named: set[tuple[str, str]] = set()
+    for finding in findings:
         mark, style = _MARKS.get(finding.severity, ("· ", ""))
-        if index:
+        if finding.severity != "info" and (finding.severity, finding.check) in named:
+            continue  # one name per check: the list under the table has each text
+        named.add((finding.severity, finding.check))
+        if cell:
             cell.append("\n")  # our own line break between findings
-        cell.append_text(text((mark + finding.check, f"bold {style}".strip()), f": {finding.message}"))
+        if finding.severity == "info":
+            cell.append_text(text((mark + finding.check, style), f": {finding.message}"))
+        else:
+            cell.append_text(text((mark + finding.check, f"bold {style}".strip())))
     return cell

@@ -43,13 +43,16 @@ def sample_partner_listening(render: Renderer, info: dict[str, Any], checks_auth
     if fault:
         lines.append(text(("  fault        ", "yellow"), (fault, "yellow")))
     render.panel(lines, title="sample partner", style="yellow" if fault else "green")
-    render.line(
-        "Test it: databricks-stp connect-test -f partner.json --url ",
-        url,
-        " --new-user-action ",
-        info["new_user_action"],
-        " ...",
-    )
+    hosts = str(info["hostnames"])
+    if checks_auth:
+        secret = "password.txt" if "--basic-user" in info["connect_test"] else "header.txt"
+        render.line(f"Test it (with a partner.json whose hostnames list {hosts}, and the credential in {secret}):")
+    else:
+        render.line(
+            f"Test it (with a partner.json whose hostnames list {hosts}; started without a credential, the "
+            "AUTH case cannot run: start it with --basic-user to pass certification):"
+        )
+    render.line("  ", info["connect_test"])
     render.line("Ctrl-C stops it.")
 
 
