@@ -361,6 +361,7 @@ def _make_server(owner: LocalServer, sock: socket.socket) -> Any:
         path: str | None = None
         framing_conflict = False  # Content-Length and Transfer-Encoding both: answer, then close
         held = False  # owner.hold has been asked about this request (once: it may count it)
+        parked = False  # it waited on the loop's timer: a worker answers it
         held_note: Any = None  # what it answered, for the app (HELD)
 
         def parse_header(self, header_plus: bytes) -> None:
@@ -461,6 +462,7 @@ def _make_server(owner: LocalServer, sock: socket.socket) -> Any:
                 if held is not None:
                     seconds, request.held_note = held
                     if seconds > 0:
+                        request.parked = True
                         # Parked: this thread goes back to work, the loop hands the request to a
                         # worker when it is due (it stays first in self.requests meanwhile, so the
                         # connection reads nothing more and answers stay in order).
@@ -482,7 +484,7 @@ def _make_server(owner: LocalServer, sock: socket.socket) -> Any:
             (``_serve_pipelined``), or goes to a worker when it was a worker that
             answered the one before.
             """
-            if owner.run_inline is not None and task.requests:
+            if owner.run_inline is not None and task.requests and not task.requests[0].parked:
                 request = task.requests[0]
                 path = _app_path(request.path or "")
                 # A request waitress refused (bad framing, not HTTP) has an answer of its own, always quick.

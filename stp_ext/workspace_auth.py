@@ -286,60 +286,88 @@ class _OneAttempt:
 @dataclass
 class _Probe:
     failure: BaseException | None = None
+    asking: str = "its host metadata"  # what was being asked when it failed, for the message
+
+
+# OIDC discovery is not best-effort like host metadata: OAuth cannot go on without it. It gets one
+# attempt with the whole HTTP timeout; both answers are a few hundred bytes, read up to this many.
+DISCOVERY_MAX_BYTES = 1024 * 1024
 
 
 @contextlib.contextmanager
-def _bounded_host_metadata_probe() -> Iterator[_Probe]:
-    """One bounded attempt at the SDK's host-metadata probe, on every SDK version; its failure is kept.
+def _bounded_host_metadata_probe(http_seconds: float = PROBE_HTTP_TIMEOUT) -> Iterator[_Probe]:
+    """One bounded attempt at each request databricks-sdk sends while it builds a Config: the host
+    metadata probe and OAuth's OIDC discovery document. Every SDK version; the failure is kept.
 
     databricks-sdk 0.162 builds the probe's client from the Config's timeouts;
     the releases that still support Python 3.9 (up to about 0.10x) call
     ``get_host_metadata(host)`` with a module-level client whose retry budget
     is 300 s, so an unreachable host would hang Config() for five minutes.
-    For the length of the construction the name config.py calls is bound to a
-    wrapper that calls it with our client (one attempt, PROBE_HTTP_TIMEOUT) and
-    records the failure, which the SDK itself only logs before failing later
-    with "Invalid URL 'None'".
+    OIDC discovery (``get_endpoints_from_url``) still uses such a client in
+    every release: 60 s per attempt, retried for 300 s, any size of answer.
+    For the length of the construction the names config.py calls are bound to
+    wrappers that call them with our clients (one attempt, a total deadline
+    and a size cap through workspace_http's bounded reader) and record the
+    failure, which the SDK itself only logs before failing later with
+    "Invalid URL 'None'" or an auth error.
     """
+    from stp_ext.workspace_http import BoundedAdapter
+
     probe = _Probe()
     config_module = sys.modules.get("databricks.sdk.config")
-    original = getattr(config_module, "get_host_metadata", None)
     client_module = sys.modules.get("databricks.sdk._base_client")
     client_cls = getattr(client_module, "_BaseClient", None)
-    if config_module is None or original is None or client_cls is None:
-        yield probe
-        return
-    try:
-        client = client_cls(
-            retry_timeout_seconds=PROBE_RETRY_TIMEOUT, http_timeout_seconds=PROBE_HTTP_TIMEOUT, clock=_OneAttempt()
-        )
-    except TypeError:  # a release with another constructor: leave the probe as the SDK made it
+    names = vars(config_module) if config_module is not None else {}  # what config.py looks the names up in
+    originals = {name: names.get(name) for name in ("get_host_metadata", "get_endpoints_from_url")}
+    if client_cls is None or not any(originals.values()):
         yield probe
         return
 
-    def one_attempt(host: str, *args: Any, **kwargs: Any) -> Any:
-        kwargs["client"] = client
+    def client(seconds: float) -> Any:
+        settings = {"retry_timeout_seconds": PROBE_RETRY_TIMEOUT, "http_timeout_seconds": seconds}
+        adapter = BoundedAdapter(seconds, max_bytes=DISCOVERY_MAX_BYTES)
         try:
-            return original(host, *args, **kwargs)
-        except Exception as e:
-            probe.failure = e
-            raise
+            return client_cls(**settings, clock=_OneAttempt(), http_adapter=adapter)
+        except TypeError:  # a release without http_adapter: bounded in time, not in size
+            return client_cls(**settings, clock=_OneAttempt())
 
-    names = vars(config_module)  # the module's namespace: what config.py looks the name up in
-    names["get_host_metadata"] = one_attempt
+    try:
+        clients = {"get_host_metadata": client(PROBE_HTTP_TIMEOUT), "get_endpoints_from_url": client(http_seconds)}
+    except TypeError:  # a release with another constructor: leave the requests as the SDK made them
+        yield probe
+        return
+    asking = {"get_host_metadata": "its host metadata", "get_endpoints_from_url": "its OIDC discovery document"}
+
+    def one_attempt(name: str, original: Any) -> Any:
+        def call(url: str, *args: Any, **kwargs: Any) -> Any:
+            kwargs["client"] = clients[name]
+            try:
+                return original(url, *args, **kwargs)
+            except Exception as e:
+                if probe.failure is None:  # the first: a later one follows from it ("Invalid URL 'None'")
+                    probe.failure, probe.asking = e, asking[name]
+                raise
+
+        return call
+
+    for name, original in originals.items():
+        if callable(original):
+            names[name] = one_attempt(name, original)
     try:
         yield probe
     finally:
-        names["get_host_metadata"] = original
+        for name, original in originals.items():
+            if callable(original):
+                names[name] = original
 
 
 def _build(core: Any, source: str, debug: bool, **kwargs: Any) -> Any:
     config_cls = _config_class(core.Config)
     try:
-        with _bounded_host_metadata_probe() as probe:
+        with _bounded_host_metadata_probe(Timeouts.from_environment().http_seconds) as probe:
             cfg = config_cls(**kwargs)
     except ValueError as e:
-        unreachable = _probe_unreachable(probe.failure, kwargs.get("host") or os.environ.get(HOST_ENV, ""))
+        unreachable = _probe_unreachable(probe, kwargs.get("host") or os.environ.get(HOST_ENV, ""))
         # Only when the auth itself failed on a request (OAuth without the endpoints the probe would have
         # given); a bad setting (an unknown auth_type) stays the configuration error it is.
         if unreachable is not None and _request_error_in(e) is not None:
@@ -371,17 +399,18 @@ def _request_error_in(error: BaseException | None) -> BaseException | None:
     return cause
 
 
-def _probe_unreachable(failure: BaseException | None, host: str) -> WorkspaceError | None:
-    """The auth failed after the host-metadata probe could not reach the host: say that, not the SDK's words."""
+def _probe_unreachable(probe: _Probe, host: str) -> WorkspaceError | None:
+    """The auth failed after the host-metadata probe or OIDC discovery could not reach the host:
+    say that, not the SDK's words ("refused the credentials" after a 60 s wait, once)."""
     from stp_ext.workspace_http import classify
 
-    cause = _request_error_in(failure)
+    cause = _request_error_in(probe.failure)
     if cause is None:
         return None
     reached = classify(cause)
     host = normalize_host(host) if host else "the workspace"
     return WorkspaceError(
-        f"cannot reach {host}: {reached.reason} (asking its host metadata, which OAuth needs)",
+        f"cannot reach {host}: {reached.reason} (asking {probe.asking}, which OAuth needs)",
         hint=reached.hint or "Check the host and your network.",
     )
 
@@ -404,6 +433,24 @@ def _environment_setting(config_cls: Any) -> Any:
     """``get(name)`` for a Config setting read from the environment, as databricks-sdk reads it."""
     envs = {attr.name: [attr.env, *(getattr(attr, "env_aliases", ()) or ())] for attr in config_cls.attributes()}
     return lambda name: next((os.environ[n] for n in envs.get(name, ()) if n and os.environ.get(n)), None)
+
+
+def _bound_oauth_token_requests(http_seconds: float) -> None:
+    """OAuth M2M's token requests through our bounded reader (stp_ext.oauth_token).
+
+    databricks-sdk's client-credentials source calls ``retrieve_token`` by its
+    name in ``databricks.sdk.oauth`` at every refresh; binding ours there is
+    the one change (a release that renames it keeps the SDK's unbounded request,
+    and tests/test_sdk_loader.py fails).
+    """
+    from stp_ext import oauth_token
+
+    oauth_token.set_http_timeout(http_seconds)
+    module = sys.modules.get("databricks.sdk.oauth")
+    if module is not None and callable(getattr(module, "retrieve_token", None)):
+        vars(module)["retrieve_token"] = oauth_token.retrieve_token
+    else:
+        logger.debug("databricks.sdk.oauth.retrieve_token not found: OAuth token requests are the SDK's own")
 
 
 def _half_set_environment(config_file: Path, config_cls: Any) -> AuthConfigError | None:
@@ -472,6 +519,7 @@ def connect(
     """
     core = load_core()
     timeouts = Timeouts.from_environment()
+    _bound_oauth_token_requests(timeouts.http_seconds)
     clock = active_clock()
     common: dict[str, Any] = {
         "product": "databricks-stp",

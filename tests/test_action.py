@@ -321,6 +321,16 @@ def test_connect_test_step_runs_only_the_cases_asked_with_a_payload(runner, inge
     assert ran == {"P100", "P800"}
 
 
+def test_connect_test_step_passes_the_suite_settings(runner, ingest_partner):
+    given = {"auth-header": HEADER, "case": "P700, P300", "supports-demo": "false"}
+    done = runner.run("connect-test", _inputs(**given, **{"require-manual-signup": "true", "strict": "true"}))
+    assert done.returncode == 1  # the sample partner signs known users in: a manual-signup partner answers 404
+    cases = _cases(runner.workdir / "databricks-stp-connect-test.xml")
+    assert [v for k, v in cases.items() if k.startswith("P700")] == ["skipped"]  # --no-demo
+    assert [v for k, v in cases.items() if k.startswith("P300")] == ["failed"]
+    assert "manual signup" in done.stdout
+
+
 @pytest.mark.parametrize(
     ("given", "named"),
     [

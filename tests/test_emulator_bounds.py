@@ -220,6 +220,28 @@ def test_forty_delayed_requests_leave_everyone_else_answered(emulator: Emulator)
             sock.close()
 
 
+def test_forty_dripping_answers_leave_other_paths_and_the_control_api_answered(emulator: Emulator) -> None:
+    """A dripped answer holds a worker while it drips; every other request is answered by the I/O loop."""
+    client = RawClient(emulator.port, timeout=5)
+    drip = {"fail_next": 50, "mode": "drip", "status": 200, "drip_ms": 100, "path_prefix": f"{SECRETS}/scopes"}
+    assert client.post("/_emulator/faults", drip).status == 200
+    request = f"GET {SECRETS}/scopes/list HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\r\n"
+    dripping = [socket.create_connection(("127.0.0.1", emulator.port), timeout=10) for _ in range(40)]
+    try:
+        for sock in dripping:
+            sock.sendall(request.encode())
+        time.sleep(0.2)  # every worker is dripping now, and 8 drips wait for one
+        started = time.monotonic()
+        assert client.get(f"{PARTNERS}/get").status == 200
+        assert client.get(f"{SECRETS}/list", scope="none").status == 404  # the same API, another path
+        assert client.get("/_emulator/faults").json()["fail_next"] == 10
+        assert time.monotonic() - started < 1
+        assert read_answers(dripping[0], 1)[0].startswith(b"HTTP/1.1 200 ")  # a drip, whole (16 bytes, 1.5 s)
+    finally:
+        for sock in dripping:
+            sock.close()
+
+
 # -- OAuth tokens ---------------------------------------------------------------------------------------
 
 

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     metavar="URL",
     help="Send to this base instead of the config's hosts: the path and query of connect_url and "
     "delete_url are appended to URL (https://p.example.com/db/connect with --url http://localhost:8080 "
-    "calls http://localhost:8080/db/connect). redirect_uri on URL's host is then a warning, not an error.",
+    "calls http://localhost:8080/db/connect); redirect pages on the config's hostnames are fetched there too.",
 )
 @click.option(
     "--payload",

@@ -169,7 +169,7 @@ class Journey:
                         "slow_answer",
                         f"{method} {url} answered in {response.elapsed_ms / 1000:.1f} s, over "
                         f"{self.session.slow_after:g} s",
-                        "(the suite waits 60 s) your users would stare at a blank tab that long: answer within "
+                        "your users would stare at a blank tab that long (the suite waits 60 s): answer within "
                         f"{self.session.slow_after:g} s and finish slow work afterwards",
                     )
                 ],

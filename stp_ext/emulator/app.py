@@ -88,7 +88,7 @@ CALLS_OUT = (CONTROL + "/partner-connect", PAGE)
 REQUEST_LOG_SIZE = 10_000  # the newest requests kept; older ones are counted, not kept
 # The log is bounded in bytes too, so no client can bloat it with long paths: a path is kept up to
 # LOGGED_PATH_CHARS (the rest is cut and its length noted), and the whole log up to REQUEST_LOG_BYTES.
-REQUEST_LOG_BYTES = 4 * 1024 * 1024
+REQUEST_LOG_BYTES = 1024 * 1024  # its answer too: a client that never reads it holds that much, at most
 LOGGED_PATH_CHARS = 1024
 LOGGED_METHOD_CHARS = 32
 
@@ -221,16 +221,17 @@ class EmulatorApp:
 
         The control API always is (so it answers even when every worker is busy),
         except a reset of a state file (and a Partner Connect click, CALLS_OUT, which
-        the server never answers inline); so is the workspace API with no fault armed,
-        except a write to a state file, which waits for the disk and maybe for
-        another program's lock (state.py), and so goes to a worker.
+        the server never answers inline); so is the workspace API where no fault
+        applies (whatever is armed for other paths), except a write to a state file,
+        which waits for the disk and maybe for another program's lock (state.py),
+        and so goes to a worker.
         """
         durable = self.store.path is not None
         if path == CONTROL or path.startswith(CONTROL + "/"):
             return not (durable and path.rstrip("/") == RESET)
         if durable and method not in ("GET", "HEAD"):
             return False
-        return self.faults.idle()
+        return self.faults.spares(path)  # with a fault armed elsewhere, this path is still quick
 
     def hold(self, method: str, path: str) -> tuple[float, Fault | None] | None:
         """The server asks this once per request, before it is served: how long to park it, and its fault.
@@ -241,7 +242,11 @@ class EmulatorApp:
         if path.startswith((CONTROL + "/", PAGE)) or path == CONTROL or self.faults.idle():
             return None  # the control API and the page are never faulted
         fault = self.faults.take(path)
-        return None if fault is None else (fault.wait_s, fault)
+        if fault is None:
+            return None
+        # A parked request is answered by a worker: so a streamed answer (drip, huge) is parked for a
+        # moment at least, never sent from the I/O thread, which would wait on it.
+        return max(fault.wait_s, 0.001) if fault.mode in ("drip", "huge") else fault.wait_s, fault
 
     # -- WSGI ---------------------------------------------------------------------
 

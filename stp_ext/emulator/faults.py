@@ -42,7 +42,7 @@ Over HTTP (no auth: the emulator is meant for loopback use only):
     DELETE /_emulator/faults    back to normal
     GET    /_emulator/requests  the request log: {"requests": [{"method", "path", "status"}], "dropped"};
                                 status 0 marks a dropped connection; the newest 10,000 requests and
-                                at most about 4 MiB (a path is kept to its first 1,024 characters)
+                                at most about 1 MiB (a path is kept to its first 1,024 characters)
     GET    /_emulator/health    {"status": "ok"}, for a CI job waiting for the emulator
     POST   /_emulator/reset     wipe partners and secrets, clear faults and the log
 
@@ -232,6 +232,16 @@ class Faults:
         """No plan that delays or fails a request is armed (the server then answers in its I/O thread)."""
         plan = self._plan  # one read of a reference: no lock needed for a snapshot
         return plan.latency_ms == 0 and plan.fail_next == 0
+
+    def spares(self, path: str) -> bool:
+        """No fault applies to a request to ``path`` now: it is answered as quickly as with none armed.
+
+        A guess without the lock (one read of a reference): the request's fault is taken later, by
+        ``take``. The server only uses it to choose a thread (see ``EmulatorApp.hold`` for why a
+        fault armed in between still never streams from the I/O thread).
+        """
+        plan = self._plan
+        return not path.startswith(plan.path_prefix) or (plan.latency_ms == 0 and plan.fail_next == 0)
 
     def take(self, path: str) -> Fault | None:
         """The fault for a request to ``path`` (counting it against fail_next), or None."""

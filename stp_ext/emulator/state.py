@@ -30,6 +30,7 @@ from pathlib import Path
 from stp_ext.errors import InputError
 
 SCHEMA_VERSION = 1
+READ_WAIT_S = 0.25  # a read's wait for a lock (rare in WAL mode: see read())
 WRITE_WAIT_S = 2.0  # the longest a write waits for the state's locks, ours and then SQLite's, before StateBusy
 
 _SCHEMA = """
@@ -86,7 +87,7 @@ class Store:
             self._reader = self._db
             if self.path is not None:
                 self._reader = sqlite3.connect(
-                    target, timeout=WRITE_WAIT_S, check_same_thread=False, isolation_level=None
+                    target, timeout=READ_WAIT_S, check_same_thread=False, isolation_level=None
                 )
                 self._reader.execute("PRAGMA query_only=1")
                 self._read_lock = threading.Lock()
@@ -163,10 +164,12 @@ class Store:
                 raise
             try:
                 yield self._db
-            except BaseException:
+                self._db.execute("COMMIT")
+            except BaseException as e:
                 self._db.execute("ROLLBACK")
+                if isinstance(e, sqlite3.OperationalError) and _is_busy(e):
+                    raise StateBusy("another program holds the state file locked") from None
                 raise
-            self._db.execute("COMMIT")
         finally:
             self._lock.release()
 
@@ -183,14 +186,16 @@ class Store:
                 return
             try:
                 self._reader.execute("BEGIN")
+                try:
+                    yield self._reader
+                finally:
+                    self._reader.execute("COMMIT")
             except sqlite3.OperationalError as e:
+                # In WAL mode only an exclusive lock (another program's locking_mode=EXCLUSIVE, a
+                # recovery) stops a reader; it waits READ_WAIT_S at most: reads run in the I/O thread.
                 if _is_busy(e):
                     raise StateBusy("another program holds the state file locked") from None
                 raise
-            try:
-                yield self._reader
-            finally:
-                self._reader.execute("COMMIT")
 
     def close(self) -> None:
         """Close the database (idempotent); in WAL mode this folds the log back into the file."""
