@@ -283,6 +283,7 @@ def test_an_admin_only_partner_refuses_a_non_admins_click(box: Box) -> None:
 def test_choices_reach_the_body_and_bad_ones_are_refused_before_sending(box: Box) -> None:
     box.create(integration_type="WAREHOUSE_WRITE", supported_features=["UNITY_CATALOG", "EXTERNAL_LOCATION"])
     assert box.click(catalog="bad name!")[0] == 400
+    assert "unknown field 'catalogue'" in box.click(catalogue="sales")[1]["message"]
     status, click = box.click(catalog="sales", schemas=["raw", "gold"], external_location="s3://bucket/in")
     assert status == 200 and click["passed"], click["findings"]
     (connect,) = [s for s in box.partner.take() if s.path == "/connect"]
@@ -393,3 +394,26 @@ def test_updating_or_deleting_the_partner_removes_its_connection(box: Box, emu: 
     assert box.control.get("/_emulator/partner-connect/connections").json() == {"connections": []}
     fresh = box.click()[1]
     assert fresh["passed"] and fresh["established"] is False  # a new connection, with a new credential
+
+
+def test_the_page_shows_a_partners_answer_as_text_and_refuses_other_sites(emu: Emulator) -> None:
+    """No browser needed: the failure page escapes the answer, sends no script, and a foreign Origin is refused."""
+    from urllib.parse import urlencode
+
+    from stp_ext.sample_partner import SamplePartner
+
+    with SamplePartner(port=0, auth_header=GOOD, fault="html_body") as hostile:
+        box = Box(emu, Partner(hostile.url))
+        box.create(auth_options=["AUTH_PAT"], integration_type="WORKSPACE_MANAGEMENT", supported_features=[])
+        try:
+            form = urlencode({"user": "admin", "step": "go"})
+            kind = {"Content-Type": "application/x-www-form-urlencoded"}
+            page = box.control.request("POST", "/partner-connect/connect", form, headers=kind)
+            assert page.status == 502 and "default-src 'none'" in page.headers["Content-Security-Policy"]
+            text = page.body.decode()
+            assert "&lt;!DOCTYPE html&gt;" in text and "Please sign in" in text  # the answer, as text
+            assert text.count("<html") == 1  # only the page's own
+            foreign = {**kind, "Origin": "https://evil.example"}
+            assert box.control.request("POST", "/partner-connect/connect", form, headers=foreign).status == 403
+        finally:
+            box.cleanup()

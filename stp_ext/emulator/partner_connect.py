@@ -43,6 +43,7 @@ WORKSPACE_ID = 1_234_567_890_123_456
 USERS = {"admin": ADMIN, "user": USER}
 REDACTED = "[REDACTED]"
 TIMEOUT_S = 10.0  # a connect answer that takes longer fails the click
+_CHOICE_FIELDS = frozenset({"user", "catalog", "schemas", "external_location", "demo", "url"})
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,254}$")  # a Unity Catalog catalog or schema name
 
 
@@ -62,6 +63,9 @@ class Choices:
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> Choices:
         """The control API's body, checked field by field (400 names the field)."""
+        unknown = sorted(set(body) - _CHOICE_FIELDS)
+        if unknown:
+            raise bad_request(f"unknown field {unknown[0]!r}; a click takes {', '.join(sorted(_CHOICE_FIELDS))}")
         who = body.get("user", "admin")
         if who not in USERS:
             raise bad_request(f"user must be 'admin' or 'user', not {who!r}")
