@@ -1,16 +1,20 @@
-"""Load on the local servers: keep-alive clients in separate processes against a server in its own process.
+"""Load on the local servers, against the machine's limits (``make bench``).
 
-    python benchmarks/load.py                    # the emulator: GET and secrets/put at 32 clients
-    python benchmarks/load.py --baseline         # also a stdlib keep-alive server: this machine's limit
-    python benchmarks/load.py --json             # one JSON document (tests read it)
+    python benchmarks/load.py                     # every row, 3 alternating rounds, wrk when installed
+    python benchmarks/load.py --install-wrk       # as root: apt-get install wrk when it is missing
+    python benchmarks/load.py --python-generator  # the multi-process Python generator instead of wrk
+    python benchmarks/load.py --write             # also rewrite the load section of BENCHMARKS.md
 
-The server runs in a child process (``databricks-stp emulator``, as users run
-it) and the load comes from other processes, so neither shares an interpreter
-lock with the other. Each load process drives its connections with a selector
-and pre-built request bytes: cheaper per request than any server, so the
-figure measures the server. Every request must answer 200 on the connection
-it was sent on (keep-alive): anything else is counted as an error. RSS is read
-from /proc (Linux) before and after, to show memory stays flat.
+Every server runs in a child process of its own (the emulator as users run
+it: ``databricks-stp emulator``), and the load comes from another: wrk (one
+thread) when present, else this script's multi-process selector generator
+(``--worker``), which tests use too. The limits are measured in the same run:
+a raw asyncio server (the most one Python process answers here) and the
+standard library's threaded server writing each answer in one call (the bar
+the emulator is held to). The generator's own CPU time is reported beside
+each row: below 100% it waited for the server, so it was not the bottleneck.
+Rows run in rounds of alternating order and each figure is min / median /
+max over the rounds. Every request must answer 200 on its connection.
 """
 
 from __future__ import annotations
