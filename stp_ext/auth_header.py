@@ -26,7 +26,7 @@ class AuthHeader:
 
     def __post_init__(self) -> None:
         register_secret(self.value)
-        unsendable = _not_visible_ascii(self.value)
+        unsendable = not_visible_ascii(self.value)
         if unsendable is not None:
             # Refused before anything is sent: stored, it would fail every request Databricks makes.
             # The character itself is not shown: it is part of a secret.
@@ -66,7 +66,7 @@ def basic(user: str, password: str) -> AuthHeader:
     return AuthHeader(f"Basic {token}", description=f"Basic auth for user {user!r}")
 
 
-def _not_visible_ascii(value: str) -> str | None:
+def not_visible_ascii(value: str) -> str | None:
     """'a control character (U+0009 at position 8)' or 'a non-ASCII character (...)': the first
     character an HTTP header value cannot carry as it is, or None."""
     for position, char in enumerate(value, start=1):

@@ -188,9 +188,10 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         from stp_ext.render.safe import clean_lines, traceback_text
 
-        # Logged HTTP bodies and messages quote peers: never raw control characters on the terminal.
+        # Logged HTTP bodies and messages quote peers: never raw control characters on the terminal,
+        # and their continuation lines indented, so a peer's "\nError: ..." cannot start a line.
         message = record.getMessage()
-        record.msg = clean_lines(redact_peer(message))
+        record.msg = clean_lines(redact_peer(message)).replace("\n", "\n  ")
         record.args = None
         if record.exc_info and record.exc_info[1] is not None:
             record.exc_text = clean_lines(redact(traceback_text(record.exc_info[1]).rstrip("\n")))

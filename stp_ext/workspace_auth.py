@@ -435,6 +435,19 @@ def _environment_setting(config_cls: Any) -> Any:
     return lambda name: next((os.environ[n] for n in envs.get(name, ()) if n and os.environ.get(n)), None)
 
 
+def _check_token_travels(token: str | None, source: str) -> None:
+    """A token that cannot be an HTTP header value (``dapi€``, a pasted newline) is bad local input,
+    refused before anything is sent; requests would fail to encode it, which read as a refusal."""
+    from stp_ext.auth_header import not_visible_ascii
+
+    problem = not_visible_ascii(token) if token else None
+    if problem is not None:
+        raise AuthConfigError(
+            f"the token of {source} contains {problem}, which cannot travel in an HTTP header; nothing was sent",
+            hint="Check the token there: a Databricks token is ASCII letters, digits and dashes.",
+        )
+
+
 def _bound_oauth_token_requests(http_seconds: float) -> None:
     """OAuth M2M's token requests through our bounded reader (stp_ext.oauth_token).
 
@@ -600,6 +613,7 @@ def connect(
             raise half from None
         if cfg.profile:
             source = f"profile {cfg.profile!r} in {cfg.config_file or path}"
+    _check_token_travels(getattr(cfg, "token", None), source)
     # The probe is done; give real requests the real budget.
     cfg.retry_timeout_seconds = timeouts.sdk_retry_seconds
     cfg.http_timeout_seconds = timeouts.http_seconds

@@ -62,3 +62,18 @@ def test_a_timeout_variable_beyond_an_hour_is_refused_before_anything_is_sent(ru
     assert result.exit_code == 2
     assert result.stderr.startswith(f"Error: {name}='1e10' is more than 3600 s (one hour)")
     assert env_auth.request_log == []
+
+
+@pytest.mark.parametrize(
+    ("token", "shown"), [("dapi€uro", "U+20AC at position 5"), ("dapi\nx", "U+000A at position 5")]
+)
+def test_a_token_that_cannot_travel_in_a_header_is_refused_before_anything_is_sent(
+    run, monkeypatch, env_auth, token, shown
+):
+    """It read as "refused the credentials: 'latin-1' codec can't encode..." (exit 1)."""
+    monkeypatch.setenv("DATABRICKS_TOKEN", token)
+    result = run("get", "-e")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: the token of DATABRICKS_HOST/DATABRICKS_TOKEN (--env) contains ")
+    assert shown in result.stderr and "€" not in result.stderr
+    assert env_auth.request_log == []

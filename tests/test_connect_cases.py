@@ -35,6 +35,8 @@ EXPECTED: dict[str, tuple[frozenset[str], str]] = {
     "slow": (ALL | {"AUTH"}, "timeout"),
     "continue_flood": (ALL | {"AUTH"}, "timeout"),
     "header_drip": (ALL | {"AUTH"}, "timeout"),
+    "hang": (ALL | {"AUTH"}, "timeout"),
+    "drip": (ALL | {"AUTH"}, "timeout"),
     "missing_field": (ALL, "required_field"),
     "bad_enum": (ALL, "enum_value"),
     "foreign_redirect": (ALL, "redirect_uri_host"),
@@ -75,7 +77,7 @@ BEYOND: dict[str, tuple[str, str]] = {
 }
 U2M = ["AUTH_OAUTH_U2M"]
 FAST_TIMEOUT = 0.4  # the slow faults hold on longer; everything else answers in milliseconds
-SLOW_FAULTS = ("slow", "continue_flood", "header_drip")
+SLOW_FAULTS = ("slow", "continue_flood", "header_drip", "hang", "drip")
 
 
 def full_run(partner: Any, config: Any = None, **kwargs: Any) -> Any:

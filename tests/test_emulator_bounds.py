@@ -193,7 +193,7 @@ def test_forty_delayed_requests_leave_everyone_else_answered(emulator: Emulator)
     """Reported: a latency fault on 40 requests put every worker to sleep; nothing answered, the control API
     included (DELETE /_emulator/faults timed out), for two minutes."""
     client = RawClient(emulator.port, timeout=5)
-    assert client.post("/_emulator/faults", {"latency_ms": 3000, "path_prefix": SECRETS}).status == 200
+    assert client.post("/_emulator/faults", {"latency_ms": 2000, "path_prefix": SECRETS}).status == 200
     request = f"GET {SECRETS}/scopes/list HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\r\n"
     delayed = [socket.create_connection(("127.0.0.1", emulator.port), timeout=10) for _ in range(40)]
     try:
@@ -207,7 +207,7 @@ def test_forty_delayed_requests_leave_everyone_else_answered(emulator: Emulator)
         assert time.monotonic() - started < 1.5
         for sock in delayed:
             assert read_answers(sock, 1)[0].startswith(b"HTTP/1.1 200 ")
-        assert 3.0 <= time.monotonic() - started < 6
+        assert 2.0 <= time.monotonic() - started < 5
         # The control API takes the fault away at once, whatever is waiting.
         for sock in delayed:
             sock.sendall(request.encode())
@@ -331,8 +331,8 @@ def test_clients_pipelining_requests_they_never_read_stall_no_one() -> None:
                 sock.setblocking(False)
             offsets = [0] * len(flooders)
             started = next_probe = time.monotonic()
-            # All 200 send all they can, reading nothing, until someone else has asked 6 times (15 s at most).
-            while len(waits) < 6 and time.monotonic() - started < 15:
+            # All 200 send all they can, reading nothing, until someone else has asked 5 times (15 s at most).
+            while len(waits) < 5 and time.monotonic() - started < 15:
                 for i, sock in enumerate(flooders):
                     with contextlib.suppress(BlockingIOError):
                         offsets[i] = (offsets[i] + sock.send(flood[offsets[i] :])) % len(flood)
@@ -340,15 +340,34 @@ def test_clients_pipelining_requests_they_never_read_stall_no_one() -> None:
                     asked = time.monotonic()
                     assert RawClient(emu.port, timeout=10).get(f"{SECRETS}/scopes/list").status == 200
                     waits.append(time.monotonic() - asked)
-                    next_probe = time.monotonic() + 0.25
+                    next_probe = time.monotonic() + 0.2
                 time.sleep(0.005)
             after = rss_kib(emu.process.pid)
         finally:
             for sock in flooders:
                 sock.close()
         # Before, every other client waited 10 s and more. Now a few tenths (a busy CI machine adds some).
-        assert len(waits) == 6 and max(waits) < 5 and sorted(waits)[len(waits) // 2] < 1, waits
+        assert len(waits) == 5 and max(waits) < 5 and sorted(waits)[len(waits) // 2] < 1, waits
         if before is not None and after is not None:
             assert after - before < 64 * 1024, (before, after)
     finally:
         emu.stop()
+
+
+def test_the_sample_partner_hangs_or_drips_on_any_path_for_clients_tests() -> None:
+    """``hang`` and ``drip`` answer any path (a token endpoint a client is pointed at), whatever the credential."""
+    with SamplePartner(auth_header="Bearer right") as partner:
+        with socket.create_connection(("127.0.0.1", partner.port), timeout=5) as hung:
+            hung.sendall(b"POST /oidc/v1/token?fault=hang HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+            hung.settimeout(0.5)
+            with pytest.raises(TimeoutError):
+                hung.recv(1024)  # not a byte
+            assert json.loads(
+                raw_exchange(partner.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").partition(b"\r\n\r\n")[2]
+            )
+        with socket.create_connection(("127.0.0.1", partner.port), timeout=5) as dripped:
+            dripped.sendall(b"POST /any/path?fault=drip HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+            time.sleep(0.5)
+            head, _, body = dripped.recv(65536).partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200 ") and b"Content-Length: 77" in head
+            assert 0 < len(body) < 5  # a byte every 0.2 s: '{"acc...

@@ -149,8 +149,10 @@ def test_debug_logs_show_peer_text_escaped(capsys):
     configure_logging(debug=True)
     logging.getLogger("stp_ext.test").debug("answer: %s", "\x1b]0;owned\x07\x1b[2J\nError: forged")
     err = capsys.readouterr().err
-    # Logs keep their line breaks (the SDK logs bodies over several lines); every other control is escaped.
-    assert "answer: \\x1b]0;owned\\x07\\x1b[2J\nError: forged" in err
+    # Logs keep their line breaks (the SDK logs bodies over several lines), indented so that no
+    # peer text starts a line (issue 22.6); every other control is escaped.
+    assert "answer: \\x1b]0;owned\\x07\\x1b[2J\n  Error: forged" in err
+    assert not any(line.startswith("Error:") for line in err.splitlines())
     assert not RAW.search(err)
 
 

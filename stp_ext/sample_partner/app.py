@@ -43,7 +43,7 @@ from werkzeug.wrappers import Request, Response
 from stp_ext.connect.catalog import NEW_USER_ACTIONS
 from stp_ext.sample_partner.connect_flow import PAGES, Flow
 from stp_ext.sample_partner.faults import FAULT_NAMES
-from stp_ext.sample_partner.hostile import HOSTILE_FAULTS, hostile_bytes
+from stp_ext.sample_partner.hostile import ANY_PATH_FAULTS, HOSTILE_FAULTS, hostile_bytes
 from stp_ext.sample_partner.state import TEST_DOMAINS, PartnerState, domain_of, is_test_domain
 from stp_ext.serving import raw_response
 
@@ -134,7 +134,7 @@ class SamplePartnerApp:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
         fault = self._fault_for(request)
-        if fault in HOSTILE_FAULTS and self._is_authorized_connect(request):
+        if fault in ANY_PATH_FAULTS or (fault in HOSTILE_FAULTS and self._is_authorized_connect(request)):
             if self.log is not None:
                 self.log(f"{request.method} {request.path} -> (no answer) [fault {fault}]")
             return raw_response(environ, start_response, hostile_bytes(fault, self._stopping))

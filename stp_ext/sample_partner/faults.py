@@ -33,6 +33,9 @@ FAULTS: tuple[Fault, ...] = (
     Fault("slow", "waits longer than any sane client timeout before answering (every /connect)"),
     Fault("continue_flood", "answers 'HTTP/1.1 100 Continue' every 2 s and never a final answer (every /connect)"),
     Fault("header_drip", "sends its status line and headers a byte at a time, never finishing (every /connect)"),
+    # Any path, any credential: a hostile OAuth token endpoint or workspace host, for a client's time bounds
+    Fault("hang", "answers nothing at all, on any path (a token endpoint included), until it stops (10 min at most)"),
+    Fault("drip", "answers every path 200 with an OAuth token document whose body comes a byte every 0.2 s"),
     Fault("missing_field", "leaves out user_status"),
     Fault("bad_enum", "answers redirect_value 'signin' (not a documented value)"),
     # redirect_uri
