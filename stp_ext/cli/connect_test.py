@@ -174,8 +174,9 @@ def connect_test(
     Coming from the Scala suite in Docker: BASIC_USER/BASIC_PASSWORD become
     --basic-user and --basic-password-stdin, test_connection_path and
     get_connectors_path --test-connection-url and --connectors-url,
-    new_user_action --new-user-action; PAT_TOKEN is not needed (see the
-    README).
+    new_user_action --new-user-action, supports_demo --supports-demo or
+    --no-demo, require_manual_signup --require-manual-signup; PAT_TOKEN is
+    not needed (see the README and docs/connect-exchange.md).
 
     \b
     Examples:

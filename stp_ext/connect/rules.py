@@ -127,6 +127,10 @@ def envelope(
     """Status, content type and JSON body; returns the body when it is a JSON object.
 
     ``expectation`` says in words what the scenario wanted, for the message.
+    Certification: the status the case expects (PartnerTestBase:
+    isSuccessStatus, validateSignIn's 200, validateError's code; the suite's
+    client follows no redirects) and a body it can read as JSON. The content
+    type is beyond certification: the suite reads the body whatever its label.
     """
     findings: list[CheckFinding] = []
     if 300 <= response.status < 400:
@@ -368,6 +372,7 @@ def connectors(doc: dict[str, Any]) -> list[CheckFinding]:
 
 
 def _required(doc: dict[str, Any], names: Iterable[str]) -> Iterable[CheckFinding]:
+    # The OpenAPI Connection's required fields: the suite cannot read an answer without them.
     for name in names:
         if doc.get(name) in (None, ""):
             yield error("required_field", f"{name} is missing")
@@ -478,6 +483,7 @@ def _raw_host(netloc: str) -> str:
 
 
 def _configured(doc: dict[str, Any], established: bool) -> list[CheckFinding]:
+    # PartnerTestBase: validateNewConnection asserts configured_resources, validateSignIn its negation.
     configured = doc.get("configured_resources")
     if not isinstance(configured, bool):
         return []
@@ -502,6 +508,8 @@ def _configured(doc: dict[str, Any], established: bool) -> list[CheckFinding]:
 
 
 def _connection_id(doc: dict[str, Any], established: bool) -> list[CheckFinding]:
+    # PartnerTestBase: validateNewConnection asserts a non-empty connection_id, validateSignIn none;
+    # connection_id_unexpected (configured false, an id anyway) is the OpenAPI Connection's rule.
     has_id = doc.get("connection_id") not in (None, "")
     if established:
         if has_id:
