@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stp_ext import __version__
+from stp_ext import __version__, user_agent
 from stp_ext.errors import AuthConfigError, WorkspaceError
 from stp_ext.logs import redact_peer, register_basic, register_secret
 from stp_ext.sdk_loader import load_core
@@ -614,6 +614,8 @@ def connect(
         if cfg.profile:
             source = f"profile {cfg.profile!r} in {cfg.config_file or path}"
     _check_token_travels(getattr(cfg, "token", None), source)
+    for key, value in user_agent.extras():  # cmd/<command>, cli/<version>: as the Databricks CLI tags requests
+        cfg.with_user_agent_extra(key, value)
     # The probe is done; give real requests the real budget.
     cfg.retry_timeout_seconds = timeouts.sdk_retry_seconds
     cfg.http_timeout_seconds = timeouts.http_seconds

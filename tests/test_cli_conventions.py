@@ -151,3 +151,39 @@ def test_a_config_file_given_without_f_is_answered_with_the_command_to_run(run, 
         "Error: Missing option '-f' / '--file'.",
         f"Give the file with -f: databricks-stp {command} -f partner.json -o json",
     ]
+
+
+@pytest.fixture
+def user_agents(monkeypatch):
+    """The User-Agent of every request the emulator answers (its request log keeps method, path, status only)."""
+    from stp_ext.emulator.app import EmulatorApp
+
+    seen: list[tuple[str, str]] = []
+    record = EmulatorApp._record
+
+    def spy(self, request, status):
+        seen.append((request.path, request.header("User-Agent")))
+        record(self, request, status)
+
+    monkeypatch.setattr(EmulatorApp, "_record", spy)
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("args", "tag"), [(["get"], "cmd/get"), (["secret", "status", "--id", "A1"], "cmd/secret_status")]
+)
+def test_every_workspace_request_names_its_command_in_the_user_agent(
+    workspace, run, monkeypatch, user_agents, args, tag
+):
+    """As the Databricks CLI tags its requests; and cli/<version> when it runs us (DATABRICKS_CLI_VERSION)."""
+    monkeypatch.setenv("DATABRICKS_CLI_VERSION", "0.240.0")
+    run(*args, "-p", "emu", "-o", "json")
+    sent = [agent for path, agent in user_agents if path.startswith("/api/")]
+    assert sent, user_agents
+    for agent in sent:
+        assert agent.startswith("databricks-stp/") and tag in agent.split() and "cli/0.240.0" in agent.split()
+
+
+def test_no_cli_tag_outside_the_databricks_cli(workspace, run, user_agents):
+    run("get", "-p", "emu", "-o", "json")
+    assert user_agents and not any("cli/" in agent.replace("databricks-stp/", "") for _, agent in user_agents)

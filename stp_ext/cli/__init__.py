@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from stp_ext import __version__
+from stp_ext import __version__, log_settings, user_agent
 from stp_ext.cli.options import GlobalOptions, SuggestingGroup, common_options
 from stp_ext.errors import ExitCode, StpError
 from stp_ext.logs import configure_logging, redact, redact_peer
@@ -71,11 +71,14 @@ class StpGroup(SuggestingGroup):
         **extra: Any,
     ) -> Any:
         configure_logging(debug=False)
+        user_agent.set_command([])  # named again when the command is resolved (one process may run many)
         # terminal: the seam tests use to answer prompts (stp_ext.terminal.FakeTerminal).
         terminal = extra.pop("terminal", None)
         options = GlobalOptions(terminal=terminal) if terminal is not None else GlobalOptions()
         restore_signals, received = _signals_interrupt()
         try:
+            # DATABRICKS_LOG_LEVEL/FILE/FORMAT as the Databricks CLI reads them (a bad value is one Error line).
+            log_settings.configure(debug=False)
             result = super().main(
                 args, prog_name or "databricks-stp", complete_var, standalone_mode=False, obj=options, **extra
             )

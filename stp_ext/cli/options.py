@@ -76,9 +76,9 @@ def _store(attribute: str) -> Callable[[click.Context, click.Parameter, Any], No
         opts = global_options(ctx)
         setattr(opts, attribute, value)
         if attribute == "debug":
-            from stp_ext.logs import configure_logging
+            from stp_ext import log_settings
 
-            configure_logging(debug=True)
+            log_settings.configure(debug=True)
 
     return callback
 
@@ -184,6 +184,11 @@ class SuggestingGroup(click.Group):
             suggestion = f" Did you mean {close[0]!r}?" if close else ""
             raise click.UsageError(f"no such command {name!r}.{suggestion}", ctx)
         global_options(ctx).command_args = list(args[1:])
+        if name and not name.startswith("-"):
+            from stp_ext import user_agent
+
+            # cmd/<command> on every workspace request, as the Databricks CLI tags its own.
+            user_agent.set_command([*ctx.command_path.split()[1:], name])
         return super().resolve_command(ctx, args)
 
 

@@ -49,10 +49,12 @@ def units(plain: str, whole: Sequence[tuple[int, int]] = ()) -> list[tuple[int, 
     """
     spans = [match.span() for match in _UNITS.finditer(plain)]
     for start, end in whole:
+        if start >= end:
+            continue
         inside = [s for s in spans if s[0] < end and s[1] > start]
-        if len(inside) > 1:
-            merged = (min(s[0] for s in inside), max(s[1] for s in inside))
-            spans = sorted([s for s in spans if s not in inside] + [merged])
+        # The whole span, spaces at its ends included (a name "A " is shown as given).
+        merged = (min([start, *(s[0] for s in inside)]), max([end, *(s[1] for s in inside)]))
+        spans = sorted([s for s in spans if s not in inside] + [merged])
     return spans
 
 
@@ -107,6 +109,9 @@ def wrap(line: Text, width: int, *, hang: int | None = None) -> list[Text]:
                 current.append_text(piece[start:end])
                 used = pad + size
         if current is not None:
+            tail = len(own_line) - previous_end  # spaces after the last unit: part of the data (a name's)
+            if tail and used + tail <= width:
+                current.append_text(piece[previous_end:])
             out.append(current)
     return out
 
