@@ -2,13 +2,17 @@
 
 Checks run in order and keep going after a failure where they can, so one
 run shows every missing piece; rows that cannot run without an earlier one
-(no workspace, no partner) are reported as skipped.
+(no workspace, no partner) are reported as skipped. Reads that do not depend
+on each other go out at once (who am I and the active partner; the connect
+endpoint's probe, which needs no workspace, runs meanwhile); the rows keep
+their order.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from stp_ext.errors import StpError, WorkspaceError
@@ -17,6 +21,7 @@ from stp_ext.wording import plural
 if TYPE_CHECKING:
     from stp_ext.next_steps import NextSteps
     from stp_ext.partner_config import ConfigReport
+    from stp_ext.together import Outcome
     from stp_ext.workspace import Workspace
 
 ME_PATH = "/api/2.0/preview/scim/v2/Me"
@@ -67,6 +72,7 @@ def run_doctor(
 ) -> DoctorReport:
     from stp_ext.credential import CredentialService
     from stp_ext.partners import PartnerService
+    from stp_ext.together import Outcome, in_background, together
 
     checks: list[DoctorCheck] = []
     add = checks.append
@@ -87,9 +93,22 @@ def run_doctor(
                 )
             )
 
+    # The connect endpoint's row needs nothing from the workspace: it is asked meanwhile, in the background.
+    endpoint_row: Callable[[], Outcome] | None = None
+    if not skip_endpoint and config is not None:
+        endpoint_row = in_background(partial(_probe_connect, config.connect_url, endpoint_url, timeout))
+
     try:
         workspace = connect()
-        me = workspace.read("GET", ME_PATH)
+        # Who am I and the active partner do not depend on each other: one round trip for both. Other
+        # auth than a PAT fetches a token first, one request at a time: who am I goes first and gets it.
+        me_call, partners_call = (lambda: workspace.read("GET", ME_PATH)), PartnerService(workspace).list
+        if workspace.info.auth_type == "pat":
+            me_answer, partners_answer = together(me_call, partners_call)
+        else:
+            me_answer = Outcome(me_call())
+            partners_answer = together(partners_call)[0]
+        me = me_answer.get()
         groups = {g.text("display") for g in me.objects("groups")}
         user = me.text("userName") or "unknown user"
     except StpError as e:
@@ -97,6 +116,8 @@ def run_doctor(
         skipped = "skipped: no workspace"
         for name in ("partner active", "secret present", CREDENTIAL_ROW):
             add(DoctorCheck(name, None, skipped))
+        if endpoint_row is not None:
+            add(endpoint_row().get())
         return DoctorReport(checks)
     role = "admin" if "admins" in groups else "not an admin"
     add(
@@ -110,7 +131,7 @@ def run_doctor(
     partner_id: str | None = None
     partner_matches = False  # the active partner is the one in -f FILE: its URLs may get its credential
     try:
-        partners = PartnerService(workspace).list()
+        partners = partners_answer.get()
     except StpError as e:
         add(DoctorCheck("partner active", False, e.message, e.hint))
         partners = []
@@ -184,8 +205,8 @@ def run_doctor(
         add(DoctorCheck(ENDPOINT_ROW, None, "skipped: --skip-endpoint"))
     elif config is None:
         add(DoctorCheck(ENDPOINT_ROW, None, "skipped: give -f FILE to check the connect_url"))
-    else:
-        add(_probe_connect(config.connect_url, endpoint_url, timeout))
+    elif endpoint_row is not None:
+        add(endpoint_row().get())
     return DoctorReport(checks)
 
 

@@ -16,6 +16,7 @@ dropped (the request may have been acted on), too_large, other.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -114,11 +115,14 @@ def bound_session(session: Any, total_seconds: float) -> Any:
     session.mount("https://", adapter)
     session.mount("http://", adapter)
 
+    # Per thread: requests of one session may run at once (`get --all-profiles`, doctor), and each
+    # retry must read its own answer's Retry-After. The hook runs in the thread that sent the request.
+    answers = threading.local()
+    # Our own attribute on the SDK's session (read back by last_answer()): mypy cannot know it.
+    session.stp_answers = answers  # type: ignore[attr-defined]
+
     def remember(response: Any, *args: Any, **kwargs: Any) -> Any:
-        # Our own attribute on the SDK's session (read back by last_answer()): mypy cannot know it.
-        session.stp_last_answer = Answer(  # type: ignore[attr-defined]
-            response.status_code, response.headers.get("Retry-After")
-        )
+        answers.last = Answer(response.status_code, response.headers.get("Retry-After"))
         return response
 
     session.hooks.setdefault("response", []).append(remember)
@@ -126,7 +130,8 @@ def bound_session(session: Any, total_seconds: float) -> Any:
 
 
 def last_answer(session: Any) -> Answer | None:
-    return getattr(session, "stp_last_answer", None)
+    """The last answer this thread got on ``session``."""
+    return getattr(getattr(session, "stp_answers", None), "last", None)
 
 
 def _chain(error: BaseException) -> list[BaseException]:

@@ -161,3 +161,28 @@ def test_the_partner_id_is_never_split(three_profiles, run, partner_file, monkey
     result = run("get", "--all-profiles")  # the closed-port profile makes it exit 1; the table is still printed
     assert result.exit_code == 1, result.stderr
     assert partner_id in result.stdout  # whole, on one line, to copy
+
+
+def test_profiles_and_their_reads_are_asked_at_once(workspace, run, profiles_file, partner_file):
+    """Each profile's four reads (Me, partner, keys, ACL) and the profiles themselves go out together.
+
+    Every answer comes 1 s late: one after another this took 4 s per profile (6 profiles: 4 s with
+    8 at a time, 24 s in a row); at once, about 1 s. The rows stay in file order whatever answers first.
+    """
+    path = partner_file(supported_features=["NON_ADMIN"], auth_options=["AUTH_PAT"])
+    _create_as = run("create", "-f", str(path), "-p", "emu", "--no-auth-header", "-o", "json")
+    assert _create_as.exit_code == 0, _create_as.stderr
+    names = [f"p{i}" for i in range(6)]
+    profiles_file({name: {"host": workspace.url, "token": DEFAULT_ADMIN_TOKEN} for name in names}, "six.cfg")
+    workspace.emulator.clear_log()
+    workspace.emulator.faults.arm(latency_ms=1000)
+    started = time.monotonic()
+    result = run("get", "--all-profiles", "-o", "json")
+    elapsed = time.monotonic() - started
+    workspace.emulator.faults.clear()
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)["profiles"]
+    assert [row["profile"] for row in rows] == names
+    assert all(row["credential_stored"] is True and row["users_permission"] == "READ" for row in rows)
+    assert len(workspace.requests("/api/")) == 4 * len(names)  # one of each read per profile, no more
+    assert elapsed < 3, elapsed  # 4 s at the least if any profile sent its reads one after another

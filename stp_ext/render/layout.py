@@ -111,6 +111,9 @@ def wrap(line: Text, width: int, *, hang: int | None = None) -> list[Text]:
                 current.append_text(piece[start:end])
                 used = pad + size
         if current is not None:
+            tail = len(own_line) - previous_end  # spaces after the last unit: part of the data (a name's)
+            if tail and used + tail <= width:
+                current.append_text(piece[previous_end:])
             out.append(current)
     return out
 
