@@ -325,8 +325,9 @@ def test_a_silent_redirect_page_costs_one_timeout() -> None:
     pages = {f.detail for s in report.scenarios for f in s.findings if f.check == "redirect_uri_page"}
     waited = {m for m in pages if "within 0.5 s" in m}  # each page URL is fetched once per run, and cached
     assert len(waited) <= 2 and pages - waited and all("not fetched" in m for m in pages - waited), pages
-    # One worker: at most one wait per page path (create-trial, sign-in), every other page not fetched.
-    assert elapsed < 2 * 0.5 + 0.5
+    # One worker: at most one wait per page path (create-trial, sign-in), every other page not fetched
+    # (asserted above); the clock only checks that no case waited again, with room for a busy machine.
+    assert elapsed < 2 * 0.5 + 1.5
 
 
 def test_a_slow_answer_passes_certification_with_a_warning_and_fails_strict() -> None:
