@@ -98,8 +98,11 @@ def test_forty_thousand_unknown_keys_are_fast_and_summarised(run: Any, tmp_path:
     assert result.exit_code == 0, result.stderr
     assert elapsed < 10  # was 34 s (49 s here) and 491 MB
     assert result.stdout.count("unknown field") == 50
-    assert "… and 39950 more (0 errors, 39950 warnings); -o json lists them all" in result.stdout
-    assert "is valid (40000 warnings)" in result.stdout
+    # The summary names the file whole and may move the verdict to the next line (the width is the
+    # terminal's and the temporary path's length varies), so compare the words, not the line breaks.
+    words = " ".join(result.stdout.split())
+    assert "… and 39950 more (0 errors, 39950 warnings); -o json lists them all" in words
+    assert "is valid (40000 warnings)" in words
     assert len(findings(run, path)) == 40_000  # scripts still get every finding
 
 

@@ -42,6 +42,7 @@ EXPECTED: dict[str, tuple[frozenset[str], str]] = {
     "foreign_redirect": (ALL, "redirect_uri_host"),
     "relative_redirect": (ALL, "redirect_uri_absolute"),
     "redirect_page_404": (ALL, "redirect_uri_page"),
+    "redirect_page_silent": (ALL, "redirect_uri_page"),  # one timeout, then every page is not fetched
     "new_account_sign_in": (frozenset({"P100", "P300"}), "redirect_value"),  # both expect create_trial
     "configures_nothing": (ALL, "configured_resources"),
     "connection_id_missing": (ALL, "connection_id_required"),
@@ -77,7 +78,7 @@ BEYOND: dict[str, tuple[str, str]] = {
 }
 U2M = ["AUTH_OAUTH_U2M"]
 FAST_TIMEOUT = 0.4  # the slow faults hold on longer; everything else answers in milliseconds
-SLOW_FAULTS = ("slow", "continue_flood", "header_drip", "hang", "drip")
+SLOW_FAULTS = ("slow", "continue_flood", "header_drip", "hang", "drip", "redirect_page_silent")
 
 
 def full_run(partner: Any, config: Any = None, **kwargs: Any) -> Any:
@@ -314,6 +315,19 @@ def test_a_silent_partner_costs_one_timeout_and_the_rest_is_not_run() -> None:
     assert elapsed < 1.0 + 0.5
     assert report.one_reason is not None and "never answered within 0.5 s" in report.one_reason
     assert "not run" in report.summary
+
+
+def test_a_silent_redirect_page_costs_one_timeout() -> None:
+    with sample_partner(fault="redirect_page_silent", slow_seconds=5) as partner:
+        started = time.monotonic()
+        report = run_connect_test(partner_config(), BASIC, url=partner.url, timeout=0.5, max_workers=1)
+        elapsed = time.monotonic() - started
+    pages = {f.detail for s in report.scenarios for f in s.findings if f.check == "redirect_uri_page"}
+    waited = {m for m in pages if "within 0.5 s" in m}  # each page URL is fetched once per run, and cached
+    assert len(waited) <= 2 and pages - waited and all("not fetched" in m for m in pages - waited), pages
+    # One worker: at most one wait per page path (create-trial, sign-in), every other page not fetched
+    # (asserted above); the clock only checks that no case waited again, with room for a busy machine.
+    assert elapsed < 2 * 0.5 + 1.5
 
 
 def test_a_slow_answer_passes_certification_with_a_warning_and_fails_strict() -> None:

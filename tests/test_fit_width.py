@@ -93,3 +93,22 @@ def test_every_table_and_line_fits_and_keeps_copyable_values_whole(workspace, ru
         assert "\n  Result: " in outputs["doctor"][0]
     if width == 200:  # room enough: a table with its rules
         assert "│" in outputs["get --all-profiles"][0]
+
+
+def test_a_panel_too_wide_for_the_terminal_drops_its_box_and_keeps_values_whole(capsys, monkeypatch):
+    from stp_ext.render.console import Renderer
+    from stp_ext.render.safe import text
+
+    monkeypatch.setenv("COLUMNS", "80")
+    secret_id = "emulator-client-id-0123456789abcdef"
+    command = "databricks-stp secret put --id 0123456789ABCDEF0123456789ABCDEF -p my-workspace"
+    Renderer().panel([text("OAuth M2M:   ", secret_id, " / ", "x" * 30, "  (client id / secret)"), text(command)],
+                     title="Workspace emulator running (Ctrl-C stops it)")  # fmt: skip
+    Renderer().warning(f"no endpoint credential was stored; the tile cannot be used until it is. Store it: {command}")
+    out, err = capsys.readouterr()
+    assert "╭" not in out  # the box would be wider than the terminal
+    assert out.splitlines()[1].startswith("  OAuth M2M:")  # the lines indented under the title
+    _fits(out, 80, [secret_id, command, "Workspace emulator running (Ctrl-C stops it)"], "panel")
+    _fits(err, 80, [command], "warning")
+    assert command in out and command in err.splitlines()  # a command moves to a line of its own, whole
+    assert err.startswith("Warning: no endpoint credential was stored;")

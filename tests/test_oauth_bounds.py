@@ -56,7 +56,7 @@ def one_clean_line(result: Any) -> str:
 @pytest.mark.parametrize(
     ("fault", "reason"),
     [
-        ({"latency_ms": 5000}, "no answer (timed out)"),  # never answers (within the test's patience)
+        ({"latency_ms": 2500}, "no answer (timed out)"),  # never answers (within the test's patience)
         ({"fail_next": 1, "mode": "drip", "status": 200, "drip_ms": 300}, "still arriving after the HTTP timeout"),
         ({"fail_next": 1, "mode": "huge", "status": 200, "size_bytes": 50_000_000}, "larger than 1 MiB"),
     ],
@@ -74,7 +74,7 @@ def test_a_hostile_token_endpoint_costs_one_http_timeout_at_most(
 
 
 def test_a_hanging_discovery_document_is_not_refused_credentials(m2m: Emulator, run: Any) -> None:
-    m2m.faults.arm(path_prefix=DISCOVERY, latency_ms=5000)
+    m2m.faults.arm(path_prefix=DISCOVERY, latency_ms=2500)
     result, elapsed = timed_get(run)
     first = one_clean_line(result)
     assert first == (
@@ -124,7 +124,7 @@ def test_one_hanging_oauth_profile_does_not_blank_all_profiles(
             },
         }
     )
-    emulator.faults.arm(path_prefix=TOKEN_PATH, latency_ms=5000)
+    emulator.faults.arm(path_prefix=TOKEN_PATH, latency_ms=2500)
     result, elapsed = timed_get(run, "--all-profiles", "-o", "json")
     assert result.exit_code == 1
     rows = {row["profile"]: row for row in json.loads(result.stdout)["profiles"]}

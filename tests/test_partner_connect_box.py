@@ -417,3 +417,44 @@ def test_the_page_shows_a_partners_answer_as_text_and_refuses_other_sites(emu: E
             assert box.control.request("POST", "/partner-connect/connect", form, headers=foreign).status == 403
         finally:
             box.cleanup()
+
+
+def test_a_partner_may_use_the_credential_while_it_answers_the_connect(emu: Emulator) -> None:
+    """A partner that checks the PAT against the workspace before answering: the click waits, nothing deadlocks."""
+    import urllib.request
+
+    seen: list[str] = []
+
+    def checking_partner(environ: dict[str, Any], start_response: Any) -> Any:
+        body = json.loads(environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)) or b"{}")
+        if environ["PATH_INFO"] != "/connect":
+            start_response("200 OK", [("Content-Type", "text/html")])
+            return [b"<!DOCTYPE html><title>signed in</title>"]
+        me_request = urllib.request.Request(
+            f"{body['workspace_url']}{ME}",
+            headers={"Authorization": f"Bearer {body['user_info']['auth']['personal_access_token']}"},
+        )
+        with urllib.request.urlopen(me_request, timeout=5) as me:  # back to the emulator, mid-click
+            seen.append(json.loads(me.read())["userName"])
+        answer = {
+            "redirect_uri": f"http://127.0.0.1:{environ['SERVER_PORT']}/sign-in",
+            "redirect_value": "create_trial",
+            "user_status": "new",
+            "account_status": "new",
+            "configured_resources": True,
+            "connection_id": "checked-1",
+        }
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps(answer).encode()]
+
+    server = LocalServer(checking_partner).start()
+    box = Box(emu, Partner(server.url))
+    try:
+        box.create(auth_options=["AUTH_PAT"], integration_type="WAREHOUSE_READ", supported_features=[])
+        status, click = box.click()
+        assert status == 200 and click["passed"], click["findings"]
+        assert seen == [click["provisioned"]["service_principal"]["application_id"]]
+    finally:
+        box.partner_id and box.admin.delete(f"/api/2.0/partnerhub/self-test-partners/delete/{box.partner_id}")
+        box.admin.post("/api/2.0/secrets/delete", {"scope": "partner-connect", "key": box.partner_id or "x"})
+        server.stop()

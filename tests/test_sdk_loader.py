@@ -146,3 +146,28 @@ def test_host_metadata_probe_is_one_bounded_attempt_during_config_construction()
     assert config_module.get_host_metadata is original
     assert probe.failure is not None  # kept, so the error can say the host was not reached
     assert elapsed < 0.5  # one attempt: no back-off sleep
+
+
+def test_the_sdk_names_oauth_bounding_rebinds_exist_and_are_used():
+    """Pins what stp_ext.oauth_token and the construction-time wrappers rely on (issue 22.1):
+    M2M's token source calls ``retrieve_token`` by its module name, and Config calls
+    ``get_endpoints_from_url`` by its name in config.py, with a ``client`` keyword."""
+    import inspect
+    import sys
+
+    from stp_ext import oauth_token
+    from stp_ext.sdk_loader import load_core
+    from stp_ext.workspace_auth import _bound_oauth_token_requests
+
+    load_core()
+    oauth = sys.modules["databricks.sdk.oauth"]
+    config = sys.modules["databricks.sdk.config"]
+    assert "retrieve_token(" in inspect.getsource(oauth.ClientCredentials.refresh)
+    assert "get_endpoints_from_url(" in inspect.getsource(config.Config)
+    assert "client" in inspect.signature(oauth.get_endpoints_from_url).parameters
+    saved = oauth.retrieve_token
+    try:
+        _bound_oauth_token_requests(1.0)
+        assert oauth.retrieve_token is oauth_token.retrieve_token
+    finally:
+        vars(oauth)["retrieve_token"] = saved

@@ -62,6 +62,10 @@ def _safe(result) -> None:
 @given(name=names, width=widths)
 @example(name="ACME [/beta] Data", width=80)
 @example(name="A" * 10240, width=20)
+@example(name=" / ", width=20)  # names ending in a space, at widths that end the line there
+@example(name="[\U000ba3a9 ", width=20)
+@example(name="[\U000ba3a9 ", width=40)
+@example(name="[\U000ba3a9 ", width=80)
 def test_any_partner_name_is_shown_whole_and_safely(workspace, run, partner_file, name, width):
     env = {"COLUMNS": str(width)}
     path = partner_file(name=name)

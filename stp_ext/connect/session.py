@@ -76,6 +76,10 @@ class Session:
             known = self._pages.get(url)
         if known is not None:
             return known
+        endpoint = f"GET {url.partition('?')[0]}"
+        earlier = self.timed_out(endpoint)
+        if earlier is not None:  # a silent page costs one timeout per run too
+            return None, f"not fetched: {endpoint} had already timed out (in {earlier})"
         try:
             response = http.send(
                 "GET",
@@ -87,6 +91,8 @@ class Session:
             )
             result: tuple[int | None, str] = (response.status, response.reason)
         except http.TransportError as e:
+            if e.kind == "timeout":
+                self.mark_timed_out(endpoint, "a redirect page")
             result = (None, e.message)
         with self._lock:
             self._pages[url] = result

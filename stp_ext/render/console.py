@@ -143,7 +143,8 @@ class Renderer:
             console.print(Panel(body, title=text(title), title_align="left", border_style=style, expand=False))
             return
         self._print_lines(console, layout.wrap(text((title, f"bold {style}")), console.width))
-        self._print_lines(console, layout.wrap(Text("  ") + body, console.width, hang=4))
+        indented = Text("\n").join(Text("  ") + _as_text(line) for line in lines)
+        self._print_lines(console, layout.wrap(indented, console.width, hang=4))
 
     def line(self, *pieces: Any) -> None:
         """One line on stdout from pieces (see ``safe.text``), broken only at spaces to fit the

@@ -97,8 +97,10 @@ def wrap(line: Text, width: int, *, hang: int | None = None) -> list[Text]:
             size = cell_len(own_line[start:end])
             gap = end - previous_end - (end - start)  # the spaces as written (aligned columns keep theirs)
             previous_end = end
-            if current is None:  # the first unit keeps the line's own indent
-                current, used = piece[:end], cell_len(own_line[:end])
+            if current is None:  # the first unit keeps the line's own indent, unless only it would fit
+                flush = cell_len(own_line[:end]) > width >= size
+                current = piece[start:end] if flush else piece[:end]
+                used = size if flush else cell_len(own_line[:end])
             elif used + gap + size <= width:
                 current.append_text(piece[start - gap : end])
                 used += gap + size

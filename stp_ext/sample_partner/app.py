@@ -33,6 +33,7 @@ import hmac
 import html
 import json
 import threading
+import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -216,6 +217,8 @@ class SamplePartnerApp:
         """The page a redirect_uri opens in the user's browser: here, a stub that says where it is."""
         if fault == "redirect_page_404":
             return Response("<!DOCTYPE html><title>Not found</title>", status=404, mimetype="text/html")
+        if fault == "redirect_page_silent":
+            self._stopping.wait(self.slow_seconds)  # wakes early when the server stops
         title = html.escape(page.replace("-", " ").capitalize())
         body = f"<!DOCTYPE html><html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>"
         return Response(body, status=200, mimetype="text/html")
@@ -255,6 +258,8 @@ class SamplePartnerApp:
             answer["connection_id"] = doc["connection_id"]
         if established and fault == "reuse_configured":
             answer["configured_resources"] = True
+        if fault == "redirect_page_silent":  # a page per sign-in, as many partners do: every URL differs
+            answer["redirect_uri"] += f"?session={uuid.uuid4().hex[:12]}"
         if established and fault == "reuse_contact_admin" and answer.get("user_status") == "existing":
             answer["redirect_value"] = "contact_admin"
         if doc.get("oauth_u2m_app_id") and fault != "u2m_no_oauth_redirect":

@@ -44,6 +44,11 @@ FAULTS: tuple[Fault, ...] = (
     Fault("subdomain_redirect", "redirect_uri is on a sub-domain of a listed host (a warning only)"),
     Fault("relative_redirect", "redirect_uri is a relative path"),
     Fault("redirect_page_404", "the redirect pages (GET redirect_uri) answer 404"),
+    Fault(
+        "redirect_page_silent",
+        "redirect_uri is a page per sign-in (?session=...), and the pages wait longer than any sane client "
+        "timeout before answering",
+    ),
     # P100, P400, P401, P600: new connections
     Fault("new_account_sign_in", "sends a brand-new account to sign_in instead of create_trial (P100)"),
     Fault("configures_nothing", "a new connection answers configured_resources false and no connection_id"),
