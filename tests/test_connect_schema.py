@@ -12,22 +12,19 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from connect_fixtures import BASIC, HOSTNAME, partner_config, partner_dict
+from connect_fixtures import BASIC, HOSTNAME, Exchange, partner_config, partner_dict, tapped_partner
 from jsonschema import Draft4Validator, FormatChecker
 
 from stp_ext.connect import run_connect_test
 from stp_ext.connect.payload import CLOUDS, Caller, connect_request, delete_connection_request
 from stp_ext.partner_config import AUTH_OPTIONS, INTEGRATION_TYPES, SUPPORTED_FEATURES, validate_partner_config
 from stp_ext.sample_partner.app import SamplePartnerApp
-from stp_ext.serving import LocalServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 OPENAPI_PATH = FIXTURES / "partner-connect-2.0.yaml"
@@ -148,46 +145,11 @@ def test_the_schema_rejects_what_it_should() -> None:
     assert errors_of("ConnectRequest", {**body, "workspace_id": 2**63})
 
 
-Exchange = tuple[str, str, Any, int, Any]  # method, path, request body, status, answer body
-
-
 @pytest.fixture
 def wiretap() -> Iterator[tuple[str, list[Exchange]]]:
     """The sample partner behind a WSGI wrapper that records every exchange."""
-    app = SamplePartnerApp(auth_header=BASIC, hostnames=[HOSTNAME])
-    seen: list[Exchange] = []
-    lock = threading.Lock()
-
-    def tap(environ: dict[str, Any], start_response: Any) -> Any:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        raw = environ["wsgi.input"].read(length) if length else b""
-        import io
-
-        environ["wsgi.input"] = io.BytesIO(raw)
-        status: list[int] = []
-
-        def capture(line: str, headers: Any, *rest: Any) -> Any:
-            status.append(int(line.split()[0]))
-            return start_response(line, headers, *rest)
-
-        chunks = b"".join(app(environ, capture))
-        with lock:
-            seen.append(
-                (
-                    environ["REQUEST_METHOD"],
-                    environ["PATH_INFO"],
-                    json.loads(raw) if raw else None,
-                    status[0],
-                    json.loads(chunks) if chunks.startswith(b"{") else chunks,
-                )
-            )
-        return [chunks]
-
-    server = LocalServer(tap).start()
-    try:
-        yield server.url, seen
-    finally:
-        server.stop()
+    with tapped_partner(SamplePartnerApp(auth_header=BASIC, hostnames=[HOSTNAME])) as tapped:
+        yield tapped
 
 
 def test_a_whole_run_sends_and_gets_only_schema_valid_bodies(wiretap: tuple[str, list[Exchange]]) -> None:
@@ -202,7 +164,9 @@ def test_a_whole_run_sends_and_gets_only_schema_valid_bodies(wiretap: tuple[str,
     )
     assert report.passed, [(s.name, s.findings) for s in report.failed]
     kinds = set()
-    for method, path, request, status, answer in seen:
+    for exchange in seen:
+        method, path, request = exchange.method, exchange.path, exchange.body
+        status, answer = exchange.status, exchange.answer
         operation = path.rsplit("/", 1)[-1]
         kinds.add((operation, status))
         if operation == "connect":

@@ -8,14 +8,13 @@ HTTP, as `create` does) and deletes it at the end.
 from __future__ import annotations
 
 import base64
-import io
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from connect_fixtures import Exchange, tapped_partner
 from emulator_client import RawClient
 from helpers import example_partner
 from test_connect_schema import check_connect_body
@@ -33,20 +32,11 @@ ME = "/api/2.0/preview/scim/v2/Me"
 
 
 @dataclass
-class Seen:
-    method: str
-    path: str
-    authorization: str
-    body: Any
-    status: int
-
-
-@dataclass
 class Partner:
     url: str
-    seen: list[Seen] = field(default_factory=list)
+    seen: list[Exchange] = field(default_factory=list)
 
-    def take(self) -> list[Seen]:
+    def take(self) -> list[Exchange]:
         taken, self.seen[:] = list(self.seen), []
         return taken
 
@@ -54,33 +44,8 @@ class Partner:
 @pytest.fixture(scope="module")
 def partner() -> Iterator[Partner]:
     """The sample partner (it accepts only GOOD) behind a tap that records every exchange."""
-    app = SamplePartnerApp(auth_header=GOOD)
-    tapped = Partner("")
-    lock = threading.Lock()
-
-    def tap(environ: dict[str, Any], start_response: Any) -> Any:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        raw = environ["wsgi.input"].read(length) if length else b""
-        environ["wsgi.input"] = io.BytesIO(raw)
-        status: list[int] = []
-
-        def capture(line: str, headers: Any, *rest: Any) -> Any:
-            status.append(int(line.split()[0]))
-            return start_response(line, headers, *rest)
-
-        chunks = b"".join(app(environ, capture))
-        with lock:
-            body = json.loads(raw) if raw else None
-            auth = environ.get("HTTP_AUTHORIZATION", "")
-            tapped.seen.append(Seen(environ["REQUEST_METHOD"], environ["PATH_INFO"], auth, body, status[0]))
-        return [chunks]
-
-    server = LocalServer(tap).start()
-    tapped.url = server.url
-    try:
-        yield tapped
-    finally:
-        server.stop()
+    with tapped_partner(SamplePartnerApp(auth_header=GOOD)) as (url, seen):
+        yield Partner(url, seen)
 
 
 @pytest.fixture(scope="module")
