@@ -116,4 +116,3 @@ def test_a_dropped_connection_leaves_no_traceback(emulator: Emulator, capfd: pyt
     assert RawClient(emulator.port).get(f"{SECRETS}/scopes/list").status == 200
     out, err = capfd.readouterr()
     assert (out, err) == ("", "")
-
