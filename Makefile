@@ -49,9 +49,12 @@ test: lint $(WARM)
 demo: $(STAMP)
 	$(BIN)/databricks-stp demo
 
+# Both scripts run and write their sections even when a target is missed; make fails if either did.
+# load.py drives the servers with wrk, installed from the distribution when missing and run as root.
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py --write
-	$(BIN)/python benchmarks/load.py --baseline --requests 100000 --write
+	$(BIN)/python benchmarks/run.py --write; client=$$?; \
+	$(BIN)/python benchmarks/load.py --install-wrk --write; load=$$?; \
+	test $$client = 0 && test $$load = 0
 
 dist: $(STAMP)
 	rm -rf dist

@@ -1,24 +1,31 @@
-"""Load on the local servers: keep-alive clients in separate processes against a server in its own process.
+"""Load on the local servers, against the machine's limits (``make bench``).
 
-    python benchmarks/load.py                    # the emulator: GET and secrets/put at 32 clients
-    python benchmarks/load.py --baseline         # also a stdlib keep-alive server: this machine's limit
-    python benchmarks/load.py --json             # one JSON document (tests read it)
+    python benchmarks/load.py                     # every row, 3 alternating rounds, wrk when installed
+    python benchmarks/load.py --install-wrk       # as root: apt-get install wrk when it is missing
+    python benchmarks/load.py --python-generator  # the multi-process Python generator instead of wrk
+    python benchmarks/load.py --write             # also rewrite the load section of BENCHMARKS.md
 
-The server runs in a child process (``databricks-stp emulator``, as users run
-it) and the load comes from other processes, so neither shares an interpreter
-lock with the other. Each load process drives its connections with a selector
-and pre-built request bytes: cheaper per request than any server, so the
-figure measures the server. Every request must answer 200 on the connection
-it was sent on (keep-alive): anything else is counted as an error. RSS is read
-from /proc (Linux) before and after, to show memory stays flat.
+Every server runs in a child process of its own (the emulator as users run
+it: ``databricks-stp emulator``), and the load comes from another: wrk (one
+thread) when present, else this script's multi-process selector generator
+(``--worker``), which tests use too. The limits are measured in the same run:
+a raw asyncio server (the most one Python process answers here) and the
+standard library's threaded server writing each answer in one call (the bar
+the emulator is held to). The generator's own CPU time is reported beside
+each row: below 100% it waited for the server, so it was not the bottleneck.
+Rows run in rounds of alternating order and each figure is min / median /
+max over the rounds. Every request must answer 200 on its connection.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import re
 import selectors
+import shutil
 import socket
 import statistics
 import subprocess
@@ -28,6 +35,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,22 +45,6 @@ TARGET_PER_SECOND = 2500  # at 32 keep-alive clients on 2 cores (issue 12.4)
 TOKEN = "dapi-load-admin"
 SCOPE = "load"
 KEYS = 100  # secrets/put rotates over this many keys (a scope holds at most 1000)
-
-
-@dataclass
-class Result:
-    name: str
-    clients: int
-    requests: int
-    errors: int
-    seconds: float
-    per_second: float
-    p50_ms: float
-    p99_ms: float
-    cpu_us_per_request: float | None  # the server's CPU time (user + system) per request
-    rss_before_kib: int | None
-    rss_after_kib: int | None
-    first_error: str | None
 
 
 # -- the request bytes ------------------------------------------------------------------------------
@@ -79,8 +71,10 @@ def requests_for(kind: str) -> list[bytes]:
             )
             for i in range(KEYS)
         ]
-    if kind == "plain":  # the stdlib baseline serves any path
-        return [_request("GET", "/")]
+    if kind == "plain":  # the baselines answer any path: the emulator's requests, byte for byte
+        return requests_for("get")
+    if kind == "plain-post":
+        return requests_for("put")
     raise ValueError(kind)
 
 
@@ -264,21 +258,64 @@ def emulator(state: str | None = None, request_log_size: int | None = None) -> I
 
 _BASELINE = r"""
 import http.server, sys
+ANSWER = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def do_GET(self):  # one write: headers and body in one segment (no Nagle/delayed-ACK stall)
-        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+        self.wfile.write(ANSWER)
+    def do_POST(self):  # reads the body, as any server must, then one write
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.wfile.write(ANSWER)
     def log_message(self, *a): pass
 s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
 print(s.server_address[1], flush=True)
 s.serve_forever()
 """
 
+# A raw asyncio protocol: finds each request's end, answers ``{}``; no routing, no checks, no bounds.
+# What one Python process on this machine can answer at all: the ceiling above any real server.
+_ASYNCIO = r"""
+import asyncio
+ANSWER = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+class P(asyncio.Protocol):
+    def connection_made(self, transport):
+        self.t, self.buf = transport, b""
+    def data_received(self, data):
+        buf = self.buf + data
+        out = []
+        while True:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                break
+            head = buf[:end].lower()
+            i = head.find(b"content-length:")
+            length = int(head[i + 15:].split(b"\r\n", 1)[0]) if i >= 0 else 0
+            if len(buf) < end + 4 + length:
+                break
+            buf = buf[end + 4 + length:]
+            out.append(ANSWER)
+        self.buf = buf
+        if out:
+            self.t.write(b"".join(out))
+async def main():
+    server = await asyncio.get_running_loop().create_server(P, "127.0.0.1", 0, backlog=1024)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    await server.serve_forever()
+asyncio.run(main())
+"""
+
 
 @contextmanager
 def baseline() -> Iterator[tuple[int, int]]:
-    """The standard library's threaded HTTP/1.1 server answering ``{}``: the most a Python server does here."""
+    """The standard library's threaded HTTP/1.1 server answering ``{}`` in one write: (pid, port)."""
     with _child([sys.executable, "-c", _BASELINE], dict(os.environ)) as (process, first):
+        yield process.pid, int(first)
+
+
+@contextmanager
+def asyncio_server() -> Iterator[tuple[int, int]]:
+    """A raw asyncio server answering ``{}``: (pid, port)."""
+    with _child([sys.executable, "-c", _ASYNCIO], dict(os.environ)) as (process, first):
         yield process.pid, int(first)
 
 
@@ -318,120 +355,355 @@ def _setup(port: int) -> None:
     conn.close()
 
 
-def measure(
-    name: str, pid: int, port: int, kind: str, clients: int, total: int, processes: int, timeout: float
-) -> Result:
-    run_load(port, kind, clients, min(total, 2000), processes, timeout)  # warm-up
-    before, cpu_before = rss_kib(pid), cpu_seconds(pid)
-    latencies, errors, first_error, elapsed = run_load(port, kind, clients, total, processes, timeout)
-    after, cpu_after = rss_kib(pid), cpu_seconds(pid)
-    cpu = None
-    if cpu_before is not None and cpu_after is not None and latencies:
-        cpu = round((cpu_after - cpu_before) / len(latencies) * 1e6, 1)
+# -- rows measured against the machine's limits (make bench) ------------------------------------------
+
+ROUND_SECONDS = 4.0  # one measure of one row with wrk
+WRK_THREADS = 1  # one generator thread: on 2 cores the server gets the other
+_WRK_REQUESTS = {
+    # wrk sends the same request each time (no Lua per request: the generator stays cheap).
+    "get": ("GET", f"/api/2.0/secrets/get?scope={SCOPE}&key=k1", ""),
+    "put": ("POST", "/api/2.0/secrets/put", json.dumps({"scope": SCOPE, "key": "k1", "string_value": "v" * 40})),
+    "plain": ("GET", f"/api/2.0/secrets/get?scope={SCOPE}&key=k1", ""),  # the baselines answer any path
+    "plain-post": ("POST", "/api/2.0/secrets/put", json.dumps({"scope": SCOPE, "key": "k1", "string_value": "v" * 40})),
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    server: str  # asyncio, stdlib, emulator, durable
+    kind: str  # get, put, plain, plain-post
+    clients: int
+
+
+ROWS = (
+    Row("raw asyncio server, GET (the ceiling)", "asyncio", "plain", 32),
+    Row("stdlib one-write server, GET", "stdlib", "plain", 32),
+    Row("stdlib one-write server, POST with a body", "stdlib", "plain-post", 32),
+    Row("emulator GET secrets/get", "emulator", "get", 32),
+    Row("emulator POST secrets/put", "emulator", "put", 32),
+    Row("emulator POST secrets/put, durable (--state)", "durable", "put", 32),
+    Row("emulator GET secrets/get, 128 clients", "emulator", "get", 128),
+    Row("emulator POST secrets/put, 128 clients", "emulator", "put", 128),
+)
+# (row, the row it is compared with, target ratio): each ratio is taken within one round.
+TARGETS = (
+    (ROWS[3], ROWS[1], 0.9),
+    (ROWS[4], ROWS[2], 0.9),
+    (ROWS[5], ROWS[4], 0.5),
+)
+
+
+@dataclass
+class Sample:
+    per_second: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+    first_error: str | None
+    server_cpu_us: float | None  # the server's CPU (user + system) per request
+    generator_busy: float | None  # the generator's CPU time over wall time, per generator thread/process
+    rss_kib: int | None
+
+
+def find_wrk(install: bool) -> str | None:
+    """wrk from PATH; with ``install``, as root, from the distribution (apt-get) when missing."""
+    found = shutil.which("wrk")
+    if found or not install:
+        return found
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        subprocess.run(["apt-get", "install", "-y", "wrk"], check=False, **quiet)  # type: ignore[call-overload]
+    return shutil.which("wrk")
+
+
+def wrk_script(kind: str) -> str:
+    method, _, body = _WRK_REQUESTS[kind]
+    lines = [
+        f"wrk.method = {json.dumps(method)}",
+        f'wrk.headers["Authorization"] = "Bearer {TOKEN}"',
+        'wrk.headers["Content-Type"] = "application/json"',
+    ]
+    if body:
+        lines.append(f"wrk.body = {json.dumps(body)}")
+    return "\n".join(lines) + "\n"
+
+
+def parse_wrk(out: str) -> dict[str, Any]:
+    """Requests, req/s, p50/p99 (ms) and errors from wrk's report (run with --latency)."""
+
+    def ms(text: str) -> float:
+        match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text.strip())
+        if not match:
+            raise ValueError(f"not a wrk duration: {text!r}")
+        factor = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[match.group(2)]
+        return float(match.group(1)) * factor
+
+    found: dict[str, Any] = {"errors": 0, "first_error": None}
+    for line in out.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("50%"):
+            found["p50_ms"] = ms(stripped.split()[1])
+        elif stripped.startswith("99%"):
+            found["p99_ms"] = ms(stripped.split()[1])
+        elif stripped.startswith("Requests/sec:"):
+            found["per_second"] = float(stripped.split()[1])
+        elif re.match(r"\d+ requests in ", stripped):
+            found["requests"] = int(stripped.split()[0])
+        elif stripped.startswith("Non-2xx or 3xx responses:"):
+            found["errors"] += int(stripped.split(":")[1])
+            found["first_error"] = found["first_error"] or stripped
+        elif stripped.startswith("Socket errors:"):
+            counts = [int(n) for n in re.findall(r"\d+", stripped)]
+            found["errors"] += sum(counts)
+            found["first_error"] = found["first_error"] or stripped
+    missing = {"p50_ms", "p99_ms", "per_second", "requests"} - set(found)
+    if missing:
+        raise ValueError(f"wrk's report lacks {sorted(missing)}: {out[:300]!r}")
+    return found
+
+
+def _children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def drive_wrk(wrk: str, port: int, kind: str, clients: int, seconds: float, script: str) -> dict[str, Any]:
+    _, target, _ = _WRK_REQUESTS[kind]
+    argv = [wrk, f"-t{WRK_THREADS}", f"-c{clients}", f"-d{seconds:g}s", "--latency", "-s", script]
+    cpu = _children_cpu()
+    started = time.perf_counter()
+    done = subprocess.run([*argv, f"http://127.0.0.1:{port}{target}"], capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    found = parse_wrk(done.stdout)
+    found["generator_busy"] = (_children_cpu() - cpu) / elapsed / WRK_THREADS
+    return found
+
+
+def drive_python(port: int, kind: str, clients: int, total: int, processes: int) -> dict[str, Any]:
+    """The multi-process selector generator (when wrk is missing)."""
+    cpu = _children_cpu()
+    latencies, errors, first_error, elapsed = run_load(port, kind, clients, total, processes, 120)
     ordered = sorted(latencies) or [0.0]
-    return Result(
-        name=name,
-        clients=clients,
-        requests=len(latencies),
-        errors=errors,
-        seconds=round(elapsed, 3),
-        per_second=round(len(latencies) / elapsed, 1) if elapsed else 0.0,
-        p50_ms=round(statistics.median(ordered) * 1000, 2),
-        p99_ms=round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 2),
-        cpu_us_per_request=cpu,
-        rss_before_kib=before,
-        rss_after_kib=after,
-        first_error=first_error,
+    return {
+        "per_second": len(latencies) / elapsed if elapsed else 0.0,
+        "p50_ms": statistics.median(ordered) * 1000,
+        "p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000,
+        "requests": len(latencies),
+        "errors": errors,
+        "first_error": first_error,
+        "generator_busy": (_children_cpu() - cpu) / elapsed / processes if elapsed else None,
+    }
+
+
+def sample(
+    row: Row,
+    pid: int,
+    port: int,
+    *,
+    wrk: str | None,
+    seconds: float,
+    total: int,
+    processes: int,
+    scripts: dict[str, str],
+) -> Sample:
+    cpu_before = cpu_seconds(pid)
+    if wrk is not None:
+        found = drive_wrk(wrk, port, row.kind, row.clients, seconds, scripts[row.kind])
+    else:
+        found = drive_python(port, row.kind, row.clients, total, processes)
+    cpu_after = cpu_seconds(pid)
+    cpu = None
+    if cpu_before is not None and cpu_after is not None and found["requests"]:
+        cpu = (cpu_after - cpu_before) / found["requests"] * 1e6
+    return Sample(
+        per_second=found["per_second"],
+        p50_ms=found["p50_ms"],
+        p99_ms=found["p99_ms"],
+        requests=found["requests"],
+        errors=found["errors"],
+        first_error=found["first_error"],
+        server_cpu_us=cpu,
+        generator_busy=found["generator_busy"],
+        rss_kib=rss_kib(pid),
+    )
+
+
+def alternating(rows: Sequence[Row], rounds: int) -> list[list[Row]]:
+    """The order of each round: forwards, then backwards, and so on, so drift over time hits every row alike."""
+    return [list(rows) if r % 2 == 0 else list(reversed(rows)) for r in range(rounds)]
+
+
+def spread(values: Sequence[float], fmt: str = "{:.0f}") -> str:
+    if not values:
+        return "n/a"
+    return " / ".join(fmt.format(v) for v in (min(values), statistics.median(values), max(values)))
+
+
+def ratios(samples: dict[Row, list[Sample]], row: Row, other: Row) -> list[float]:
+    return [a.per_second / b.per_second for a, b in zip(samples[row], samples[other]) if b.per_second]
+
+
+def bench(args: argparse.Namespace) -> tuple[dict[Row, list[Sample]], str]:
+    """Every row, ``args.rounds`` times in alternating order, all servers up throughout; the generator's name."""
+    import tempfile
+
+    wrk = None if args.python_generator else find_wrk(install=args.install_wrk)
+    generator = (
+        f"wrk ({WRK_THREADS} thread, {args.seconds:g} s per measure)"
+        if wrk
+        else f"the Python generator of this script ({args.processes} processes, {args.requests} requests per measure)"
+    )
+    samples: dict[Row, list[Sample]] = {row: [] for row in ROWS}
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        scripts = {}
+        for kind in _WRK_REQUESTS:
+            path = Path(tmp) / f"{kind}.lua"
+            path.write_text(wrk_script(kind))
+            scripts[kind] = str(path)
+        servers = {
+            "asyncio": stack.enter_context(asyncio_server()),
+            "stdlib": stack.enter_context(baseline()),
+            "emulator": stack.enter_context(emulator()),
+            "durable": stack.enter_context(emulator(state=str(Path(tmp) / "state.db"))),
+        }
+        _setup(servers["emulator"][1])
+        _setup(servers["durable"][1])
+        options = {"wrk": wrk, "total": args.requests, "processes": args.processes, "scripts": scripts}
+        for row in ROWS:  # warm-up: the servers' first requests, the page cache, the CPU's clocks
+            pid, port = servers[row.server]
+            sample(row, pid, port, seconds=1.0, **options)  # type: ignore[arg-type]
+        for order in alternating(ROWS, args.rounds):
+            for row in order:
+                pid, port = servers[row.server]
+                taken = sample(row, pid, port, seconds=args.seconds, **options)  # type: ignore[arg-type]
+                samples[row].append(taken)
+                if not args.json:
+                    print(
+                        f"{row.name} ({row.clients} clients): {taken.per_second:.0f} req/s, p50 {taken.p50_ms:.2f} ms, "
+                        f"p99 {taken.p99_ms:.2f} ms, {taken.errors} errors",
+                        flush=True,
+                    )
+    return samples, generator
+
+
+def limits_markdown(samples: dict[Row, list[Sample]], generator: str, args: argparse.Namespace) -> str:
+    import platform
+
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "unknown"
+    stdlib = {"plain": ROWS[1], "plain-post": ROWS[2], "get": ROWS[1], "put": ROWS[2]}
+    lines = [
+        "| measure | clients | req/s | of stdlib | p50 ms | p99 ms | server CPU us/req | generator busy | errors "
+        "| RSS KiB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row, taken in samples.items():
+        compared = stdlib[row.kind]
+        of_stdlib = "-" if row.server == "stdlib" else spread(ratios(samples, row, compared), "{:.2f}")
+        cpu = [s.server_cpu_us for s in taken if s.server_cpu_us is not None]
+        busy = [s.generator_busy * 100 for s in taken if s.generator_busy is not None]
+        rss = max((s.rss_kib for s in taken if s.rss_kib is not None), default=None)
+        lines.append(
+            f"| {row.name} | {row.clients} | {spread([s.per_second for s in taken])} | {of_stdlib} "
+            f"| {spread([s.p50_ms for s in taken], '{:.1f}')} | {spread([s.p99_ms for s in taken], '{:.1f}')} "
+            f"| {spread(cpu)} | {spread(busy)}% | {sum(s.errors for s in taken)} | {rss or 'n/a'} |"
+        )
+    checks = [
+        "| target | ratio min / median / max | ok |",
+        "|---|---|---|",
+    ]
+    for row, other, least in TARGETS:
+        values = ratios(samples, row, other)
+        ok = bool(values) and statistics.median(values) >= least
+        checks.append(
+            f"| {row.name} >= {least}x {other.name} | {spread(values, '{:.2f}')} | {'yes' if ok else '**no**'} |"
+        )
+    ceiling = samples[ROWS[0]]
+    busy = [s.generator_busy for s in ceiling if s.generator_busy is not None]
+    outpaces = bool(busy) and max(busy) < 0.95
+    checks.append(
+        f"| the generator outpaces the fastest server (its CPU busy < 95% while driving the asyncio ceiling) "
+        f"| {spread([b * 100 for b in busy])}% busy | {'yes' if outpaces else '**no**'} |"
+    )
+    return "\n".join(
+        [
+            BEGIN,
+            "## The emulator under load, against the machine's limits (`benchmarks/load.py`)",
+            "",
+            f"`make bench` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, Python {platform.python_version()}, "
+            f"{os.cpu_count()} cores, load average {load} at the end). The load comes from {generator}; "
+            f"{args.rounds} rounds, each row once per round, rows in alternating order (forwards, backwards), "
+            "after a 1 s warm-up of every row; every server in its own process, all of them up throughout. "
+            "Each cell is min / median / max over the rounds; a ratio is taken within one round. "
+            "The raw asyncio server (routing, checks and bounds: none) is the most one Python process answers "
+            "here; the stdlib server (`ThreadingHTTPServer`, one write per answer) is the bar the emulator is "
+            'held to. "Generator busy" is the generator\'s CPU time over the wall time: under 100% it waited for '
+            "the server, so the server, not the generator, set the pace.",
+            "",
+            *lines,
+            "",
+            *checks,
+            "",
+            "Reproduce a row with public tools (Debian: `apt-get install wrk`), servers as this script starts them:",
+            "",
+            "```sh",
+            "databricks-stp emulator --port 8765 --token dapi-load-admin &         # add --state FILE for durable",
+            "curl -s -H 'Authorization: Bearer dapi-load-admin' -d '{\"scope\": \"load\"}' \\",
+            "  127.0.0.1:8765/api/2.0/secrets/scopes/create",
+            "cat > put.lua <<'LUA'",
+            wrk_script("put").rstrip(),
+            "LUA",
+            'sed \'/wrk.body/d; s/"POST"/"GET"/\' put.lua > get.lua',
+            "wrk -t1 -c32 -d4s --latency -s put.lua http://127.0.0.1:8765/api/2.0/secrets/put",
+            "wrk -t1 -c32 -d4s --latency -s get.lua 'http://127.0.0.1:8765/api/2.0/secrets/get?scope=load&key=k1'",
+            "python benchmarks/load.py --print-server stdlib    # or asyncio: prints its port, serves until Ctrl-C",
+            "```",
+            END,
+        ]
     )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--clients", type=int, default=32, help="keep-alive connections (default 32)")
-    parser.add_argument("--requests", type=int, default=20_000, help="requests per measure (default 20000)")
-    parser.add_argument("--processes", type=int, default=2, help="load processes sharing the clients (default 2)")
-    parser.add_argument("--kinds", default="get,put", help="comma-separated: get, put (default both)")
-    parser.add_argument("--state", metavar="FILE", help="run the emulator with --state FILE (durable writes)")
-    parser.add_argument("--baseline", action="store_true", help="also measure a stdlib keep-alive server")
-    parser.add_argument("--timeout", type=float, default=120, help="seconds one measure may take")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds over every row, alternating order (default 3)")
+    parser.add_argument("--seconds", type=float, default=ROUND_SECONDS, help="seconds per measure with wrk")
+    parser.add_argument(
+        "--requests", type=int, default=20_000, help="requests per measure with the Python generator (default 20000)"
+    )
+    parser.add_argument("--processes", type=int, default=2, help="Python generator processes (default 2)")
+    parser.add_argument("--python-generator", action="store_true", help="use the Python generator even if wrk is here")
+    parser.add_argument("--install-wrk", action="store_true", help="as root, apt-get install wrk when it is missing")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument(
         "--write", action="store_true", help="also rewrite the load section of benchmarks/BENCHMARKS.md"
     )
+    parser.add_argument("--print-server", choices=["stdlib", "asyncio"], help="run one baseline server until Ctrl-C")
     parser.add_argument("--worker", metavar="JOB", help=argparse.SUPPRESS)  # one load process (internal)
     args = parser.parse_args(argv)
     if args.worker:
         return _worker(args.worker)
+    if args.print_server:
+        script = _BASELINE if args.print_server == "stdlib" else _ASYNCIO
+        with contextlib.suppress(KeyboardInterrupt):
+            subprocess.run([sys.executable, "-c", script], check=False)
+        return 0
 
-    results: list[Result] = []
-    if args.baseline:
-        with baseline() as (pid, port):
-            results.append(
-                measure(
-                    "stdlib keep-alive server (GET)",
-                    pid,
-                    port,
-                    "plain",
-                    args.clients,
-                    args.requests,
-                    args.processes,
-                    args.timeout,
-                )
-            )
-    with emulator(args.state) as (pid, port):
-        _setup(port)
-        for kind in args.kinds.split(","):
-            label = {"get": "emulator GET secrets/get", "put": "emulator POST secrets/put"}[kind.strip()]
-            results.append(
-                measure(label, pid, port, kind.strip(), args.clients, args.requests, args.processes, args.timeout)
-            )
-
+    samples, generator = bench(args)
     if args.json:
-        print(json.dumps({"results": [asdict(r) for r in results]}, indent=2))
-    else:
-        for r in results:
-            rss = f", RSS {r.rss_before_kib} -> {r.rss_after_kib} KiB" if r.rss_before_kib is not None else ""
-            rss += f", server CPU {r.cpu_us_per_request} us/request" if r.cpu_us_per_request is not None else ""
-            print(
-                f"{r.name}: {r.per_second:.0f} req/s at {r.clients} clients, p50 {r.p50_ms} ms, p99 {r.p99_ms} ms, "
-                f"{r.errors} errors ({r.requests} requests){rss}"
-                + (f"; first error: {r.first_error}" if r.first_error else "")
-            )
+        document = {
+            "generator": generator,
+            "rows": [{**asdict(row), "samples": [asdict(s) for s in taken]} for row, taken in samples.items()],
+        }
+        print(json.dumps(document, indent=2))
+    text = limits_markdown(samples, generator, args)
+    if not args.json:
+        print(text)
     if args.write:
-        write_section(markdown(results, args))
-    return 1 if any(r.errors for r in results) else 0
-
-
-def markdown(results: Sequence[Result], args: argparse.Namespace) -> str:
-    import platform
-
-    baseline = next((r for r in results if r.name.startswith("stdlib")), None)
-    rows = []
-    for r in results:
-        ratio = f"{r.per_second / baseline.per_second:.2f}x" if baseline and r is not baseline else "-"
-        rss = f"{r.rss_before_kib} -> {r.rss_after_kib}" if r.rss_before_kib is not None else "n/a"
-        cpu = f"{r.cpu_us_per_request:.0f}" if r.cpu_us_per_request is not None else "n/a"
-        rows.append(
-            f"| {r.name} | {r.per_second:.0f} | {ratio} | {r.p50_ms} | {r.p99_ms} | {cpu} | {r.errors} | {rss} |"
-        )
-    return "\n".join(
-        [
-            BEGIN,
-            "## The emulator under load (`benchmarks/load.py`)",
-            "",
-            f"{time.strftime('%Y-%m-%d')}, Python {platform.python_version()}, {os.cpu_count()} cores; "
-            f"{args.clients} keep-alive clients in {args.processes} load processes, {args.requests} requests "
-            "per row after a warm-up; the server in its own process. Target: "
-            f"{TARGET_PER_SECOND} req/s for GET and for secrets/put, no errors, flat RSS. Throughput on a "
-            "shared machine varies run to run: the stdlib row, measured in the same run, is what this "
-            "machine allowed then, and server CPU per request depends far less on other load.",
-            "",
-            "| measure | req/s | of stdlib | p50 ms | p99 ms | server CPU us/req | errors | RSS KiB before -> after |",
-            "|---|---|---|---|---|---|---|---|",
-            *rows,
-            END,
-        ]
-    )
+        write_section(text)
+    return 1 if any(s.errors for taken in samples.values() for s in taken) else 0
 
 
 def write_section(text: str) -> None:

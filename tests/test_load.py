@@ -308,3 +308,48 @@ def test_slow_answers_do_not_queue_each_other() -> None:
         elapsed = time.monotonic() - started
         assert statuses == [200] * 8
         assert elapsed < 2.0, f"8 answers delayed 0.4 s each took {elapsed:.1f} s: they queued"
+
+
+# -- the harness of `make bench` (its logic, not its timings) -------------------------------------
+
+WRK_REPORT = """Running 4s test @ http://127.0.0.1:1/api/2.0/secrets/put
+  1 threads and 32 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     9.53ms    2.01ms  31.50ms   90.00%
+  Latency Distribution
+     50%  950.00us
+     75%    9.90ms
+     90%   11.00ms
+     99%    1.20s
+  13456 requests in 4.00s, 1.39MB read
+  Socket errors: connect 0, read 2, write 0, timeout 1
+  Non-2xx or 3xx responses: 4
+Requests/sec:   3363.50
+Transfer/sec:    356.21KB
+"""
+
+
+def test_wrk_reports_are_read_with_their_units_and_errors(load: Any) -> None:
+    found = load.parse_wrk(WRK_REPORT)
+    assert (found["p50_ms"], found["p99_ms"]) == (pytest.approx(0.95), 1200.0)
+    assert (found["requests"], found["per_second"]) == (13456, 3363.5)
+    assert found["errors"] == 2 + 1 + 4 and found["first_error"].startswith("Socket errors")
+    with pytest.raises(ValueError):
+        load.parse_wrk("wrk: connection refused")  # no report: never read as zeros
+
+
+def test_rounds_alternate_and_ratios_pair_rounds(load: Any) -> None:
+    rows = load.ROWS[:3]
+    assert load.alternating(rows, 3) == [list(rows), list(reversed(rows)), list(rows)]
+    sample = lambda rate: load.Sample(rate, 1.0, 2.0, 10, 0, None, None, None, None)  # noqa: E731
+    samples = {rows[0]: [sample(100), sample(300)], rows[1]: [sample(200), sample(100)]}
+    assert load.ratios(samples, rows[0], rows[1]) == [0.5, 3.0]  # each round against its own
+    assert load.spread([3.0, 1.0, 2.0], "{:.1f}") == "1.0 / 2.0 / 3.0"
+
+
+@pytest.mark.parametrize("server", ["asyncio_server", "baseline"])
+def test_the_limit_servers_answer_both_kinds_on_kept_connections(load: Any, server: str) -> None:
+    with getattr(load, server)() as (_, port):
+        for kind in ("plain", "plain-post"):
+            found = load.drive_python(port, kind, clients=4, total=200, processes=1)
+            assert (found["requests"], found["errors"], found["first_error"]) == (200, 0, None)

@@ -7,6 +7,7 @@ skipped with the reason, except under CI=true, where a missing browser fails.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -100,6 +101,9 @@ def test_the_page_walks_from_tile_to_the_partners_redirect_and_deletes(browser: 
         browser.get(f"{emu.url}/partner-connect")
         assert browser.find_element(By.ID, "partner-name").text == "Box <i>Partner</i> & Co self-testing"
         assert browser.find_elements(By.TAG_NAME, "i") == []  # the partner's markup is not markup
+        # A click returns once the form is sent, not once the next page is in: look for its elements
+        # until they come (bounded), as a user would.
+        browser.implicitly_wait(10)
         Select(browser.find_element(By.ID, "user")).select_by_value("user")
         browser.find_element(By.ID, "connect").click()
 
@@ -109,8 +113,14 @@ def test_the_page_walks_from_tile_to_the_partners_redirect_and_deletes(browser: 
         catalog.send_keys("sales")
         browser.find_element(By.ID, "confirm").click()
 
-        # The 302 took the browser to the partner's page.
-        assert browser.current_url == f"{partner.url}/create-trial"
+        # The 302 took the browser to the partner's page. The click returns once the form is sent, not
+        # once the emulator (which calls the partner first) has answered: wait for the page, bounded.
+        from selenium.common.exceptions import TimeoutException
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        with contextlib.suppress(TimeoutException):
+            WebDriverWait(browser, 20).until(lambda driver: driver.current_url == f"{partner.url}/create-trial")
+        assert browser.current_url == f"{partner.url}/create-trial", browser.page_source[:500]
         assert browser.find_element(By.TAG_NAME, "h1").text == "Create trial"
         (connection,) = (
             RawClient(emu.port, token=None).get("/_emulator/partner-connect/connections").json()["connections"]
