@@ -245,14 +245,20 @@ def test_forty_dripping_answers_leave_other_paths_and_the_control_api_answered(e
 # -- OAuth tokens ---------------------------------------------------------------------------------------
 
 
-def test_a_client_asking_for_tokens_in_a_loop_never_signs_another_out(emulator: Emulator) -> None:
-    """Reported: 10,000 token requests evicted other clients' live tokens (they got 403)."""
+def token_request() -> tuple[str, bytes]:
+    """The emulator's default client's credentials (base64) and a raw client-credentials token request."""
     credentials = base64.b64encode(f"{DEFAULT_CLIENT_ID}:{DEFAULT_CLIENT_SECRET}".encode()).decode()
     form = "grant_type=client_credentials&scope=all-apis"
     ask = (
         f"POST /oidc/v1/token HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic {credentials}\r\n"
         f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(form)}\r\n\r\n{form}"
     ).encode()
+    return credentials, ask
+
+
+def test_a_client_asking_for_tokens_in_a_loop_never_signs_another_out(emulator: Emulator) -> None:
+    """Reported: 10,000 token requests evicted other clients' live tokens (they got 403)."""
+    _, ask = token_request()
     first = raw_exchange(emulator.port, ask, timeout=5)
     victim = RawClient(emulator.port, token=json.loads(first.partition(b"\r\n\r\n")[2])["access_token"])
     assert victim.get("/api/2.0/preview/scim/v2/Me").status == 200
@@ -272,12 +278,7 @@ def test_a_client_asking_for_tokens_in_a_loop_never_signs_another_out(emulator: 
 
 def test_the_token_endpoint_can_hang_drip_or_echo_for_clients_tests(emulator: Emulator) -> None:
     """The hostile token endpoints the CLI's OAuth bounds are tested against, armed as a user's CI would."""
-    credentials = base64.b64encode(f"{DEFAULT_CLIENT_ID}:{DEFAULT_CLIENT_SECRET}".encode()).decode()
-    form = "grant_type=client_credentials&scope=all-apis"
-    ask = (
-        f"POST /oidc/v1/token HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic {credentials}\r\n"
-        f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(form)}\r\n\r\n{form}"
-    ).encode()
+    credentials, ask = token_request()
     control = RawClient(emulator.port)
     hang = {"fail_next": 1, "mode": "hang", "hang_ms": 700, "path_prefix": "/oidc/v1/token"}
     assert control.post("/_emulator/faults", hang).status == 200

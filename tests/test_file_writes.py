@@ -43,12 +43,8 @@ def leftovers(folder: Path) -> list[str]:
     return sorted(name for name in os.listdir(folder) if name.endswith(".tmp") or ".tmp-" in name)
 
 
-def test_junit_xml_is_written_privately_never_through_a_link_at_the_old_temporary_name(
-    run: Any, tmp_path: Path
-) -> None:
-    target = victim(tmp_path)
-    report = tmp_path / "out.xml"
-    plant(tmp_path / f"out.xml.tmp-{os.getpid()}", target)  # the name the tool used to write
+def connect_test_with_report(run: Any, tmp_path: Path, report: Path) -> None:
+    """One passing certification case against the sample partner, its JUnit report written to ``report``."""
     config = write_config(tmp_path)
     with sample_partner() as partner:
         result = run(
@@ -56,6 +52,15 @@ def test_junit_xml_is_written_privately_never_through_a_link_at_the_old_temporar
             "--basic-password-stdin", "--case", "P100", "--junit-xml", str(report), input=BASIC_PASSWORD,
         )  # fmt: skip
     assert result.exit_code == 0, result.stderr
+
+
+def test_junit_xml_is_written_privately_never_through_a_link_at_the_old_temporary_name(
+    run: Any, tmp_path: Path
+) -> None:
+    target = victim(tmp_path)
+    report = tmp_path / "out.xml"
+    plant(tmp_path / f"out.xml.tmp-{os.getpid()}", target)  # the name the tool used to write
+    connect_test_with_report(run, tmp_path, report)
     assert_untouched(target)
     assert "<testsuite" in report.read_text()
     assert stat.S_IMODE(report.stat().st_mode) == 0o600  # it quotes the partner's answers
@@ -65,13 +70,7 @@ def test_junit_xml_is_written_privately_never_through_a_link_at_the_old_temporar
 def test_a_link_at_the_report_path_is_replaced_not_written_through(run: Any, tmp_path: Path) -> None:
     target = victim(tmp_path)
     report = plant(tmp_path / "out.xml", target)
-    config = write_config(tmp_path)
-    with sample_partner() as partner:
-        result = run(
-            "connect-test", "-f", str(config), "--url", partner.url, "--basic-user", BASIC_USER,
-            "--basic-password-stdin", "--case", "P100", "--junit-xml", str(report), input=BASIC_PASSWORD,
-        )  # fmt: skip
-    assert result.exit_code == 0, result.stderr
+    connect_test_with_report(run, tmp_path, report)
     assert_untouched(target)
     assert not report.is_symlink() and "<testsuite" in report.read_text()
 
