@@ -2,7 +2,7 @@
 
 It is run by path, `python labs_entrypoint.py '<json>'`, from the checkout (or
 the unpacked release) with that folder on PYTHONPATH, and only hands over to
-``stp_ext.labs``. See docs/labs.md.
+``stp_ext.cli.labs``. See docs/labs.md.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 
 if __name__ == "__main__":
     try:
-        from stp_ext.labs import main
+        from stp_ext.cli.labs import main
     except ImportError as e:
         sys.stderr.write(
             f"Error: {sys.executable} cannot import databricks-stp ({e})\n"

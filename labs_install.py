@@ -10,7 +10,7 @@ import sys
 
 if __name__ == "__main__":
     try:
-        from stp_ext.labs import install_check
+        from stp_ext.cli.labs import install_check
     except ImportError as e:
         sys.stderr.write(
             f"Error: {sys.executable} cannot import databricks-stp ({e})\n"

@@ -201,7 +201,7 @@ def sdk_import(bin_dir: Path, runs: int) -> list[Row]:
     ours: list[float] = []
     base: list[float] = []
     for i in range(runs + 1):
-        x = seconds("from stp_ext.sdk_loader import load_core; load_core()")
+        x = seconds("from stp_ext.workspace.sdk import load_core; load_core()")
         y = seconds("import requests")
         if i:
             ours.append(x)
@@ -471,7 +471,7 @@ export DATABRICKS_HOST=http://127.0.0.1:8765 DATABRICKS_TOKEN=dapi-emulator-admi
 /usr/bin/time -v databricks-stp get -e            # "Elapsed (wall clock)" and "Maximum resident set size"
 HOME=$(mktemp -d) DATABRICKS_HOST=http://127.0.0.1 HTTP_PROXY=http://127.0.0.1:8765 \\
   /usr/bin/time -v databricks secrets list-scopes   # the legacy CLI drops the port: the emulator acts as proxy
-python -X importtime -c "from stp_ext.sdk_loader import load_core; load_core()" 2>&1 | sort -t'|' -k2 -n | tail
+python -X importtime -c "from stp_ext.workspace.sdk import load_core; load_core()" 2>&1 | sort -t'|' -k2 -n | tail
 curl -s 127.0.0.1:8765/_emulator/requests          # the requests each command sent
 ```
 {END}"""

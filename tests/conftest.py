@@ -86,7 +86,7 @@ def restore_logging() -> Iterator[None]:
 def isolated_secrets() -> Iterator[None]:
     """Each CLI run is a process of its own: secrets one test registers (a 1-character password)
     must not redact another test's output."""
-    from stp_ext.logs import restore_secrets, saved_secrets
+    from stp_ext.core.logs import restore_secrets, saved_secrets
 
     saved = saved_secrets()
     yield

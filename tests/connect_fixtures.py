@@ -12,10 +12,10 @@ from typing import Any
 
 from helpers import DROP, example_partner, write_partner_config
 
-from stp_ext import auth_header
+from stp_ext.core import auth_header
 from stp_ext.partner_config import PartnerConfig
 from stp_ext.sample_partner import SamplePartner
-from stp_ext.serving import LocalServer
+from stp_ext.servers.serving import LocalServer
 
 BASIC_USER = "databricks"
 BASIC_PASSWORD = "s3cret-pass-for-tests"

@@ -3,7 +3,7 @@
 ``time()`` is the real time plus every sleep skipped so far, so "gave up after
 N s" in a message is what a user would have waited, while the test itself
 only spends the real time of its HTTP exchanges. Install it with
-``stp_ext.workspace.use_clock`` (the CLI runs in-process in tests).
+``stp_ext.workspace.client.use_clock`` (the CLI runs in-process in tests).
 """
 
 from __future__ import annotations

@@ -84,8 +84,8 @@ def test_an_explicit_profile_leaves_the_process_environment_alone(workspace, run
 
 
 def test_an_explicit_profile_still_takes_the_other_settings_from_the_environment(workspace, monkeypatch):
-    from stp_ext.sdk_loader import load_core
-    from stp_ext.workspace_auth import _config_class, _hidden_environment, _sdk_env_names
+    from stp_ext.workspace.auth import _config_class, _hidden_environment, _sdk_env_names
+    from stp_ext.workspace.sdk import load_core
 
     monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-wrong")
     monkeypatch.setenv("DATABRICKS_RATE_LIMIT", "7")
@@ -97,7 +97,7 @@ def test_an_explicit_profile_still_takes_the_other_settings_from_the_environment
 
 
 def test_an_sdk_without_the_environment_step_gets_the_variables_hidden_from_the_process(monkeypatch):
-    from stp_ext.workspace_auth import _hidden_environment
+    from stp_ext.workspace.auth import _hidden_environment
 
     monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-wrong")
     with _hidden_environment(object, {"DATABRICKS_TOKEN", "DATABRICKS_HOST"}):
@@ -219,7 +219,7 @@ def test_invalid_timeout_variable(run, monkeypatch, env_auth):
 
 
 def test_config_file_path_follows_variable(tmp_path: Path, monkeypatch):
-    from stp_ext.workspace_auth import config_file_path
+    from stp_ext.workspace.auth import config_file_path
 
     monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(tmp_path / "x.cfg"))
     assert config_file_path() == tmp_path / "x.cfg"
@@ -277,7 +277,7 @@ def test_debug_says_how_the_host_was_taken(env_auth, run, monkeypatch):
 
 
 def test_labs_passes_a_browser_url_through(env_auth, monkeypatch, capsys):
-    from stp_ext import labs
+    from stp_ext.cli import labs
 
     monkeypatch.setenv("DATABRICKS_HOST", env_auth.url + "/?o=123")
     status = labs.main([json.dumps({"command": "get", "flags": {}})])
@@ -296,7 +296,7 @@ def test_labs_passes_a_browser_url_through(env_auth, monkeypatch, capsys):
     ],
 )
 def test_normalize_host(raw, host):
-    from stp_ext.workspace_auth import normalize_host
+    from stp_ext.workspace.auth import normalize_host
 
     assert normalize_host(raw) == host
 
@@ -355,8 +355,8 @@ def test_a_mistyped_profile_gets_a_hint(workspace, run, given, hint):
 
 
 def test_the_sdk_hooks_relied_on_exist_in_this_release():
-    from stp_ext.sdk_loader import load_core
-    from stp_ext.workspace_auth import sdk_hooks_present
+    from stp_ext.workspace.auth import sdk_hooks_present
+    from stp_ext.workspace.sdk import load_core
 
     assert sdk_hooks_present(load_core().Config) == dict.fromkeys(
         ("_fix_host_if_needed", "_resolve_host_metadata", "_load_from_env"), True
@@ -365,7 +365,7 @@ def test_the_sdk_hooks_relied_on_exist_in_this_release():
 
 def test_without_the_config_hooks_the_host_is_still_normalised(env_auth, run, monkeypatch):
     """A release that renamed the Config steps: the overrides never run; the host is fixed afterwards."""
-    from stp_ext import workspace_auth
+    from stp_ext.workspace import auth as workspace_auth
 
     monkeypatch.setattr(workspace_auth, "_config_class", lambda base: base)
     monkeypatch.setattr(workspace_auth, "sdk_hooks_present", lambda cls: {"_fix_host_if_needed": False})
@@ -376,7 +376,7 @@ def test_without_the_config_hooks_the_host_is_still_normalised(env_auth, run, mo
 
 def test_without_the_client_internals_requests_go_through_the_sdk(env_auth, run, monkeypatch):
     """No session to bound or no _perform: ApiClient.do with the SDK's retries; still one clear answer."""
-    from stp_ext import workspace
+    from stp_ext.workspace import client as workspace
 
     monkeypatch.setattr(workspace, "bound_session", lambda session, seconds: None)
     result = run("get", "-e", "-o", "json")
@@ -388,7 +388,7 @@ def test_without_the_client_internals_requests_go_through_the_sdk(env_auth, run,
 
 
 def test_without_the_error_parser_hook_errors_are_the_sdks(env_auth, run, monkeypatch):
-    from stp_ext.sdk_loader import load_core
+    from stp_ext.workspace.sdk import load_core
 
     monkeypatch.delattr(load_core(), "_ErrorCustomizer")
     env_auth.faults.arm(path_prefix="/api/2.0/partnerhub", fail_next=1, status=500)

@@ -98,7 +98,7 @@ def test_interrupt_exits_130(run, monkeypatch, workspace):
     def interrupted(*_args, **_kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("stp_ext.partners.PartnerService.list", interrupted)
+    monkeypatch.setattr("stp_ext.services.partners.PartnerService.list", interrupted)
     result = run("get", "-p", "emu")
     assert result.exit_code == 130
     # click moves past the ^C with a newline first
@@ -109,7 +109,7 @@ def test_unexpected_errors_are_one_line_and_traceback_with_debug(run, monkeypatc
     def broken(*_args, **_kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("stp_ext.partners.PartnerService.list", broken)
+    monkeypatch.setattr("stp_ext.services.partners.PartnerService.list", broken)
     plain = run("get", "-p", "emu")
     assert plain.exit_code == 1
     assert plain.stderr.splitlines()[0] == "Error: unexpected RuntimeError: boom"

@@ -15,7 +15,7 @@ import pytest
 from connect_fixtures import BASIC, BASIC_PASSWORD, BASIC_USER, partner_config, sample_partner, write_config
 
 from stp_ext.connect import http, run_connect_test
-from stp_ext.serving import LocalServer
+from stp_ext.servers.serving import LocalServer
 
 
 @pytest.mark.parametrize("fault", ["continue_flood", "header_drip", "slow"])

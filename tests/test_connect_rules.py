@@ -243,7 +243,7 @@ def test_transport_kinds_are_checks() -> None:
 
 
 def test_body_excerpts_never_show_a_registered_secret() -> None:
-    from stp_ext.logs import register_secret
+    from stp_ext.core.logs import register_secret
 
     register_secret("echoed-secret-value")
     findings, _ = rules.envelope(answer(body=b"oops echoed-secret-value"), (200,), "x")

@@ -19,9 +19,9 @@ from emulator_client import RawClient
 from helpers import write_profiles
 from werkzeug.wrappers import Request, Response
 
+from stp_ext.core.terminal import Terminal
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, DEFAULT_USER_TOKEN, Emulator
-from stp_ext.serving import LocalServer
-from stp_ext.terminal import Terminal
+from stp_ext.servers.serving import LocalServer
 
 SCOPE = "partner-connect"
 SECRETS = "/api/2.0/secrets"

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from connect_fixtures import BASIC_PASSWORD, BASIC_USER, sample_partner, write_config
 
-from stp_ext.safe_files import write_whole
+from stp_ext.core.safe_files import write_whole
 
 VICTIM_TEXT = "a file the tool must never touch\n"
 

@@ -24,7 +24,7 @@ from emulator_client import ADMIN_TOKEN, SECRETS, RawClient, raw_exchange
 
 from stp_ext.emulator import Emulator
 from stp_ext.emulator.state import EmulatorStateError, Store
-from stp_ext.serving import LocalServer
+from stp_ext.servers.serving import LocalServer
 
 MiB = 1024 * 1024
 

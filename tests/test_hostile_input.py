@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stp_ext.errors import ConfigFileError
+from stp_ext.core.errors import ConfigFileError
 from stp_ext.partner_config import ConfigReport, Finding, load_partner_config, validate_partner_config
 from stp_ext.partner_config.model import FIELDS
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from helpers import REPO
 
-from stp_ext import init_config
 from stp_ext.partner_config import INTEGRATION_TYPES
+from stp_ext.services import init_config
 
 SCHEMA_NAME = "partner-config.schema.json"
 
@@ -139,7 +139,7 @@ def test_repository_examples_are_the_shipped_ones():
 @pytest.fixture
 def terminal(mocker):
     """The real Terminal reports a tty; init's click prompts then read the runner's input."""
-    from stp_ext.terminal import Terminal
+    from stp_ext.core.terminal import Terminal
 
     mocker.patch.object(Terminal, "stdin_is_tty", return_value=True)
 
@@ -213,7 +213,7 @@ def test_init_does_not_import_the_sdk(tmp_path):
 
 def test_questions_go_through_the_terminal_seam(run, tmp_path):
     """With a scripted terminal: every question is the seam's; a refused answer is said and asked again."""
-    from stp_ext.terminal import FakeTerminal
+    from stp_ext.core.terminal import FakeTerminal
 
     fake = FakeTerminal(tty=True, replies=["Seam Co", "", "https://seam.example.com/c", "", "-", "", ""])
     fake.replies += ["seam.example.com/x", "", "2", "none", "AUTH_OAUTH_U2M"]

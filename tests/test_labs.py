@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from helpers import REPO, write_profiles
 
+from stp_ext.cli.labs import forget_profile, main, to_stp_argv
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, Emulator
-from stp_ext.labs import forget_profile, main, to_stp_argv
 
 ENTRYPOINT = REPO / "labs_entrypoint.py"
 ID = re.compile(r"^[0-9A-F]{32}$")
@@ -198,7 +198,7 @@ def cli_env(emulator: Emulator, tmp_path: Path) -> dict[str, str]:
 
 
 def labs_main(env: dict[str, str], body: dict[str, Any], monkeypatch: Any, capsys: Any) -> tuple[int, str, str]:
-    """What the entrypoint runs, in this process: ``stp_ext.labs.main`` on the payload, in ``env``."""
+    """What the entrypoint runs, in this process: ``stp_ext.cli.labs.main`` on the payload, in ``env``."""
     for name in [n for n in os.environ if n.startswith("DATABRICKS_")]:
         monkeypatch.delenv(name)
     for name, value in env.items():
@@ -313,7 +313,7 @@ def test_offline_commands_do_not_import_the_sdk(tmp_path: Path, partner_file: An
     body = json.dumps(payload("validate", output_type="json", file=str(partner_file())))
     code = (
         "import sys\n"
-        "from stp_ext.labs import main\n"
+        "from stp_ext.cli.labs import main\n"
         f"status = main([{body!r}])\n"
         "sys.stderr.write('SDK=%s STATUS=%s' % ('databricks.sdk' in sys.modules, status))\n"
     )

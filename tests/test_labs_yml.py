@@ -11,7 +11,7 @@ import yaml
 from helpers import REPO
 
 from stp_ext.cli import COMMANDS
-from stp_ext.labs import TABLE_COMMANDS, LabsCommand, labs_commands
+from stp_ext.cli.labs import TABLE_COMMANDS, LabsCommand, labs_commands
 
 # What the Databricks CLI reads (its cmd/labs/project/schema.json); anything else is a typo.
 TOP_LEVEL_KEYS = {"$version", "name", "description", "install", "uninstall", "entrypoint", "min_python", "commands"}
@@ -59,7 +59,7 @@ def test_flags_match_the_click_options(name: str, declared: dict[str, dict[str, 
     command = CLI_COMMANDS[name]
     entry = declared[name]
     assert not [p for p in command.command.params if isinstance(p, click.Argument)], (
-        "positional arguments cannot be passed by the Databricks CLI; extend stp_ext/labs.py first"
+        "positional arguments cannot be passed by the Databricks CLI; extend stp_ext/cli/labs.py first"
     )
     flags = {flag.name: flag for flag in command.flags() if not flag.hidden}
     yml_flags = {flag["name"]: flag for flag in entry.get("flags") or []}

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 from helpers import EXAMPLE as EXAMPLE_PATH
 
-from stp_ext import inputs
-from stp_ext.errors import InputError
+from stp_ext.core import inputs
+from stp_ext.core.errors import InputError
 
 EXAMPLE = str(EXAMPLE_PATH)
 POSIX_DEVICES = pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="POSIX devices")

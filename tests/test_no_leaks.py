@@ -22,10 +22,10 @@ from typing import Any
 import pytest
 from helpers import write_profiles
 
-from stp_ext.demo import DEMO_PASSWORD, DEMO_USER, demo_config
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, DEFAULT_USER_TOKEN, Emulator
 from stp_ext.sample_partner import SamplePartner
-from stp_ext.serving import LocalServer
+from stp_ext.servers.serving import LocalServer
+from stp_ext.services.demo import DEMO_PASSWORD, DEMO_USER, demo_config
 
 ADMIN_TOKEN = "dapi-LEAKCHECK-token-0001-7f3a9c2e"
 USER_TOKEN = "dapi-LEAKCHECK-user-0002-51be77d0"
@@ -134,7 +134,7 @@ def test_an_unexpected_error_naming_the_token_is_redacted(
     leak_emulator: Emulator, run: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The last line of defence: a bug whose message quotes the token (as SDK config dumps do)."""
-    from stp_ext.partners import PartnerService
+    from stp_ext.services.partners import PartnerService
 
     def broken(self: Any) -> Any:
         raise RuntimeError(f"config dump: host={leak_emulator.url} token={ADMIN_TOKEN}")

@@ -12,8 +12,8 @@ from typing import Any, Callable
 import pytest
 from helpers import DROP, EXAMPLE, example_partner
 
-from stp_ext import inputs
-from stp_ext.errors import ConfigFileError, ExitCode
+from stp_ext.core import inputs
+from stp_ext.core.errors import ConfigFileError, ExitCode
 from stp_ext.partner_config import (
     AUTH_OPTIONS,
     CATEGORIES,

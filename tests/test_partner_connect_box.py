@@ -19,10 +19,10 @@ from emulator_client import RawClient
 from helpers import example_partner
 from test_connect_schema import check_connect_body
 
-from stp_ext import auth_header
+from stp_ext.core import auth_header
 from stp_ext.emulator import Emulator
 from stp_ext.sample_partner.app import SamplePartnerApp
-from stp_ext.serving import LocalServer
+from stp_ext.servers.serving import LocalServer
 
 GOOD = auth_header.basic("databricks", "box-secret-for-tests").value
 WRONG = auth_header.basic("databricks", "not-the-one").value
@@ -71,10 +71,10 @@ class Box:
         self.partner_id: str | None = None
 
     def create(self, header: str = GOOD, *, users_read: bool | None = None, **changes: Any) -> str:
-        from stp_ext.flows import create_partner
-        from stp_ext.next_steps import NextSteps
         from stp_ext.partner_config import PartnerConfig
-        from stp_ext.workspace import connect
+        from stp_ext.services.flows import create_partner
+        from stp_ext.services.next_steps import NextSteps
+        from stp_ext.workspace.auth import connect
 
         url = self.partner.url
         fields = {

@@ -18,7 +18,7 @@ import pytest
 from emulator_client import RawClient
 from helpers import example_partner
 
-from stp_ext import auth_header
+from stp_ext.core import auth_header
 from stp_ext.emulator import Emulator
 from stp_ext.sample_partner import SamplePartner
 

@@ -21,7 +21,7 @@ from helpers import example_partner
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from stp_ext import inputs
+from stp_ext.core import inputs
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, Emulator
 from stp_ext.partner_config import validate_partner_config
 from stp_ext.partner_config.model import FIELDS

@@ -23,8 +23,8 @@ import click
 import pytest
 from helpers import invoke, write_profiles
 
-from stp_ext import auth_header
 from stp_ext.cli import cli
+from stp_ext.core import auth_header
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN
 from stp_ext.sample_partner.server import SamplePartner
 

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from stp_ext.demo import demo_config
-from stp_ext.logs import REDACTED, redact, register_basic, register_secret
+from stp_ext.core.logs import REDACTED, redact, register_basic, register_secret
 from stp_ext.sample_partner import SamplePartner
+from stp_ext.services.demo import demo_config
 
 # Quotes and a backslash, so the JSON-escaped form differs from the plain one.
 TOKEN = 'S3CR3T-"quoted"\\back-7731'
@@ -158,7 +158,7 @@ def test_a_secret_is_redacted_in_every_encoding_a_peer_echoes() -> None:
 
 def test_a_short_password_is_redacted_from_peers_words_only() -> None:
     """A 3-character password echoed back is the password; our own words keep their letters."""
-    from stp_ext.logs import redact_peer
+    from stp_ext.core.logs import redact_peer
 
     register_basic("some-user", "q7z")
     assert redact_peer("the password q7z is wrong") == f"the password {REDACTED} is wrong"

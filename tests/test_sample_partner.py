@@ -12,7 +12,7 @@ from connect_fixtures import BASIC, HOSTNAME, partner_config, sample_partner
 
 from stp_ext.connect import http
 from stp_ext.connect.payload import Caller, connect_request
-from stp_ext.errors import StpError
+from stp_ext.core.errors import StpError
 from stp_ext.sample_partner import FAULT_NAMES, FAULTS, SamplePartner
 
 

@@ -24,7 +24,7 @@ def _python(code: str) -> str:
 # are read last.
 FAST_PATH = """
 import json, sys
-from stp_ext.sdk_loader import load_core
+from stp_ext.workspace.sdk import load_core
 core = load_core()
 heavy = ("cryptography", "google.protobuf", "databricks.sdk.service.provisioning")
 facts = {
@@ -33,7 +33,7 @@ facts = {
     "services": [m for m in sys.modules if m.startswith("databricks.sdk.service.")],
     "heavy_loaded": sorted(m for m in heavy if m in sys.modules),
 }
-from stp_ext.workspace_auth import _config_class
+from stp_ext.workspace.auth import _config_class
 facts["subclass_first_knows_token"] = "token" in {a.name for a in _config_class(core.Config).attributes()}
 # Still there for the auth types that use them, loaded on first use:
 from google.auth import impersonated_credentials
@@ -71,7 +71,7 @@ def test_google_and_azure_auth_modules_load_only_when_used(fast_path: dict[str, 
 def test_full_package_still_importable_after_the_fast_path():
     out = _python(
         """
-        from stp_ext.sdk_loader import load_core
+        from stp_ext.workspace.sdk import load_core
         core = load_core()
         from databricks.sdk import WorkspaceClient, AccountClient
         import databricks.sdk
@@ -94,7 +94,7 @@ def test_falls_back_to_the_normal_import_when_the_fast_path_fails_and_reuses_it(
         def broken(spec):
             raise RuntimeError("simulated")
         importlib.util.module_from_spec = broken
-        from stp_ext.sdk_loader import load_core
+        from stp_ext.workspace.sdk import load_core
         core = load_core()
         importlib.util.module_from_spec = real
         print(core.Config.__name__, "databricks.sdk.service.jobs" in sys.modules)
@@ -108,9 +108,9 @@ def test_falls_back_to_the_normal_import_when_the_fast_path_fails_and_reuses_it(
 
 def test_reason_phrase_customizer_is_installed():
     """Pins the SDK internals that the error-message precedence relies on."""
-    from stp_ext.sdk_loader import load_core
-    from stp_ext.workspace import Timeouts, Workspace, WorkspaceInfo
-    from stp_ext.workspace_auth import _bounded_host_metadata_probe, _config_class
+    from stp_ext.workspace.auth import _bounded_host_metadata_probe, _config_class
+    from stp_ext.workspace.client import Timeouts, Workspace, WorkspaceInfo
+    from stp_ext.workspace.sdk import load_core
 
     core = load_core()
     with _bounded_host_metadata_probe():  # nothing listens there; older SDKs would retry for 300 s
@@ -129,8 +129,8 @@ def test_host_metadata_probe_is_one_bounded_attempt_during_config_construction()
     import sys
     import time
 
-    from stp_ext.sdk_loader import load_core
-    from stp_ext.workspace_auth import _bounded_host_metadata_probe
+    from stp_ext.workspace.auth import _bounded_host_metadata_probe
+    from stp_ext.workspace.sdk import load_core
 
     load_core()
     config_module = sys.modules["databricks.sdk.config"]
@@ -149,15 +149,15 @@ def test_host_metadata_probe_is_one_bounded_attempt_during_config_construction()
 
 
 def test_the_sdk_names_oauth_bounding_rebinds_exist_and_are_used():
-    """Pins what stp_ext.oauth_token and the construction-time wrappers rely on (issue 22.1):
+    """Pins what stp_ext.workspace.oauth_token and the construction-time wrappers rely on (issue 22.1):
     M2M's token source calls ``retrieve_token`` by its module name, and Config calls
     ``get_endpoints_from_url`` by its name in config.py, with a ``client`` keyword."""
     import inspect
     import sys
 
-    from stp_ext import oauth_token
-    from stp_ext.sdk_loader import load_core
-    from stp_ext.workspace_auth import _bound_oauth_token_requests
+    from stp_ext.workspace import oauth_token
+    from stp_ext.workspace.auth import _bound_oauth_token_requests
+    from stp_ext.workspace.sdk import load_core
 
     load_core()
     oauth = sys.modules["databricks.sdk.oauth"]

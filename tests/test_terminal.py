@@ -14,7 +14,7 @@ import sys
 import pytest
 from emulator_client import RawClient
 
-from stp_ext.terminal import FakeTerminal, Terminal
+from stp_ext.core.terminal import FakeTerminal, Terminal
 
 
 def _create(run, partner_file) -> str:
@@ -134,7 +134,8 @@ def test_real_terminal_asks_on_a_pty_and_reads_the_hidden_answer(tmp_path):
 
     controller, device = pty.openpty()
     script = (
-        "from stp_ext.terminal import Terminal; t = Terminal(); print('GOT', t.hidden_prompt('Pass'), t.stdin_is_tty())"
+        "from stp_ext.core.terminal import Terminal; t = Terminal(); "
+        "print('GOT', t.hidden_prompt('Pass'), t.stdin_is_tty())"
     )
     child = subprocess.Popen([sys.executable, "-c", script], stdin=device, stdout=subprocess.PIPE, stderr=device)
     os.close(device)

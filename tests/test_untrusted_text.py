@@ -18,9 +18,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from stp_ext.demo import StepResult
 from stp_ext.render import Renderer, clean
 from stp_ext.render.views import demo as demo_view
+from stp_ext.services.demo import StepResult
 
 # What must never reach a terminal raw (our own newlines aside).
 RAW = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
@@ -148,7 +148,7 @@ def test_debug_logs_show_peer_text_escaped(capsys):
     """--debug logs quote peers (answers, paths): control characters there are shown escaped too."""
     import logging
 
-    from stp_ext.logs import configure_logging
+    from stp_ext.core.logs import configure_logging
 
     configure_logging(debug=True)
     logging.getLogger("stp_ext.test").debug("answer: %s", "\x1b]0;owned\x07\x1b[2J\nError: forged")

@@ -21,8 +21,8 @@ import pytest
 from fake_clock import FakeClock
 
 from stp_ext.emulator import Emulator
-from stp_ext.sdk_loader import load_core
-from stp_ext.workspace import use_clock
+from stp_ext.workspace.client import use_clock
+from stp_ext.workspace.sdk import load_core
 
 PARTNERS = "/api/2.0/partnerhub/self-test-partners"
 RETRY_ENV = "DATABRICKS_STP_RETRY_TIMEOUT_SECONDS"
@@ -215,7 +215,7 @@ def test_a_huge_answer_is_refused_at_the_size_bound(
     """A 100 MB answer used 1.18 GB and 70 s; reading stops at 16 MiB."""
     import resource
 
-    from stp_ext.workspace_http import MAX_BODY_BYTES
+    from stp_ext.workspace.transport import MAX_BODY_BYTES
 
     monkeypatch.setenv(HTTP_ENV, "20")
     env_auth.faults.arm(path_prefix=f"{PARTNERS}/get", fail_next=1, mode="huge", status=200, size_bytes=100_000_000)

@@ -15,10 +15,11 @@ from typing import Any
 
 import click
 
-from stp_ext import __version__, log_settings, user_agent
+from stp_ext import __version__
 from stp_ext.cli.options import GlobalOptions, SuggestingGroup, common_options
-from stp_ext.errors import ExitCode, StpError
-from stp_ext.logs import configure_logging, redact, redact_peer
+from stp_ext.core import log_settings, user_agent
+from stp_ext.core.errors import ExitCode, StpError
+from stp_ext.core.logs import configure_logging, redact, redact_peer
 
 # name -> "module:attribute"; the order is the order of `--help`.
 COMMANDS: dict[str, str] = {
@@ -72,7 +73,7 @@ class StpGroup(SuggestingGroup):
     ) -> Any:
         configure_logging(debug=False)
         user_agent.set_command([])  # named again when the command is resolved (one process may run many)
-        # terminal: the seam tests use to answer prompts (stp_ext.terminal.FakeTerminal).
+        # terminal: the seam tests use to answer prompts (stp_ext.core.terminal.FakeTerminal).
         terminal = extra.pop("terminal", None)
         options = GlobalOptions(terminal=terminal) if terminal is not None else GlobalOptions()
         restore_signals, received = _signals_interrupt()
@@ -165,7 +166,7 @@ def _report(options: GlobalOptions, message: str, hint: str | None, error: BaseE
 
     try:
         if options.debug:
-            from stp_ext.render.safe import clean_lines, traceback_text
+            from stp_ext.core.logs import clean_lines, traceback_text
 
             sys.stderr.write(clean_lines(redact(traceback_text(error))))  # its messages: redact_peer'd
         Renderer().error(redact(message), redact(hint) if hint else None)

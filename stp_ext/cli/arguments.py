@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from urllib.parse import urlsplit
 
-from stp_ext.errors import InputError
+from stp_ext.core.errors import InputError
 
 
 def check_writable(path: str, option: str) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from stp_ext.errors import InputError
-from stp_ext.next_steps import NextSteps
+from stp_ext.core.errors import InputError
+from stp_ext.services.next_steps import NextSteps
 
 if TYPE_CHECKING:
     from stp_ext.partner_config import ConfigReport

@@ -19,7 +19,7 @@ from stp_ext.cli.config_input import load_valid_config
 from stp_ext.cli.credential_input import CredentialInput, credential_options_for
 from stp_ext.cli.options import command_env, config_file_option, offline_options, timeout_option
 from stp_ext.connect.catalog import CASE_IDS, NEW_USER_ACTIONS
-from stp_ext.errors import CheckFailed, InputError
+from stp_ext.core.errors import CheckFailed, InputError
 
 if TYPE_CHECKING:
     from stp_ext.connect import ConnectTestReport
@@ -266,8 +266,8 @@ def _write_junit(path: str, report: ConnectTestReport) -> None:
 
 
 def _read_payload(path: str) -> dict[str, Any]:
-    from stp_ext import json_limits
-    from stp_ext.inputs import MiB, decode_utf8, read_path
+    from stp_ext.core import json_limits
+    from stp_ext.core.inputs import MiB, decode_utf8, read_path
 
     raw = read_path(
         path,

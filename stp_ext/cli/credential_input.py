@@ -14,11 +14,11 @@ from typing import Any, TypeVar
 
 import click
 
-from stp_ext import auth_header
-from stp_ext.auth_header import AuthHeader
-from stp_ext.errors import InputError
-from stp_ext.inputs import decode_utf8, read_stdin
-from stp_ext.terminal import Terminal
+from stp_ext.core import auth_header
+from stp_ext.core.auth_header import AuthHeader
+from stp_ext.core.errors import InputError
+from stp_ext.core.inputs import decode_utf8, read_stdin
+from stp_ext.core.terminal import Terminal
 
 F = TypeVar("F", bound=Callable[..., Any])
 

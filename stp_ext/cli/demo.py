@@ -25,8 +25,8 @@ def demo() -> None:
       databricks-stp demo
       databricks-stp demo -o json
     """
-    from stp_ext.demo import DemoFailed, run_demo
     from stp_ext.render.views import demo as view
+    from stp_ext.services.demo import DemoFailed, run_demo
 
     env = command_env()
     view.started(env.renderer)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from stp_ext.cli.options import command_env, common_options, config_file_option, timeout_option
-from stp_ext.errors import CheckFailed, InputError
+from stp_ext.core.errors import CheckFailed, InputError
 
 
 @click.command()
@@ -49,8 +49,8 @@ def doctor(
       databricks-stp doctor -e -o json --skip-endpoint
     """
     from stp_ext.cli.arguments import check_url, check_writable
-    from stp_ext.doctor import run_doctor
     from stp_ext.render.views import doctor as view
+    from stp_ext.services.doctor import run_doctor
 
     if url:
         check_url(url, "--url")

@@ -8,7 +8,7 @@ import os
 import click
 
 from stp_ext.cli.options import command_env, offline_options
-from stp_ext.errors import InputError
+from stp_ext.core.errors import InputError
 
 CLIENT_SECRET_ENV = "DATABRICKS_STP_EMULATOR_CLIENT_SECRET"
 

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from stp_ext.cli.options import command_env, offline_options
-from stp_ext.errors import InputError
+from stp_ext.core.errors import InputError
 
 # flag name -> config field, for the text fields and URLs
 TEXT_FLAGS = (
@@ -102,9 +102,9 @@ def init(
       databricks-stp init --example non-admin -f partner.json
       databricks-stp init --list-examples
     """
-    from stp_ext import init_config
     from stp_ext.cli.init_prompts import ask_partner
     from stp_ext.render.views import init as view
+    from stp_ext.services import init_config
 
     env = command_env()
     render = env.renderer
@@ -137,7 +137,7 @@ def init(
 def _example_rows() -> list[dict[str, Any]]:
     import json
 
-    from stp_ext import init_config
+    from stp_ext.services import init_config
 
     rows = []
     for name in init_config.example_names():

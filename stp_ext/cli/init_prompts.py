@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from stp_ext import init_config
-from stp_ext.errors import InputError
+from stp_ext.core.errors import InputError
 from stp_ext.partner_config.model import (
     AUTH_OPTION_DESCRIPTIONS,
     AUTH_OPTIONS,
@@ -24,9 +23,10 @@ from stp_ext.partner_config.model import (
     INTEGRATION_TYPES,
     SUPPORTED_FEATURES,
 )
+from stp_ext.services import init_config
 
 if TYPE_CHECKING:
-    from stp_ext.terminal import Terminal
+    from stp_ext.core.terminal import Terminal
 
 Say = Callable[[str], None]
 

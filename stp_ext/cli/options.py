@@ -18,10 +18,10 @@ from typing import Any, TypeVar
 import click
 
 from stp_ext.cli.profile_completion import complete_profile
-from stp_ext.errors import InputError, StpError
-from stp_ext.next_steps import NextSteps
+from stp_ext.core.errors import InputError, StpError
+from stp_ext.core.terminal import Terminal
 from stp_ext.render import OUTPUT_FORMATS, Renderer
-from stp_ext.terminal import Terminal
+from stp_ext.services.next_steps import NextSteps
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -76,7 +76,7 @@ def _store(attribute: str) -> Callable[[click.Context, click.Parameter, Any], No
         opts = global_options(ctx)
         setattr(opts, attribute, value)
         if attribute == "debug":
-            from stp_ext import log_settings
+            from stp_ext.core import log_settings
 
             log_settings.configure(debug=True)
 
@@ -156,7 +156,7 @@ class Seconds(click.ParamType):
             seconds = float(value)
         except (TypeError, ValueError):
             self.fail(f"{value!r} is not a number of seconds", param, ctx)
-        from stp_ext.inputs import MAX_SECONDS
+        from stp_ext.core.inputs import MAX_SECONDS
 
         if not math.isfinite(seconds) or seconds <= 0:
             self.fail(f"{value!r} is not a time limit; give a number of seconds above 0, e.g. 10", param, ctx)
@@ -185,7 +185,7 @@ class SuggestingGroup(click.Group):
             raise click.UsageError(f"no such command {name!r}.{suggestion}", ctx)
         global_options(ctx).command_args = list(args[1:])
         if name and not name.startswith("-"):
-            from stp_ext import user_agent
+            from stp_ext.core import user_agent
 
             # cmd/<command> on every workspace request, as the Databricks CLI tags its own.
             user_agent.set_command([*ctx.command_path.split()[1:], name])
@@ -210,7 +210,7 @@ class CommandEnv:
 
     def workspace(self) -> Any:
         """Build the workspace client; imports databricks-sdk, so only on demand."""
-        from stp_ext.workspace import connect
+        from stp_ext.workspace.auth import connect
 
         with self.renderer.status("Connecting to the workspace…"):
             return connect(profile=self.options.profile, use_env=self.options.use_env, debug=self.options.debug)

@@ -9,7 +9,7 @@ import click
 from stp_ext.cli.config_input import load_valid_config
 from stp_ext.cli.credential_input import CredentialInput, credential_options
 from stp_ext.cli.options import command_env, common_options, config_file_option, partner_id_option, yes_option
-from stp_ext.errors import InputError
+from stp_ext.core.errors import InputError
 
 
 @click.command()
@@ -31,8 +31,8 @@ def create(config_path: str, no_secret: bool, **kwargs: Any) -> None:
       printf 'Bearer %s' "$TOKEN" | databricks-stp create -f partner.json -e --auth-header-stdin
       databricks-stp create -f partner.json --no-secret -o json
     """
-    from stp_ext.flows import create_partner, unfinished_create
     from stp_ext.render.views import partners as view
+    from stp_ext.services.flows import create_partner, unfinished_create
 
     env = command_env()
     credential = CredentialInput.from_kwargs(kwargs)
@@ -77,8 +77,8 @@ def get(all_profiles: bool, config_path: str | None) -> None:
       databricks-stp get -e -o json
       databricks-stp get --all-profiles -f partner.json
     """
-    from stp_ext.partners import PartnerService
     from stp_ext.render.views import partners as view
+    from stp_ext.services.partners import PartnerService
 
     env = command_env()
     if all_profiles:
@@ -111,8 +111,8 @@ def update(config_path: str, partner_id: str | None, yes: bool) -> None:
       databricks-stp update -f partner-v2.json -p my-workspace
       databricks-stp update -f partner-v2.json --id 0123456789ABCDEF0123456789ABCDEF --yes -o json
     """
-    from stp_ext.flows import active_partner, update_partner
     from stp_ext.render.views import partners as view
+    from stp_ext.services.flows import active_partner, update_partner
 
     env = command_env()
     report = load_valid_config(config_path, env.renderer)
@@ -151,9 +151,9 @@ def delete(partner_id: str | None, yes: bool, keep_secret: bool, if_exists: bool
       databricks-stp delete --id 0123456789ABCDEF0123456789ABCDEF --yes -e -o json
       databricks-stp delete --if-exists --yes -e          # CI teardown: nothing to delete is fine
     """
-    from stp_ext.flows import active_partner, delete_partner, unfinished_delete
-    from stp_ext.partners import NoActivePartner
     from stp_ext.render.views import partners as view
+    from stp_ext.services.flows import active_partner, delete_partner, unfinished_delete
+    from stp_ext.services.partners import NoActivePartner
 
     env = command_env()
     workspace = env.workspace()

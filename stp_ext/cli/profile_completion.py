@@ -15,8 +15,8 @@ from typing import Any
 
 def profile_names() -> list[str]:
     path = Path(os.environ.get("DATABRICKS_CONFIG_FILE") or "~/.databrickscfg").expanduser()
-    from stp_ext.errors import InputError
-    from stp_ext.inputs import MiB, read_path
+    from stp_ext.core.errors import InputError
+    from stp_ext.core.inputs import MiB, read_path
 
     parser = configparser.ConfigParser(default_section="__no_default__", interpolation=None)
     try:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from stp_ext.errors import CheckFailed, InputError
-from stp_ext.wording import plural
+from stp_ext.core.errors import CheckFailed, InputError
+from stp_ext.core.wording import plural
 
 
 def show_all_profiles(env: Any, config_path: str | None) -> None:
-    from stp_ext.profiles_status import query_all, read_profiles
     from stp_ext.render.views import profiles as view
-    from stp_ext.workspace import config_file_path, connect
+    from stp_ext.services.profiles import query_all, read_profiles
+    from stp_ext.workspace.auth import config_file_path, connect
 
     if env.options.profile or env.options.use_env:
         raise InputError(

@@ -17,9 +17,9 @@ from stp_ext.cli.options import (
     partner_id_option,
     yes_option,
 )
-from stp_ext.errors import CheckFailed, InputError, PartialFailure
-from stp_ext.next_steps import done_not_done, finish
-from stp_ext.wording import plural
+from stp_ext.core.errors import CheckFailed, InputError, PartialFailure
+from stp_ext.core.wording import plural
+from stp_ext.services.next_steps import done_not_done, finish
 
 
 def _non_admin_option(f: Any) -> Any:
@@ -41,8 +41,8 @@ def _resolve_non_admin(non_admin: bool | None, config_path: str | None, env: Com
 def _partner_id(partner_id: str | None, workspace: Any, env: CommandEnv) -> str:
     if partner_id is not None:
         return partner_id
-    from stp_ext.errors import WorkspaceError
-    from stp_ext.flows import active_partner
+    from stp_ext.core.errors import WorkspaceError
+    from stp_ext.services.flows import active_partner
 
     try:
         return active_partner(workspace, env.steps, status=env.renderer.status).id
@@ -96,9 +96,9 @@ def put(partner_id: str | None, non_admin: bool | None, config_path: str | None,
       printf 'Bearer %s' "$PARTNER_TOKEN" | databricks-stp secret put --id ID --auth-header-stdin --non-admin
       databricks-stp secret put -f partner.json --no-auth-header -p my-workspace
     """
-    from stp_ext.credential import CredentialService, SecretStepFailed
-    from stp_ext.credential_target import resolve_put_target
     from stp_ext.render.views import secret as view
+    from stp_ext.services.credential import CredentialService, SecretStepFailed
+    from stp_ext.services.credential_target import resolve_put_target
 
     env = command_env()
     credential = CredentialInput.from_kwargs(kwargs)
@@ -142,8 +142,8 @@ def status(partner_id: str | None, non_admin: bool | None, config_path: str | No
       databricks-stp secret status -p my-workspace
       databricks-stp secret status -f partner.json -o json
     """
-    from stp_ext.credential import CredentialService
     from stp_ext.render.views import secret as view
+    from stp_ext.services.credential import CredentialService
 
     env = command_env()
     non_admin = _resolve_non_admin(non_admin, config_path, env)
@@ -176,9 +176,9 @@ def delete(partner_id: str | None, yes: bool, if_exists: bool) -> None:
       databricks-stp secret delete --id 0123456789ABCDEF0123456789ABCDEF --yes -o json
       databricks-stp secret delete --id 0123456789ABCDEF0123456789ABCDEF --yes --if-exists
     """
-    from stp_ext.credential import SCOPE, CredentialService
-    from stp_ext.partners import NoActivePartner
     from stp_ext.render.views import secret as view
+    from stp_ext.services.credential import SCOPE, CredentialService
+    from stp_ext.services.partners import NoActivePartner
 
     env = command_env()
     workspace = env.workspace()

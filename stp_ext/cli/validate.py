@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from stp_ext.cli.options import command_env, config_file_option, debug_option, offline_options
-from stp_ext.errors import InputError
+from stp_ext.core.errors import InputError
 
 
 @click.command()

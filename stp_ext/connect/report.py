@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from stp_ext.logs import redact_peer
+from stp_ext.core.logs import redact_peer
 
 ERROR = "error"
 WARNING = "warning"

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from stp_ext.connect.http import HttpResponse, TransportError
 from stp_ext.connect.report import ERROR, INFO, WARNING, CheckFinding
-from stp_ext.logs import redact_peer
+from stp_ext.core.logs import redact_peer
 
 CHECKS: dict[str, str] = {
     # transport: no usable HTTP answer

@@ -4,7 +4,7 @@ Every request goes through ``EmulatorApp.__call__``: control API (no auth),
 else an armed fault, else the route table, the token check and the handler.
 Handlers raise ``ApiError`` for the JSON errors a workspace sends; anything
 else becomes a JSON 500, never an HTML traceback page. Routing is a dict
-lookup built once; the server (stp_ext/serving.py) has already read and
+lookup built once; the server (stp_ext/servers/serving.py) has already read and
 capped the body.
 """
 
@@ -37,7 +37,7 @@ from stp_ext.emulator.http import (
 from stp_ext.emulator.oauth import DISCOVERY, OIDC, TOKEN, OAuthServer, base_url
 from stp_ext.emulator.partner_connect import PartnerConnect
 from stp_ext.emulator.state import StateBusy, Store
-from stp_ext.serving import HELD, drop_connection
+from stp_ext.servers.serving import HELD, drop_connection
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from stp_ext.emulator.faults import Faults
 from stp_ext.emulator.http import DEFAULT_ADMIN_TOKEN, DEFAULT_USER_TOKEN
 from stp_ext.emulator.oauth import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, TOKEN_TTL_S, OAuthServer
 from stp_ext.emulator.state import Store
-from stp_ext.serving import LocalServer
+from stp_ext.servers.serving import LocalServer
 
 
 class Emulator:

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from stp_ext.errors import InputError
+from stp_ext.core.errors import InputError
 
 SCHEMA_VERSION = 1
 READ_WAIT_S = 0.25  # a read's wait for a lock (rare in WAL mode: see read())

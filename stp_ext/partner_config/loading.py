@@ -14,9 +14,9 @@ import re
 import sys
 from typing import IO, Any
 
-from stp_ext.errors import ConfigFileError
-from stp_ext.inputs import STDIN, STDIN_NAME, MiB, read_path, read_stdin
-from stp_ext.json_limits import MAX_DEPTH, NumberTooLong, parse_int, too_deep
+from stp_ext.core.errors import ConfigFileError
+from stp_ext.core.inputs import STDIN, STDIN_NAME, MiB, read_path, read_stdin
+from stp_ext.core.json_limits import MAX_DEPTH, NumberTooLong, parse_int, too_deep
 from stp_ext.partner_config.model import ERROR, WARNING, ConfigReport, Finding, sort_findings
 from stp_ext.partner_config.rules import FILE, validate_partner_config
 from stp_ext.partner_config.text import child, quote

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from stp_ext.wording import plural
+from stp_ext.core.wording import plural
 
 # -- allowed values (docs/partner-config.md) ---------------
 

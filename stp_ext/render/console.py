@@ -17,9 +17,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, cast
 
-from stp_ext.logs import RedactingStream, redact
+from stp_ext.core import wording
+from stp_ext.core.logs import RedactingStream, redact
+from stp_ext.core.terminal import Terminal
 from stp_ext.render.safe import clean, text
-from stp_ext.terminal import Terminal
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -28,13 +29,24 @@ if TYPE_CHECKING:
 OUTPUT_FORMATS = ("text", "json")
 
 
+# A table of 40,000 rows took rich 34 s and 491 MB; nobody reads past the first screens.
+MAX_SHOWN = 50
+
+
+def more_findings(hidden: Sequence[Any]) -> str:
+    """The line that stands for the findings not shown (the JSON output lists them all)."""
+    errors = sum(1 for f in hidden if f.severity == "error")
+    kinds = f"{wording.plural(errors, 'error')}, {wording.plural(len(hidden) - errors, 'warning')}"
+    return f"… and {len(hidden)} more ({kinds}); -o json lists them all"
+
+
 def _console(stream: Any, width: int | None = None) -> Console:
     from rich.console import Console
 
     # Consoles are built per use so that they follow whatever sys.stdout/stderr
     # is now (click's CliRunner swaps them). Rich honours NO_COLOR and disables
     # colour and animation when the stream is not a terminal.
-    # The stream redacts too (stp_ext.logs): whatever a view printed without clean().
+    # The stream redacts too (stp_ext.core.logs): whatever a view printed without clean().
     redacting = cast("IO[str]", RedactingStream(stream))  # a duck-typed text stream: write/flush/isatty
     return Console(file=redacting, soft_wrap=False, highlight=False, markup=False, emoji=False, width=width)
 
@@ -186,8 +198,6 @@ class Renderer:
 
     def findings_on_stderr(self, findings: Sequence[Any]) -> None:
         """Config findings (objects with severity/field/message/hint) as lines on stderr."""
-        from stp_ext.render.views.validate import MAX_SHOWN, more_findings
-
         console = _console(sys.stderr)
         for finding in findings[:MAX_SHOWN]:
             colour = "red" if finding.severity == "error" else "yellow"

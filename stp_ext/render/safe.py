@@ -3,7 +3,7 @@
 Three dangers, all handled here and nowhere else:
 
 * secrets: a peer may echo the credential back; :func:`clean` passes every
-  string through the one redaction filter (``stp_ext.logs.redact``).
+  string through the one redaction filter (``stp_ext.core.logs.redact``).
 
 * rich markup: a partner named ``ACME [/beta] Data`` must not be read as a
   closing tag (rich raises MarkupError) and ``[beta]`` must not vanish. Views
@@ -17,76 +17,14 @@ Three dangers, all handled here and nowhere else:
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any, Union
 
-from stp_ext.logs import redact, redact_peer
+# The escaping itself lives beside the redaction it applies (the log filter needs it too);
+# views take it from here, with the rich pieces below.
+from stp_ext.core.logs import clean
 
 if TYPE_CHECKING:
     from rich.text import Text
-
-# C0 and C1 control characters, DEL, and the Unicode bidirectional controls
-# (marks, embeddings, overrides, isolates) that can make text read differently
-# from what it is ("Trojan source").
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
-_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def _escaped(match: re.Match[str]) -> str:
-    char = match.group()
-    if char in _NAMED:
-        return _NAMED[char]
-    code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def clean(value: object) -> str:
-    """``str(value)`` with every secret redacted and every control character shown escaped:
-    always one printable line. Redacted before layout, so a table cannot fold a secret
-    across lines where the stream-level filter would not recognise it."""
-    return _UNSAFE.sub(_escaped, redact(str(value)))
-
-
-def clean_lines(value: str) -> str:
-    """Like :func:`clean`, but keeps the line breaks of a multi-line text we print (a traceback, a log)."""
-    return "\n".join(clean(line) for line in value.split("\n"))
-
-
-def traceback_text(error: BaseException) -> str:
-    """A traceback of ``error`` and its causes, for --debug, with every exception's message on one
-    escaped line: a peer's words inside a message (a newline then ``Error: ...``) cannot start a
-    line of their own. The frames are our code; only the messages quote peers."""
-    import traceback
-
-    parts: list[str] = []
-    seen: set[int] = set()
-    current: BaseException | None = error
-    chain: list[tuple[BaseException, str]] = []
-    note = ""
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        chain.append((current, note))
-        if current.__cause__ is not None:
-            current, note = (
-                current.__cause__,
-                "\nThe above exception was the direct cause of the following exception:\n\n",
-            )
-        elif current.__context__ is not None and not current.__suppress_context__:
-            current, note = (
-                current.__context__,
-                "\nDuring handling of the above exception, another exception occurred:\n\n",
-            )
-        else:
-            current = None
-    for exc, after in reversed(chain):
-        frames = "".join(traceback.format_tb(exc.__traceback__))
-        message = "".join(traceback.format_exception_only(type(exc), exc)).rstrip("\n")
-        head = "Traceback (most recent call last):\n" if frames else ""
-        parts.append(f"{head}{frames}{clean(redact_peer(message))}\n")
-        if after:
-            parts.append(after)
-    return "".join(parts)
-
 
 # A piece of a line: plain data, or (data, style) where the style is ours.
 Piece = Union[str, "tuple[str, str]", "Text"]

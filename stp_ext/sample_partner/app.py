@@ -46,7 +46,7 @@ from stp_ext.sample_partner.connect_flow import PAGES, Flow
 from stp_ext.sample_partner.faults import FAULT_NAMES
 from stp_ext.sample_partner.hostile import ANY_PATH_FAULTS, HOSTILE_FAULTS, hostile_bytes
 from stp_ext.sample_partner.state import TEST_DOMAINS, PartnerState, domain_of, is_test_domain
-from stp_ext.serving import raw_response
+from stp_ext.servers.serving import raw_response
 
 LogFunction = Callable[[str], None]
 

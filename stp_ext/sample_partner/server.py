@@ -13,7 +13,7 @@ from typing import Any
 
 from stp_ext.sample_partner.app import LogFunction, SamplePartnerApp, framing_error
 from stp_ext.sample_partner.faults import check_fault
-from stp_ext.serving import LocalServer
+from stp_ext.servers.serving import LocalServer
 
 
 class SamplePartner:

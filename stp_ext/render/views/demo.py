@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from stp_ext.render.console import Renderer
 
 if TYPE_CHECKING:
-    from stp_ext.demo import StepResult
+    from stp_ext.services.demo import StepResult
 
 
 def started(render: Renderer) -> None:

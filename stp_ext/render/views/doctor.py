@@ -8,7 +8,7 @@ from stp_ext.render.console import Column, Renderer
 from stp_ext.render.safe import text
 
 if TYPE_CHECKING:
-    from stp_ext.doctor import DoctorReport
+    from stp_ext.services.doctor import DoctorReport
 
 
 def report(render: Renderer, result: DoctorReport) -> None:

@@ -9,7 +9,7 @@ from stp_ext.render.console import Column, Renderer
 from stp_ext.render.safe import text
 
 if TYPE_CHECKING:
-    from stp_ext.next_steps import NextSteps
+    from stp_ext.services.next_steps import NextSteps
 
 
 def examples(render: Renderer, rows: Sequence[dict[str, Any]]) -> None:

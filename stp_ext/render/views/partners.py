@@ -9,8 +9,8 @@ from stp_ext.render.console import Column, Renderer
 from stp_ext.render.safe import text, whole
 
 if TYPE_CHECKING:
-    from stp_ext.flows import CreateOutcome, DeleteOutcome
-    from stp_ext.partners import Partner
+    from stp_ext.services.flows import CreateOutcome, DeleteOutcome
+    from stp_ext.services.partners import Partner
 
 
 def created(render: Renderer, outcome: CreateOutcome) -> None:

@@ -9,7 +9,7 @@ from stp_ext.render.console import Column, Renderer
 from stp_ext.render.safe import text
 
 if TYPE_CHECKING:
-    from stp_ext.profiles_status import ProfileStatus
+    from stp_ext.services.profiles import ProfileStatus
 
 
 def all_profiles(render: Renderer, rows: Sequence[ProfileStatus], config_file: str, *, judged: bool) -> None:

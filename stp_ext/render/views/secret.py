@@ -9,7 +9,7 @@ from stp_ext.render.console import Column, Renderer
 from stp_ext.render.safe import text
 
 if TYPE_CHECKING:
-    from stp_ext.credential import Check, PutResult
+    from stp_ext.services.credential import Check, PutResult
 
 
 def stored(render: Renderer, result: PutResult) -> None:

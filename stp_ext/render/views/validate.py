@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from stp_ext import wording
-from stp_ext.render.console import Column, Renderer
+from stp_ext.core import wording
+from stp_ext.render.console import MAX_SHOWN, Column, Renderer, more_findings
 from stp_ext.render.safe import text
 
 if TYPE_CHECKING:
     from stp_ext.partner_config import ConfigReport
-
-
-# A table of 40,000 rows took rich 34 s and 491 MB; nobody reads past the first screens.
-MAX_SHOWN = 50
-
-
-def more_findings(hidden: Sequence[Any]) -> str:
-    """The line that stands for the findings not shown (the JSON output lists them all)."""
-    errors = sum(1 for f in hidden if f.severity == "error")
-    return (
-        f"… and {len(hidden)} more ({plural(errors, 'error')}, {plural(len(hidden) - errors, 'warning')}); "
-        "-o json lists them all"
-    )
 
 
 plural = wording.plural  # the one implementation, kept under its old name for the views

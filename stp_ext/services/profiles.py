@@ -16,10 +16,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from stp_ext.errors import AuthConfigError, StpError
+from stp_ext.core.errors import AuthConfigError, StpError
 
 if TYPE_CHECKING:
-    from stp_ext.workspace import Workspace
+    from stp_ext.workspace.client import Workspace
 
 # Profiles asked at once; each sends its four reads at once, so at most 4x this many requests are in
 # flight (every one bounded by the transport's timeouts).
@@ -66,7 +66,7 @@ class ProfileStatus:
 
 def read_profiles(path: Path) -> dict[str, dict[str, str]]:
     """The config file's profiles, in file order."""
-    from stp_ext.workspace_auth import read_profiles as parse
+    from stp_ext.workspace.auth import read_profiles as parse
 
     if not path.is_file():
         raise AuthConfigError(
@@ -103,9 +103,9 @@ def query_profile(
     says what it said then (an auth failure first; no partner, no credential
     columns).
     """
-    from stp_ext.credential import CredentialService
-    from stp_ext.partners import PartnerService
-    from stp_ext.together import together
+    from stp_ext.core.together import together
+    from stp_ext.services.credential import CredentialService
+    from stp_ext.services.partners import PartnerService
 
     row = ProfileStatus(profile=name)
     started = time.monotonic()
@@ -157,7 +157,7 @@ def _credential(
     non_admin: bool | None,
 ) -> None:
     """Fill the credential columns from the two reads (the scope's keys, the ACL of `users`)."""
-    from stp_ext.credential import users_check
+    from stp_ext.services.credential import users_check
 
     keys = stored_keys()
     if keys is None:  # no scope: nothing stored, and nobody can read it

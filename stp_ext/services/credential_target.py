@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from stp_ext.errors import StpError, WorkspaceError
+from stp_ext.core.errors import StpError, WorkspaceError
 
 if TYPE_CHECKING:
-    from stp_ext.next_steps import NextSteps
-    from stp_ext.workspace import Workspace
+    from stp_ext.services.next_steps import NextSteps
+    from stp_ext.workspace.client import Workspace
 
 
 class NotTheActivePartner(StpError):
@@ -24,7 +24,7 @@ class NotTheActivePartner(StpError):
 
 def resolve_put_target(workspace: Workspace, partner_id: str | None, *, force: bool, steps: NextSteps) -> str:
     """The key to store under: ``partner_id`` once checked, else the active partner's id."""
-    from stp_ext.partners import PartnerService
+    from stp_ext.services.partners import PartnerService
 
     if partner_id is not None and force:
         return partner_id

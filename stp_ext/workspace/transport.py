@@ -187,6 +187,6 @@ def classify(error: BaseException) -> NetworkFailure:
         return NetworkFailure("refused", "connection refused (is the port right, is the service up?)")
     if isinstance(error, (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError)):
         return NetworkFailure("dropped", "the connection was closed without an answer")
-    from stp_ext.logs import redact_peer
+    from stp_ext.core.logs import redact_peer
 
     return NetworkFailure("other", redact_peer(str(error))[:200] or type(error).__name__)

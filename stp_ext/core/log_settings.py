@@ -12,7 +12,7 @@ also read from these variables) logs nothing by default; ``--debug`` is level
   line: ``time``, ``level``, ``logger``, ``msg``).
 
 Every record passes the one redaction filter ``--debug`` uses
-(``stp_ext.logs.RedactingFilter``), wherever it goes.
+(``stp_ext.core.logs.RedactingFilter``), wherever it goes.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import IO, Any
 
-from stp_ext.errors import InputError
+from stp_ext.core.errors import InputError
 
 LEVEL_ENV = "DATABRICKS_LOG_LEVEL"
 FILE_ENV = "DATABRICKS_LOG_FILE"
@@ -89,7 +89,7 @@ _opened: list[IO[str]] = []
 
 def configure(debug: bool) -> None:
     """Route the libraries' and our logs as the variables (and ``--debug``) say; nothing by default."""
-    from stp_ext.logs import _LIBRARY_LOGGERS, RedactingFilter, configure_logging
+    from stp_ext.core.logs import _LIBRARY_LOGGERS, RedactingFilter, configure_logging
 
     settings = from_environment(debug)
     if settings.level is None or (settings.file == "stderr" and settings.format == "text" and debug):

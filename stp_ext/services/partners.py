@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from stp_ext.errors import NotFoundError, StpError, WorkspaceError
+from stp_ext.core.errors import NotFoundError, StpError, WorkspaceError
 
 if TYPE_CHECKING:
-    from stp_ext.workspace import Workspace
+    from stp_ext.workspace.client import Workspace
 
 BASE_PATH = "/api/2.0/partnerhub/self-test-partners"
 

@@ -14,15 +14,15 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from stp_ext.errors import Interrupted, NotFoundError, PartialFailure, StpError, WorkspaceError
-from stp_ext.next_steps import NextSteps, done_not_done, finish
+from stp_ext.core.errors import Interrupted, NotFoundError, PartialFailure, StpError, WorkspaceError
+from stp_ext.services.next_steps import NextSteps, done_not_done, finish
 
 if TYPE_CHECKING:
-    from stp_ext.auth_header import AuthHeader
-    from stp_ext.credential import PutResult
+    from stp_ext.core.auth_header import AuthHeader
     from stp_ext.partner_config.model import PartnerConfig
-    from stp_ext.partners import Partner
-    from stp_ext.workspace import Workspace
+    from stp_ext.services.credential import PutResult
+    from stp_ext.services.partners import Partner
+    from stp_ext.workspace.client import Workspace
 
 Status = Callable[[str], AbstractContextManager[Any]]
 
@@ -55,8 +55,8 @@ def create_partner(
     workspace: Workspace, config: PartnerConfig, header: AuthHeader | None, *, steps: NextSteps, status: Status
 ) -> CreateOutcome:
     """Create the partner, then store its credential (when ``header`` is given)."""
-    from stp_ext.credential import CredentialService, SecretStepFailed
-    from stp_ext.partners import PartnerService
+    from stp_ext.services.credential import CredentialService, SecretStepFailed
+    from stp_ext.services.partners import PartnerService
 
     try:
         with status("Creating the self-testing partner…"):
@@ -125,8 +125,8 @@ def delete_partner(
     ``if_exists``: a partner that is gone already is not an error (a rerun of a
     half-done teardown); a credential left behind is still removed.
     """
-    from stp_ext.credential import CredentialService
-    from stp_ext.partners import PartnerService
+    from stp_ext.services.credential import CredentialService
+    from stp_ext.services.partners import PartnerService
 
     outcome = DeleteOutcome(partner_id=partner_id, keep_secret=keep_secret)
     try:
@@ -171,7 +171,7 @@ def unknown_id_hint(steps: NextSteps) -> str:
 
 
 def update_partner(workspace: Workspace, partner_id: str, config: PartnerConfig, *, steps: NextSteps) -> None:
-    from stp_ext.partners import PartnerService
+    from stp_ext.services.partners import PartnerService
 
     try:
         PartnerService(workspace).update(partner_id, config.to_request_body())
@@ -182,7 +182,7 @@ def update_partner(workspace: Workspace, partner_id: str, config: PartnerConfig,
 
 def active_partner(workspace: Workspace, steps: NextSteps, *, status: Status) -> Partner:
     """The workspace's active partner; when there is none, say how to create one (with the user's -p/-e)."""
-    from stp_ext.partners import NoActivePartner, PartnerService
+    from stp_ext.services.partners import NoActivePartner, PartnerService
 
     with status("Looking up the active partner…"):
         try:
@@ -194,7 +194,7 @@ def active_partner(workspace: Workspace, steps: NextSteps, *, status: Status) ->
 
 def name_active_partner(error: WorkspaceError, workspace: Workspace, steps: NextSteps) -> None:
     """Complete "already has an active partner" with which one it is and what to do."""
-    from stp_ext.partners import PartnerService
+    from stp_ext.services.partners import PartnerService
 
     try:
         partners = PartnerService(workspace).list()

@@ -9,8 +9,8 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass, field
 
-from stp_ext.errors import InputError
-from stp_ext.logs import register_secret
+from stp_ext.core.errors import InputError
+from stp_ext.core.logs import register_secret
 
 # The most a workspace secret can hold (Secrets API: "value at most 128 KB"); Partner
 # Connect reads the header from one, so a longer value could never be sent.

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from stp_ext.errors import WorkspaceError
+from stp_ext.core.errors import WorkspaceError
 
 _KINDS = {dict: "an object", list: "a list", str: "a string", bool: "true or false"}
 

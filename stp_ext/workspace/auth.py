@@ -38,11 +38,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stp_ext import __version__, user_agent
-from stp_ext.errors import AuthConfigError, WorkspaceError
-from stp_ext.logs import redact_peer, register_basic, register_secret
-from stp_ext.sdk_loader import load_core
-from stp_ext.workspace import Timeouts, Workspace, WorkspaceInfo, active_clock, clock_is_real
+from stp_ext import __version__
+from stp_ext.core import user_agent
+from stp_ext.core.errors import AuthConfigError, WorkspaceError
+from stp_ext.core.logs import redact_peer, register_basic, register_secret
+from stp_ext.workspace.client import Timeouts, Workspace, WorkspaceInfo, active_clock, clock_is_real
+from stp_ext.workspace.sdk import load_core
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ def _parse_error(path: Path, error: Exception) -> AuthConfigError:
 
 def read_profiles(path: Path) -> dict[str, dict[str, str]]:
     """The profiles of a config file (DEFAULT included when it has settings)."""
-    from stp_ext.inputs import MiB, decode_utf8, read_path
+    from stp_ext.core.inputs import MiB, decode_utf8, read_path
 
     # Through the capped reader: a config file is a few KiB, and a huge or endless one
     # (DATABRICKS_CONFIG_FILE=/dev/zero, a 4 GiB file) must not be read whole.
@@ -311,7 +312,7 @@ def _bounded_host_metadata_probe(http_seconds: float = PROBE_HTTP_TIMEOUT) -> It
     failure, which the SDK itself only logs before failing later with
     "Invalid URL 'None'" or an auth error.
     """
-    from stp_ext.workspace_http import BoundedAdapter
+    from stp_ext.workspace.transport import BoundedAdapter
 
     probe = _Probe()
     config_module = sys.modules.get("databricks.sdk.config")
@@ -402,7 +403,7 @@ def _request_error_in(error: BaseException | None) -> BaseException | None:
 def _probe_unreachable(probe: _Probe, host: str) -> WorkspaceError | None:
     """The auth failed after the host-metadata probe or OIDC discovery could not reach the host:
     say that, not the SDK's words ("refused the credentials" after a 60 s wait, once)."""
-    from stp_ext.workspace_http import classify
+    from stp_ext.workspace.transport import classify
 
     cause = _request_error_in(probe.failure)
     if cause is None:
@@ -438,7 +439,7 @@ def _environment_setting(config_cls: Any) -> Any:
 def _check_token_travels(token: str | None, source: str) -> None:
     """A token that cannot be an HTTP header value (``dapi€``, a pasted newline) is bad local input,
     refused before anything is sent; requests would fail to encode it, which read as a refusal."""
-    from stp_ext.auth_header import not_visible_ascii
+    from stp_ext.core.auth_header import not_visible_ascii
 
     problem = not_visible_ascii(token) if token else None
     if problem is not None:
@@ -449,14 +450,14 @@ def _check_token_travels(token: str | None, source: str) -> None:
 
 
 def _bound_oauth_token_requests(http_seconds: float) -> None:
-    """OAuth M2M's token requests through our bounded reader (stp_ext.oauth_token).
+    """OAuth M2M's token requests through our bounded reader (stp_ext.workspace.oauth_token).
 
     databricks-sdk's client-credentials source calls ``retrieve_token`` by its
     name in ``databricks.sdk.oauth`` at every refresh; binding ours there is
     the one change (a release that renames it keeps the SDK's unbounded request,
     and tests/test_sdk_loader.py fails).
     """
-    from stp_ext import oauth_token
+    from stp_ext.workspace import oauth_token
 
     oauth_token.set_http_timeout(http_seconds)
     module = sys.modules.get("databricks.sdk.oauth")

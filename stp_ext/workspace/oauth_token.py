@@ -19,9 +19,9 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from stp_ext.errors import WorkspaceError
-from stp_ext.logs import redact_peer, register_basic, register_secret
-from stp_ext.workspace import DEFAULT_HTTP_TIMEOUT, HTTP_TIMEOUT_ENV
+from stp_ext.core.errors import WorkspaceError
+from stp_ext.core.logs import redact_peer, register_basic, register_secret
+from stp_ext.workspace.client import DEFAULT_HTTP_TIMEOUT, HTTP_TIMEOUT_ENV
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def retrieve_token(
     import requests
     import requests.auth
 
-    from stp_ext.workspace_http import BoundedAdapter, classify
+    from stp_ext.workspace.transport import BoundedAdapter, classify
 
     register_basic(client_id, client_secret)  # an error echoing the request must not print them
     data = dict(params)
@@ -129,7 +129,7 @@ def _lifetime(value: Any) -> float:
 
 
 def _token_class() -> Any:
-    from stp_ext.sdk_loader import load_core
+    from stp_ext.workspace.sdk import load_core
 
     load_core()
     import sys

@@ -20,9 +20,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from stp_ext import auth_header
-from stp_ext.errors import ExitCode, StpError
-from stp_ext.wording import plural
+from stp_ext.core import auth_header
+from stp_ext.core.errors import ExitCode, StpError
+from stp_ext.core.wording import plural
 
 DEMO_USER = "demo-user"
 DEMO_PASSWORD = "demo-password"  # a throwaway credential for a throwaway local partner
@@ -98,15 +98,15 @@ def run_demo(on_step: Callable[[StepResult], None]) -> list[StepResult]:
 
 def _run_steps(on_step: Callable[[StepResult], None], results: list[StepResult]) -> list[StepResult]:
     from stp_ext.connect.runner import run_connect_test
-    from stp_ext.credential import CredentialService
-    from stp_ext.doctor import run_doctor
     from stp_ext.emulator import Emulator
-    from stp_ext.flows import create_partner, unfinished_create
-    from stp_ext.next_steps import NextSteps
     from stp_ext.partner_config import load_partner_config
-    from stp_ext.partners import PartnerService
     from stp_ext.sample_partner.server import SamplePartner
-    from stp_ext.workspace import connect
+    from stp_ext.services.credential import CredentialService
+    from stp_ext.services.doctor import run_doctor
+    from stp_ext.services.flows import create_partner, unfinished_create
+    from stp_ext.services.next_steps import NextSteps
+    from stp_ext.services.partners import PartnerService
+    from stp_ext.workspace.auth import connect
 
     header = auth_header.basic(DEMO_USER, DEMO_PASSWORD)
 

@@ -1,6 +1,6 @@
 """The one HTTP path to the workspace: ``Workspace.do``, its retries, its bounds, its error messages.
 
-Auth (which host, which credentials) is ``stp_ext.workspace_auth``; requests
+Auth (which host, which credentials) is ``stp_ext.workspace.auth``; requests
 go through databricks-sdk's ApiClient, so authentication headers, the user
 agent and error parsing are the SDK's. What to retry, for how long, and what
 to tell the user is decided here, one attempt at a time:
@@ -35,11 +35,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from stp_ext.errors import AuthConfigError, NotFoundError, OutcomeUnknownError, WorkspaceError
-from stp_ext.inputs import MAX_SECONDS
-from stp_ext.logs import redact_peer
-from stp_ext.sdk_loader import load_core
-from stp_ext.workspace_http import (
+from stp_ext.core.errors import AuthConfigError, NotFoundError, OutcomeUnknownError, WorkspaceError
+from stp_ext.core.inputs import MAX_SECONDS
+from stp_ext.core.logs import redact_peer
+from stp_ext.workspace.sdk import load_core
+from stp_ext.workspace.transport import (
     MAX_BODY_BYTES,
     Answer,
     NetworkFailure,
@@ -49,7 +49,7 @@ from stp_ext.workspace_http import (
 )
 
 if TYPE_CHECKING:
-    from stp_ext.workspace_shapes import Shape
+    from stp_ext.workspace.shapes import Shape
 
 logger = logging.getLogger(__name__)
 
@@ -279,7 +279,7 @@ class Workspace:
         query: dict[str, Any] | None = None,
     ) -> Shape:
         """``do``, with the answer read through ``Shape`` (typed fields, one clear error for a wrong shape)."""
-        from stp_ext.workspace_shapes import Shape
+        from stp_ext.workspace.shapes import Shape
 
         answer = self.do(method, path, body=body, query=query)
         hint = f"Is {self.host} a Databricks workspace URL? Check the host in {self.info.source}."
@@ -480,19 +480,5 @@ __all__ = [
     "Timeouts",
     "Workspace",
     "WorkspaceInfo",
-    "connect",
     "use_clock",
 ]
-
-
-def connect(*args: Any, **kwargs: Any) -> Workspace:
-    """Resolve auth and return a ready Workspace (see ``stp_ext.workspace_auth.connect``)."""
-    from stp_ext.workspace_auth import connect as _connect
-
-    return _connect(*args, **kwargs)
-
-
-def config_file_path() -> Any:
-    from stp_ext.workspace_auth import config_file_path as _config_file_path
-
-    return _config_file_path()

@@ -26,7 +26,7 @@ from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from stp_ext.errors import InputError
+from stp_ext.core.errors import InputError
 
 if TYPE_CHECKING:
     import click
@@ -265,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(e.exit_code)
     forget_profile(os.environ)
     if "--debug" in stp_argv:
-        from stp_ext.logs import redact
+        from stp_ext.core.logs import redact
         from stp_ext.render.safe import clean
 
         sys.stderr.write(clean(redact(f"{PROG_NAME}: running databricks-stp {' '.join(stp_argv)}")) + "\n")

@@ -66,7 +66,7 @@ class Terminal:
 
     def say(self, message: str) -> None:
         """A one-line remark to the human at the terminal (stderr)."""
-        from stp_ext.render.safe import clean
+        from stp_ext.core.logs import clean
 
         sys.stderr.write(clean(message) + "\n")
         sys.stderr.flush()
@@ -79,7 +79,7 @@ class Terminal:
             return
         from rich.console import Console
 
-        from stp_ext.render.safe import clean
+        from stp_ext.core.logs import clean
 
         console = Console(file=sys.stderr, highlight=False)
         with console.status(clean(message), spinner="dots"):

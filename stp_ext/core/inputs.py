@@ -18,7 +18,7 @@ import os
 import sys
 from typing import IO, Any
 
-from stp_ext.errors import InputError
+from stp_ext.core.errors import InputError
 
 KiB = 1024
 MiB = 1024 * KiB

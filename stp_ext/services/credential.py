@@ -12,11 +12,11 @@ import datetime
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from stp_ext.errors import NotFoundError, WorkspaceError
+from stp_ext.core.errors import NotFoundError, WorkspaceError
 
 if TYPE_CHECKING:
-    from stp_ext.auth_header import AuthHeader
-    from stp_ext.workspace import Workspace
+    from stp_ext.core.auth_header import AuthHeader
+    from stp_ext.workspace.client import Workspace
 
 SCOPE = "partner-connect"
 USERS = "users"

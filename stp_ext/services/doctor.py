@@ -15,14 +15,14 @@ from dataclasses import asdict, dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from stp_ext.errors import StpError, WorkspaceError
-from stp_ext.wording import plural
+from stp_ext.core.errors import StpError, WorkspaceError
+from stp_ext.core.wording import plural
 
 if TYPE_CHECKING:
-    from stp_ext.next_steps import NextSteps
+    from stp_ext.core.together import Outcome
     from stp_ext.partner_config import ConfigReport
-    from stp_ext.together import Outcome
-    from stp_ext.workspace import Workspace
+    from stp_ext.services.next_steps import NextSteps
+    from stp_ext.workspace.client import Workspace
 
 ME_PATH = "/api/2.0/preview/scim/v2/Me"
 ENDPOINT_ROW = "connect endpoint reachable"
@@ -70,9 +70,9 @@ def run_doctor(
     endpoint_url: str | None = None,
     skip_endpoint: bool = False,
 ) -> DoctorReport:
-    from stp_ext.credential import CredentialService
-    from stp_ext.partners import PartnerService
-    from stp_ext.together import Outcome, in_background, together
+    from stp_ext.core.together import Outcome, in_background, together
+    from stp_ext.services.credential import CredentialService
+    from stp_ext.services.partners import PartnerService
 
     checks: list[DoctorCheck] = []
     add = checks.append
@@ -224,8 +224,8 @@ def _probe_credential(
     import binascii
 
     from stp_ext.connect.credential_probe import probe_credential
-    from stp_ext.credential import SCOPE, SECRETS
-    from stp_ext.logs import register_secret
+    from stp_ext.core.logs import register_secret
+    from stp_ext.services.credential import SCOPE, SECRETS
 
     try:
         answer = workspace.read("GET", f"{SECRETS}/get", query={"scope": SCOPE, "key": partner_id})

@@ -45,7 +45,7 @@ from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any
 
-from stp_ext.errors import StpError
+from stp_ext.core.errors import StpError
 
 MAX_BODY_BYTES = 1024 * 1024  # both servers' APIs take small JSON documents
 MAX_HEADER_BYTES = 64 * 1024

@@ -1,0 +1,1 @@
+"""Plumbing every layer may use: errors, redaction and logs, bounded local input, the terminal seam."""

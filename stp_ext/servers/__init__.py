@@ -1,0 +1,1 @@
+"""The WSGI serving both local servers (emulator, sample partner) share."""

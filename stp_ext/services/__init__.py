@@ -1,0 +1,1 @@
+"""What the commands do, as functions returning dataclasses: no printing, no click."""
