@@ -308,7 +308,7 @@ def _bounded_host_metadata_probe(http_seconds: float = PROBE_HTTP_TIMEOUT) -> It
     every release: 60 s per attempt, retried for 300 s, any size of answer.
     For the length of the construction the names config.py calls are bound to
     wrappers that call them with our clients (one attempt, a total deadline
-    and a size cap through workspace_http's bounded reader) and record the
+    and a size cap through workspace.transport's bounded reader) and record the
     failure, which the SDK itself only logs before failing later with
     "Invalid URL 'None'" or an auth error.
     """

@@ -6,9 +6,9 @@ cap, nothing of ours. A token endpoint that never answered kept `get` running
 forever, a token dripped a byte a second took 82 s, a 400 MB answer took the
 process to 1.67 GB, and an answer without ``expires_in`` became "unexpected
 NotImplementedError". ``retrieve_token`` here takes the SDK function's place
-(``workspace_auth`` binds it, the one place that holds the SDK's names): the
+(``workspace.auth`` binds it, the one place that holds the SDK's names): the
 same arguments and result, sent through the bounded reader every workspace
-call uses (``workspace_http.BoundedAdapter``), within the HTTP timeout and at
+call uses (``workspace.transport.BoundedAdapter``), within the HTTP timeout and at
 most ``TOKEN_MAX_BYTES``. The SDK keeps caching and refreshing the token.
 """
 
