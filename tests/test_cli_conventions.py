@@ -36,6 +36,9 @@ def test_every_command_has_help_with_an_example(run, path):
     # One layout everywhere: the examples right after the description, before the options.
     lines = result.stdout.splitlines()
     assert lines.index("  Examples:") < lines.index("Options:"), result.stdout
+    # At 80 columns nothing is wider: a long example goes on over lines ending in a backslash, as a shell reads it.
+    narrow = run(*path, "--help", env={"COLUMNS": "80"}).stdout
+    assert max(len(line) for line in narrow.splitlines()) <= 80, narrow
 
 
 def test_the_group_help_shows_its_examples_before_options_and_commands(run):

@@ -207,7 +207,8 @@ def cli() -> None:
     Examples:
       databricks-stp init
       databricks-stp validate -f partner.json
-      databricks-stp create -f partner.json -p my-workspace --basic-user u --basic-password-stdin
+      databricks-stp create -f partner.json -p my-workspace --basic-user u \\
+          --basic-password-stdin
       databricks-stp get -o json
       databricks-stp get --all-profiles
       databricks-stp demo

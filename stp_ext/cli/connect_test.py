@@ -180,12 +180,18 @@ def connect_test(
 
     \b
     Examples:
-      databricks-stp connect-test -f partner.json --basic-user databricks --basic-password-stdin < pw.txt
-      databricks-stp connect-test -f partner.json --auth-header-stdin --url http://localhost:8080 < header.txt
-      databricks-stp connect-test -f partner.json --basic-user databricks --basic-password-stdin --strict < pw.txt
-      databricks-stp connect-test -f partner.json --auth-header-stdin --new-user-action invite --no-demo < h.txt
-      databricks-stp connect-test -f partner.json --no-auth-header --case P100 --payload extra.json -o json
-      databricks-stp sample-partner --basic-user databricks --basic-password-stdin < pw.txt  # prints a command
+      databricks-stp connect-test -f partner.json --basic-user databricks \\
+          --basic-password-stdin < pw.txt
+      databricks-stp connect-test -f partner.json --auth-header-stdin \\
+          --url http://localhost:8080 < header.txt
+      databricks-stp connect-test -f partner.json --basic-user databricks \\
+          --basic-password-stdin --strict < pw.txt
+      databricks-stp connect-test -f partner.json --auth-header-stdin \\
+          --new-user-action invite --no-demo < h.txt
+      databricks-stp connect-test -f partner.json --no-auth-header --case P100 \\
+          --payload extra.json -o json
+      databricks-stp sample-partner --basic-user databricks \\
+          --basic-password-stdin < pw.txt  # prints a command
     """
     from stp_ext.connect import run_connect_test
     from stp_ext.render.views import connect as view

@@ -45,7 +45,8 @@ def doctor(
     \b
     Examples:
       databricks-stp doctor -f partner.json -p my-workspace
-      databricks-stp doctor -f partner.json -e --url http://127.0.0.1:8766 --junit-xml doctor.xml
+      databricks-stp doctor -f partner.json -e --url http://127.0.0.1:8766 \\
+          --junit-xml doctor.xml
       databricks-stp doctor -e -o json --skip-endpoint
     """
     from stp_ext.cli.arguments import check_url, check_writable

@@ -98,7 +98,8 @@ def init(
     \b
     Examples:
       databricks-stp init
-      databricks-stp init --no-input --name "Acme" --connect-url https://acme.example.com/databricks/connect
+      databricks-stp init --no-input --name "Acme" \\
+          --connect-url https://acme.example.com/databricks/connect
       databricks-stp init --example non-admin -f partner.json
       databricks-stp init --list-examples
     """

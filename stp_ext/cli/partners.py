@@ -27,8 +27,10 @@ def create(config_path: str, no_secret: bool, **kwargs: Any) -> None:
 
     \b
     Examples:
-      databricks-stp create -f partner.json -p my-workspace --basic-user svc --basic-password-stdin < pw.txt
-      printf 'Bearer %s' "$TOKEN" | databricks-stp create -f partner.json -e --auth-header-stdin
+      databricks-stp create -f partner.json -p my-workspace --basic-user svc \\
+          --basic-password-stdin < pw.txt
+      printf 'Bearer %s' "$TOKEN" | databricks-stp create -f partner.json -e \\
+          --auth-header-stdin
       databricks-stp create -f partner.json --no-secret -o json
     """
     from stp_ext.render.views import partners as view
@@ -109,7 +111,8 @@ def update(config_path: str, partner_id: str | None, yes: bool) -> None:
     \b
     Examples:
       databricks-stp update -f partner-v2.json -p my-workspace
-      databricks-stp update -f partner-v2.json --id 0123456789ABCDEF0123456789ABCDEF --yes -o json
+      databricks-stp update -f partner-v2.json \\
+          --id 0123456789ABCDEF0123456789ABCDEF --yes -o json
     """
     from stp_ext.render.views import partners as view
     from stp_ext.services.flows import active_partner, update_partner
@@ -149,7 +152,7 @@ def delete(partner_id: str | None, yes: bool, keep_secret: bool, if_exists: bool
     Examples:
       databricks-stp delete -p my-workspace
       databricks-stp delete --id 0123456789ABCDEF0123456789ABCDEF --yes -e -o json
-      databricks-stp delete --if-exists --yes -e          # CI teardown: nothing to delete is fine
+      databricks-stp delete --if-exists --yes -e  # CI teardown: none is fine
     """
     from stp_ext.render.views import partners as view
     from stp_ext.services.flows import active_partner, delete_partner, unfinished_delete

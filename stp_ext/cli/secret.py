@@ -93,7 +93,8 @@ def put(partner_id: str | None, non_admin: bool | None, config_path: str | None,
     \b
     Examples:
       databricks-stp secret put --basic-user svc --basic-password-stdin < pw.txt
-      printf 'Bearer %s' "$PARTNER_TOKEN" | databricks-stp secret put --id ID --auth-header-stdin --non-admin
+      printf 'Bearer %s' "$PARTNER_TOKEN" | databricks-stp secret put --id ID \\
+          --auth-header-stdin --non-admin
       databricks-stp secret put -f partner.json --no-auth-header -p my-workspace
     """
     from stp_ext.render.views import secret as view
@@ -173,8 +174,10 @@ def delete(partner_id: str | None, yes: bool, if_exists: bool) -> None:
     \b
     Examples:
       databricks-stp secret delete -p my-workspace
-      databricks-stp secret delete --id 0123456789ABCDEF0123456789ABCDEF --yes -o json
-      databricks-stp secret delete --id 0123456789ABCDEF0123456789ABCDEF --yes --if-exists
+      databricks-stp secret delete --id 0123456789ABCDEF0123456789ABCDEF --yes \\
+          -o json
+      databricks-stp secret delete --id 0123456789ABCDEF0123456789ABCDEF --yes \\
+          --if-exists
     """
     from stp_ext.render.views import secret as view
     from stp_ext.services.credential import SCOPE, CredentialService

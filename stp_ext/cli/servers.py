@@ -81,11 +81,14 @@ def sample_partner(
     \b
     Examples:
       databricks-stp sample-partner --no-auth-header
-      databricks-stp sample-partner --port 8766 --basic-user databricks --basic-password-stdin < pw.txt
-      databricks-stp sample-partner --no-auth-header --hostnames partner.example.com --fault bad_enum
+      databricks-stp sample-partner --port 8766 --basic-user databricks \\
+          --basic-password-stdin < pw.txt
+      databricks-stp sample-partner --no-auth-header \\
+          --hostnames partner.example.com --fault bad_enum
       databricks-stp sample-partner --no-auth-header --new-user-action invite
       databricks-stp sample-partner --list-faults
-      curl -s -X POST 'http://127.0.0.1:8766/connect?fault=html_body' -H 'Content-Type: application/json' -d '{}'
+      curl -s -X POST 'http://127.0.0.1:8766/connect?fault=html_body' \\
+          -H 'Content-Type: application/json' -d '{}'
     """
     from stp_ext.render.views import servers as view
     from stp_ext.sample_partner import FAULTS, SamplePartner

@@ -51,7 +51,8 @@ def schema() -> None:
     \b
     Examples:
       databricks-stp schema > partner-config.schema.json
-      Then start partner.json with: {"$schema": "./partner-config.schema.json", "partner": {...}}
+      Then start partner.json with:
+        {"$schema": "./partner-config.schema.json", "partner": {...}}
     """
     from stp_ext.partner_config import partner_json_schema
     from stp_ext.render.views import validate as view
