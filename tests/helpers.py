@@ -66,3 +66,14 @@ def invoke(
 
     extra = {"terminal": terminal} if terminal is not None else {}
     return cli_runner().invoke(cli, list(args), input=input, env=env, catch_exceptions=False, **extra)
+
+
+def rss_kib(pid: int) -> int | None:
+    """A process's resident memory in KiB, from /proc (None where there is no /proc: not Linux)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from emulator_client import ADMIN_TOKEN, PARTNERS, SECRETS, RawClient, RunningEmulator, raw_exchange
+from helpers import rss_kib
 
 from stp_ext.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator
 from stp_ext.emulator.app import LOGGED_PATH_CHARS
@@ -303,16 +304,6 @@ def test_the_token_endpoint_can_hang_drip_or_echo_for_clients_tests(emulator: Em
 
 
 # -- clients that pipeline requests and never read the answers -----------------------------------------
-
-
-def rss_kib(pid: int) -> int | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return None
 
 
 @pytest.mark.slow

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from emulator_client import ADMIN_TOKEN, SECRETS, RawClient, raw_exchange
+from helpers import rss_kib
 
 from stp_ext.emulator import Emulator
 from stp_ext.emulator.state import EmulatorStateError, Store
@@ -55,13 +56,7 @@ class RunningServer:
         self.port = int(self.info[url_key].rsplit(":", 1)[1])
 
     def rss_kib(self) -> int | None:
-        try:
-            for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        except OSError:
-            pass
-        return None
+        return rss_kib(self.process.pid)
 
     def stop(self) -> str:
         """Stop it; return what it wrote on stderr."""
