@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from emulator_client import RawClient
 from helpers import invoke, write_partner_config, write_profiles
 
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, DEFAULT_USER_TOKEN, Emulator
@@ -126,6 +127,18 @@ def emulator() -> Iterator[Emulator]:
         yield emu
     finally:
         emu.stop()
+
+
+@pytest.fixture
+def admin(emulator: Emulator) -> RawClient:
+    """A raw HTTP client of the emulator, signed in as the workspace admin."""
+    return RawClient(emulator.port, DEFAULT_ADMIN_TOKEN)
+
+
+@pytest.fixture
+def user(emulator: Emulator) -> RawClient:
+    """A raw HTTP client of the emulator, signed in as a plain (non-admin) workspace user."""
+    return RawClient(emulator.port, DEFAULT_USER_TOKEN)
 
 
 @dataclass

@@ -9,20 +9,12 @@ from typing import Any
 import pytest
 from emulator_client import PARTNERS, RawClient, Reply, partner_body, raw_exchange
 
-from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, DEFAULT_USER_TOKEN, Emulator
+from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, Emulator
 
 ME = "/api/2.0/preview/scim/v2/Me"
 CONFIG = partner_body()
 
 
-@pytest.fixture
-def admin(emulator: Emulator) -> RawClient:
-    return RawClient(emulator.port, DEFAULT_ADMIN_TOKEN)
-
-
-@pytest.fixture
-def user(emulator: Emulator) -> RawClient:
-    return RawClient(emulator.port, DEFAULT_USER_TOKEN)
 
 
 def assert_error(reply: Reply, status: int, error_code: str, message: str | None = None) -> None:

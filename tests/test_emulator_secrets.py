@@ -7,21 +7,13 @@ import os
 import time
 
 import pytest
-from emulator_client import ADMIN_TOKEN, SECRETS, USER_TOKEN, RawClient, Reply
+from emulator_client import SECRETS, RawClient, Reply
 
-from stp_ext.emulator import ADMIN, USER, Emulator
+from stp_ext.emulator import ADMIN, USER
 
 LIMIT = 128 * 1024
 
 
-@pytest.fixture
-def admin(emulator: Emulator) -> RawClient:
-    return RawClient(emulator.port, ADMIN_TOKEN)
-
-
-@pytest.fixture
-def user(emulator: Emulator) -> RawClient:
-    return RawClient(emulator.port, USER_TOKEN)
 
 
 @pytest.fixture

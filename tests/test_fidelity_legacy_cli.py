@@ -57,10 +57,6 @@ def legacy(emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     return run
 
 
-@pytest.fixture
-def admin(emulator: Emulator) -> RawClient:
-    return RawClient(emulator.port)
-
 
 def ok(done: Done) -> str:
     assert done.returncode == 0, (done.stdout, done.stderr)
