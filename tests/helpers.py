@@ -9,6 +9,7 @@ of other helper modules).
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -77,3 +78,34 @@ def rss_kib(pid: int) -> int | None:
     except OSError:
         pass
     return None
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on once this returns (bound, then released by the OS)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def error_lines(stderr: str) -> list[str]:
+    """The lines of ``stderr`` that start with ``Error:``: the CLI's one-line message for the user."""
+    return [line for line in stderr.splitlines() if line.startswith("Error:")]
+
+
+def one_error(stderr: str, debug: bool = False) -> str:
+    """The one ``Error:`` line of ``stderr``; a traceback only with ``debug`` (--debug), never an internal failure."""
+    errors = error_lines(stderr)
+    assert len(errors) == 1, stderr
+    assert ("Traceback" in stderr) == debug, stderr
+    assert "unexpected" not in stderr and "RecursionError" not in stderr, stderr
+    return errors[0]
+
+
+def create_partner(
+    run: Any, path: Path, *args: str, profile: str = "emu", input: str | None = None, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """``create -f PATH -p PROFILE -o json ARGS`` through the CLI; asserts it succeeded, returns its JSON."""
+    result = run("create", "-f", str(path), "-p", profile, "-o", "json", *args, input=input, env=env)
+    assert result.exit_code == 0, result.stderr
+    created: dict[str, Any] = json.loads(result.stdout)
+    return created

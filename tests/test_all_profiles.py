@@ -7,14 +7,9 @@ import socket
 import time
 
 import pytest
+from helpers import create_partner, free_port
 
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, DEFAULT_USER_TOKEN
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -23,22 +18,16 @@ def three_profiles(workspace, profiles_file):
         {
             "admin": {"host": workspace.url, "token": DEFAULT_ADMIN_TOKEN},
             "user": {"host": workspace.url, "token": DEFAULT_USER_TOKEN},
-            "closed": {"host": f"http://127.0.0.1:{_closed_port()}", "token": "dapi-nothing-listens"},
+            "closed": {"host": f"http://127.0.0.1:{free_port()}", "token": "dapi-nothing-listens"},
         },
         "three.cfg",
     )
     return workspace
 
 
-def _create(run, path, *args):
-    result = run("create", "-f", str(path), "-p", "admin", "-o", "json", *args)
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)["id"]
-
-
 def test_every_profile_gets_its_row(three_profiles, run, partner_file):
     path = partner_file(supported_features=["NON_ADMIN"], auth_options=["AUTH_PAT"])
-    partner_id = _create(run, path, "--no-auth-header")
+    partner_id = create_partner(run, path, "--no-auth-header", profile="admin")["id"]
     started = time.monotonic()
     result = run("get", "--all-profiles", "-f", str(path), "-o", "json")
     elapsed = time.monotonic() - started
@@ -79,7 +68,7 @@ def test_table_and_exit_zero_when_every_profile_answers(three_profiles, run, par
     none_yet = run("get", "--all-profiles")
     assert none_yet.exit_code == 0, none_yet.stderr
     assert "no active partner" in none_yet.stdout
-    _create(run, partner_file(), "--no-auth-header")
+    create_partner(run, partner_file(), "--no-auth-header", profile="admin")
     result = run("get", "--all-profiles")
     assert result.exit_code == 0, result.stderr
     text = result.stdout
@@ -92,7 +81,7 @@ def test_users_holding_manage_are_flagged(three_profiles, run, partner_file):
 
     RawClient(three_profiles.emulator.port).create_scope("partner-connect", initial_manage_principal="users")
     path = partner_file(supported_features=["NON_ADMIN"], auth_options=["AUTH_PAT"])
-    _create(run, path, "--no-secret")
+    create_partner(run, path, "--no-secret", profile="admin")
     result = run("get", "--all-profiles", "-f", str(path), "-o", "json")
     admin = json.loads(result.stdout)["profiles"][0]
     assert admin["users_permission"] == "MANAGE" and admin["credential_stored"] is False, json.dumps(admin)
@@ -156,7 +145,7 @@ def test_ctrl_c_ends_it_at_once(tmp_path):
 
 @pytest.mark.parametrize("columns", ["60", "100", "140"])
 def test_the_partner_id_is_never_split(three_profiles, run, partner_file, monkeypatch, columns):
-    partner_id = _create(run, partner_file(), "--no-auth-header")
+    partner_id = create_partner(run, partner_file(), "--no-auth-header", profile="admin")["id"]
     monkeypatch.setenv("COLUMNS", columns)
     result = run("get", "--all-profiles")  # the closed-port profile makes it exit 1; the table is still printed
     assert result.exit_code == 1, result.stderr

@@ -10,14 +10,9 @@ from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 
 import pytest
+from helpers import free_port
 
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_profile_from_config_file(workspace, run):
@@ -35,7 +30,7 @@ def test_common_options_before_or_after_the_subcommand(workspace, run, args):
 
 def test_explicit_profile_wins_over_environment(workspace, run, monkeypatch):
     # The SDK alone would take this host and this token and mix them with the profile.
-    monkeypatch.setenv("DATABRICKS_HOST", f"http://127.0.0.1:{_free_port()}")
+    monkeypatch.setenv("DATABRICKS_HOST", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-wrong")
     monkeypatch.setenv("DATABRICKS_CLIENT_ID", "some-client")
     result = run("get", "-p", "emu", "-o", "json")
@@ -73,7 +68,7 @@ class _WatchedEnvironment(MutableMapping[str, str]):
 def test_an_explicit_profile_leaves_the_process_environment_alone(workspace, run, monkeypatch):
     """Other threads read it meanwhile: `get --all-profiles` lost rows to "unexpected KeyError:
     'DATABRICKS_CONFIG_FILE'" when one thread hid the variables while another listed them (for proxies)."""
-    monkeypatch.setenv("DATABRICKS_HOST", f"http://127.0.0.1:{_free_port()}")
+    monkeypatch.setenv("DATABRICKS_HOST", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-wrong")
     watched = _WatchedEnvironment(os.environ)
     monkeypatch.setattr(os, "environ", watched)
@@ -185,7 +180,7 @@ def test_unreachable_workspace_fails_fast_with_defaults(run, tmp_path, monkeypat
     """Nothing listens on the port: the SDK's 300 s budget would hang; ours gives up within 15 s."""
     monkeypatch.delenv("DATABRICKS_STP_RETRY_TIMEOUT_SECONDS")
     monkeypatch.delenv("DATABRICKS_STP_HTTP_TIMEOUT_SECONDS")
-    monkeypatch.setenv("DATABRICKS_HOST", f"http://127.0.0.1:{_free_port()}")
+    monkeypatch.setenv("DATABRICKS_HOST", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-x")
     started = time.monotonic()
     result = run("get", "-e")
@@ -421,7 +416,7 @@ def test_oauth_m2m_still_works_and_keeps_its_probe(emulator, run, monkeypatch):
 def test_oauth_against_an_unreachable_host_fails_at_once_naming_it(run, monkeypatch, host):
     """It said "oauth-m2m: Invalid URL 'None'" (exit 2) after the probe's back-offs."""
     if host == "closed":
-        host = f"http://127.0.0.1:{_free_port()}"
+        host = f"http://127.0.0.1:{free_port()}"
     monkeypatch.setenv("DATABRICKS_HOST", host)
     monkeypatch.setenv("DATABRICKS_CLIENT_ID", "sp")
     monkeypatch.setenv("DATABRICKS_CLIENT_SECRET", "sp-secret")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import one_error
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = json.loads((REPO / "examples" / "partner.json").read_text())
@@ -39,14 +40,6 @@ def findings(run: Any, path: str) -> list[dict[str, Any]]:
     return list(json.loads(result.stdout)["findings"])
 
 
-def one_error(result: Any, debug: bool = False) -> str:
-    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1, result.stderr
-    assert ("Traceback" in result.stderr) == debug  # --debug shows where the InputError came from
-    assert "unexpected" not in result.stderr and "RecursionError" not in result.stderr
-    return errors[0]
-
-
 HOSTILE = {
     "5001-digit number": (with_extra("9" * 5001), "(file)", "5001 digits"),
     "negative 5001-digit number": (with_extra("-" + "9" * 5001), "(file)", "5001 digits"),
@@ -63,7 +56,7 @@ def test_validate_names_the_problem(case: str, run: Any, tmp_path: Path) -> None
     assert [(f["field"], message in f["message"]) for f in errors] == [(field, True)]
     result = run("validate", "-f", path)
     assert result.exit_code == 2
-    one_error(result)
+    one_error(result.stderr)
 
 
 @pytest.mark.parametrize("debug", [[], ["--debug"]])
@@ -72,7 +65,7 @@ def test_create_refuses_before_sending(case: str, debug: list[str], workspace: A
     path = write(tmp_path, HOSTILE[case][0])
     result = run("create", "-f", path, "--no-secret", "-p", "emu", *debug)
     assert result.exit_code == 2, result.stderr
-    assert "nothing was sent" in one_error(result, debug=bool(debug))
+    assert "nothing was sent" in one_error(result.stderr, debug=bool(debug))
     assert workspace.requests() == []
 
 
@@ -208,7 +201,7 @@ def test_a_hostile_payload_is_refused_before_anything_is_sent(
                      "--url", partner.url, "--payload", str(path))  # fmt: skip
         assert partner.state.accounts == {}  # nothing reached the partner
     assert result.exit_code == 2, result.stderr
-    assert one_error(result) == f"Error: --payload {path} {expected}"
+    assert one_error(result.stderr) == f"Error: --payload {path} {expected}"
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import ssl
 import threading
 import time
@@ -13,6 +12,7 @@ from typing import Any, ClassVar
 
 import pytest
 from connect_fixtures import BASIC, HOSTNAME, findings_of, partner_config, sample_partner
+from helpers import free_port
 
 from stp_ext.connect import run_connect_test
 from stp_ext.connect.cases import CASE_IDS
@@ -282,14 +282,8 @@ def test_overrides_are_merged_into_every_connect_request() -> None:
     assert "cloud_provider" in new.findings[0].message  # the partner's debugging_message is shown
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_refused_connection_is_a_finding_not_a_traceback() -> None:
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     report = run_connect_test(partner_config(), BASIC, url=url, timeout=2)
     assert not report.passed
     assert ("P100", "error", "connection_refused") in findings_of(report)

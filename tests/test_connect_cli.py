@@ -14,7 +14,7 @@ from xml.etree import ElementTree
 
 import pytest
 from connect_fixtures import BASIC_PASSWORD, BASIC_USER, sample_partner, write_config
-from helpers import invoke
+from helpers import free_port, invoke
 
 from stp_ext.connect.cases import CASE_IDS
 from stp_ext.sample_partner import FAULT_NAMES
@@ -265,12 +265,7 @@ def test_config_and_credential_cannot_both_use_stdin() -> None:
 
 
 def test_unreachable_partner_is_a_finding_not_a_traceback(config: Path) -> None:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    result = invoke("connect-test", "-f", str(config), "--url", f"http://127.0.0.1:{port}", "--no-auth-header")
+    result = invoke("connect-test", "-f", str(config), "--url", f"http://127.0.0.1:{free_port()}", "--no-auth-header")
     assert result.exit_code == 1
     assert "connection_refused" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr

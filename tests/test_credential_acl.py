@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from emulator_client import RawClient
-from helpers import write_profiles
+from helpers import create_partner, write_profiles
 from werkzeug.wrappers import Request, Response
 
 from stp_ext.core.terminal import Terminal
@@ -27,16 +27,10 @@ SCOPE = "partner-connect"
 SECRETS = "/api/2.0/secrets"
 
 
-def _create(run: Any, path: Path, *args: str, input: str | None = None) -> str:
-    result = run("create", "-f", str(path), "-p", "emu", "-o", "json", *args, input=input)
-    assert result.exit_code == 0, result.stderr
-    return str(json.loads(result.stdout)["id"])
-
-
 def test_non_admin_credential_is_read_only_for_users(workspace, run, partner_file):
     """Reported: the scope was created with `users` as MANAGE, so any user could overwrite the credential."""
     path = partner_file(supported_features=["NON_ADMIN"], auth_options=["AUTH_PAT"])
-    partner_id = _create(run, path, "--auth-header-stdin", input="Bearer real")
+    partner_id = create_partner(run, path, "--auth-header-stdin", input="Bearer real")["id"]
     admin = RawClient(workspace.emulator.port)
     user = admin.as_token(DEFAULT_USER_TOKEN)
     assert admin.acls(SCOPE)["users"] == "READ"
@@ -53,7 +47,7 @@ def test_secret_put_lowers_users_manage_to_read(workspace, run, partner_file):
     """A scope made the old way (users MANAGE) is repaired by secret put --non-admin."""
     admin = RawClient(workspace.emulator.port)
     assert admin.create_scope(SCOPE, initial_manage_principal="users").status == 200
-    partner_id = _create(run, partner_file(), "--no-secret")
+    partner_id = create_partner(run, partner_file(), "--no-secret")["id"]
     result = run("secret", "put", "--non-admin", "--no-auth-header", "-p", "emu", "-o", "json")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["users_permission"] == "READ"
@@ -67,7 +61,7 @@ def test_status_and_doctor_warn_when_users_hold_manage(workspace, run, partner_f
     admin = RawClient(workspace.emulator.port)
     admin.create_scope(SCOPE, initial_manage_principal="users")
     path = partner_file(supported_features=["NON_ADMIN"], auth_options=["AUTH_PAT"])
-    partner_id = _create(run, path, "--no-secret")
+    partner_id = create_partner(run, path, "--no-secret")["id"]
     admin.put_secret(SCOPE, partner_id, "")
 
     status = run("secret", "status", "-f", str(path), "-p", "emu", "-o", "json")
@@ -86,7 +80,7 @@ def test_status_and_doctor_warn_when_users_hold_manage(workspace, run, partner_f
 def test_admin_only_partner_rows_say_what_is_checked(workspace, run, partner_file):
     """Reported: an admin-only partner's row read 'users can READ ✓ pass' with 'users has no permission'."""
     path = partner_file()  # admin-only
-    _create(run, path, "--no-auth-header")
+    create_partner(run, path, "--no-auth-header")
     clean = run("secret", "status", "-f", str(path), "-p", "emu", "-o", "json")
     assert clean.exit_code == 0, clean.stderr
     rows = {c["check"]: c for c in json.loads(clean.stdout)}
@@ -106,7 +100,7 @@ def test_admin_only_partner_rows_say_what_is_checked(workspace, run, partner_fil
 
 def test_admin_note_only_for_admins(workspace, run, partner_file):
     path = partner_file(supported_features=["NON_ADMIN"], auth_options=["AUTH_PAT"])
-    partner_id = _create(run, path, "--no-auth-header")
+    partner_id = create_partner(run, path, "--no-auth-header")["id"]
     as_admin = run("secret", "status", "-f", str(path), "-p", "emu")
     assert "admins read every secret scope" in " ".join(as_admin.stdout.split())
     # A non-admin: the lookup of the active partner needs an admin, and the hint says --id works.
@@ -122,7 +116,7 @@ def test_admin_note_only_for_admins(workspace, run, partner_file):
 
 
 def test_secret_delete_missing_says_so(workspace, run, partner_file):
-    partner_id = _create(run, partner_file(), "--no-secret")
+    partner_id = create_partner(run, partner_file(), "--no-secret")["id"]
     result = run("secret", "delete", "-p", "emu", "-y")
     assert result.exit_code == 1
     first, hint = result.stderr.splitlines()[:2]
@@ -134,7 +128,7 @@ def test_secret_delete_missing_says_so(workspace, run, partner_file):
 
 
 def test_delete_if_exists_is_idempotent(workspace, run, partner_file):
-    partner_id = _create(run, partner_file(), "--no-auth-header")
+    partner_id = create_partner(run, partner_file(), "--no-auth-header")["id"]
     first = run("delete", "--if-exists", "-y", "-p", "emu", "-o", "json")
     assert json.loads(first.stdout) == {"id": partner_id, "deleted": True, "secret_deleted": True}
     for args in ([], ["--id", partner_id]):
@@ -148,7 +142,7 @@ def test_delete_if_exists_is_idempotent(workspace, run, partner_file):
 
 def test_secret_put_id_must_be_the_active_partner(workspace, run, partner_file):
     """Reported: a typo in --id stored the credential under a key nothing reads, exit 0."""
-    partner_id = _create(run, partner_file(), "--no-secret")
+    partner_id = create_partner(run, partner_file(), "--no-secret")["id"]
     typo = partner_id[:-1] + ("0" if partner_id[-1] != "0" else "1")
     workspace.emulator.clear_log()
     result = run("secret", "put", "--id", typo, "--auth-header-stdin", "-p", "emu", input="Bearer x")
@@ -177,7 +171,7 @@ def test_secret_put_checks_partner_before_prompting(workspace, run, fake_tty):
 
 
 def test_secret_put_prompt_asks_twice(workspace, run, partner_file, fake_tty):
-    partner_id = _create(run, partner_file(), "--no-secret")
+    partner_id = create_partner(run, partner_file(), "--no-secret")["id"]
     result = run("secret", "put", "-p", "emu", input="Bearer one\nBearer typo\nBearer two\nBearer two\n")
     assert result.exit_code == 0, result.stderr
     assert "Repeat for confirmation" in result.stderr
@@ -240,7 +234,7 @@ def test_standard_tier_falls_back_to_users_manage_and_says_so(standard_tier, run
 
 
 def test_secret_put_as_a_non_admin_is_told_about_force(workspace, run, partner_file):
-    partner_id = _create(run, partner_file(), "--no-secret")
+    partner_id = create_partner(run, partner_file(), "--no-secret")["id"]
     result = run("secret", "put", "--id", partner_id, "--no-auth-header", "-p", "emu-user")
     assert result.exit_code == 1
     error, hint = result.stderr.splitlines()[:2]

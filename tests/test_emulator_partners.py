@@ -15,8 +15,6 @@ ME = "/api/2.0/preview/scim/v2/Me"
 CONFIG = partner_body()
 
 
-
-
 def assert_error(reply: Reply, status: int, error_code: str, message: str | None = None) -> None:
     assert reply.status == status, reply.body
     assert reply.content_type.startswith("application/json")

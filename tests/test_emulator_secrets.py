@@ -14,8 +14,6 @@ from stp_ext.emulator import ADMIN, USER
 LIMIT = 128 * 1024
 
 
-
-
 @pytest.fixture
 def scope(admin: RawClient) -> str:
     assert admin.create_scope("partner-connect").status == 200

@@ -57,7 +57,6 @@ def legacy(emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     return run
 
 
-
 def ok(done: Done) -> str:
     assert done.returncode == 0, (done.stdout, done.stderr)
     return done.stdout

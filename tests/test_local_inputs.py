@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from helpers import EXAMPLE as EXAMPLE_PATH
+from helpers import one_error
 
 from stp_ext.core import inputs
 from stp_ext.core.errors import InputError
@@ -40,13 +41,6 @@ class EndlessStream(io.RawIOBase):
         buffer[: len(buffer)] = b"x" * len(buffer)
         self.read_bytes += len(buffer)
         return len(buffer)
-
-
-def one_error(stderr: str) -> str:
-    errors = [line for line in stderr.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1, stderr
-    assert "Traceback" not in stderr and "unexpected" not in stderr
-    return errors[0]
 
 
 # -- the reader ----------------------------------------------------------------------------------

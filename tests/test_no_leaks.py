@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import write_profiles
+from helpers import error_lines, write_profiles
 
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, DEFAULT_USER_TOKEN, Emulator
 from stp_ext.sample_partner import SamplePartner
@@ -143,7 +143,7 @@ def test_an_unexpected_error_naming_the_token_is_redacted(
     for debug in ([], ["--debug"]):
         result = run("get", *debug, "-p", "leak")
         assert result.exit_code == 1
-        errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+        errors = error_lines(result.stderr)
         assert errors == [f"Error: unexpected RuntimeError: config dump: host={leak_emulator.url} token=***REDACTED***"]
         assert ("Traceback" in result.stderr) == bool(debug)
         assert_no_leak(result)

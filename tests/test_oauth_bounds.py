@@ -20,6 +20,7 @@ import time
 from typing import Any
 
 import pytest
+from helpers import error_lines
 from test_emulator_oauth import TOKEN_PATH, ask_token
 
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator
@@ -49,7 +50,7 @@ def one_clean_line(result: Any) -> str:
     assert "Traceback" not in result.stderr and "unexpected" not in result.stderr
     assert DEFAULT_CLIENT_SECRET not in result.stdout + result.stderr and BASIC not in result.stderr
     lines = result.stderr.splitlines()
-    assert lines[0].startswith("Error: ") and sum(line.startswith("Error:") for line in lines) == 1
+    assert lines[0].startswith("Error: ") and len(error_lines(result.stderr)) == 1
     return str(lines[0])
 
 
@@ -103,7 +104,7 @@ def test_an_oauth_error_echoing_the_request_prints_no_credential(m2m: Emulator, 
     for args in ([], ["--debug"]):
         m2m.faults.arm(path_prefix=TOKEN_PATH, fail_next=1, mode="json", status=401, body=echo)
         result = run("get", *args)
-        first = next(line for line in result.stderr.splitlines() if line.startswith("Error:"))
+        first = error_lines(result.stderr)[0]
         assert "refused the credentials" in first and "invalid_client" in first, first
         assert BASIC not in result.stderr and BASIC.rstrip("=") not in result.stderr
         assert DEFAULT_CLIENT_SECRET not in result.stdout + result.stderr

@@ -16,6 +16,7 @@ import urllib.request
 from typing import Any
 
 import pytest
+from helpers import error_lines
 
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, DEFAULT_USER_TOKEN, Emulator
 
@@ -67,7 +68,7 @@ def new_partner(emu: Emulator, config: Any) -> str:
 def error_and_finish(result: Any) -> tuple[str, list[str]]:
     """The Error line, and the finishing command as argv (without the program name)."""
     lines = result.stderr.splitlines()
-    errors = [line for line in lines if line.startswith("Error: ")]
+    errors = error_lines(result.stderr)
     finish = [line for line in lines if line.startswith("Finish with: ")]
     assert len(errors) == 1 and len(finish) == 1, result.stderr
     assert "Traceback" not in result.stderr

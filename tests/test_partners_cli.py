@@ -6,6 +6,7 @@ import json
 import re
 
 import pytest
+from helpers import create_partner
 
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN
 
@@ -13,15 +14,9 @@ PARTNERS = "/api/2.0/partnerhub/self-test-partners"
 ID = re.compile(r"^[0-9A-F]{32}$")
 
 
-def _create(run, path, *extra):
-    result = run("create", "-f", str(path), "-p", "emu", "--no-secret", "-o", "json", *extra)
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)
-
-
 def test_lifecycle_with_profile(workspace, run, partner_file):
     path = partner_file()
-    created = _create(run, path)
+    created = create_partner(run, path, "--no-secret")
     assert ID.match(created["id"])
     assert created == {"id": created["id"], "name": "Test Partner", "secret": None}
 
@@ -70,7 +65,7 @@ def test_get_with_no_partner_is_success(workspace, run):
 
 def test_second_create_names_the_active_partner_and_hints_with_the_users_profile(workspace, run, partner_file):
     path = partner_file()
-    partner_id = _create(run, path)["id"]
+    partner_id = create_partner(run, path, "--no-secret")["id"]
     result = run("create", "-f", str(path), "-p", "emu", "--no-secret")
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
@@ -129,7 +124,7 @@ def test_bad_token_message_comes_from_reason_phrase(emulator, run, monkeypatch):
 
 
 def test_id_skips_the_lookup(workspace, run, partner_file):
-    partner_id = _create(run, partner_file())["id"]
+    partner_id = create_partner(run, partner_file(), "--no-secret")["id"]
     workspace.emulator.clear_log()
     assert run("update", "-f", str(partner_file()), "--id", partner_id, "-p", "emu", "-y").exit_code == 0
     calls = [(m, p) for m, p, _ in workspace.requests(PARTNERS)]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import example_partner
+from helpers import example_partner, one_error
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -43,13 +43,6 @@ def argv(command: str, path: str, url: str) -> list[str]:
         # One case: the point is the path; without a credential the AUTH case could not run.
         "connect-test": ["connect-test", "-f", path, "--no-auth-header", "--url", url, "--case", "P100"],
     }[command]
-
-
-def one_error(result: Any) -> str:
-    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    return errors[0]
 
 
 # -- paths that give no config: exit 2, one Error line, nothing sent --------------------------------
@@ -130,7 +123,7 @@ def test_a_path_that_gives_no_config_is_exit_2_and_sends_nothing(
     path, expected = BAD_PATHS[case](tmp_path, monkeypatch)
     result = run(*argv(command, path, workspace.url), input="")
     assert result.exit_code == 2
-    error = one_error(result)
+    error = one_error(result.stderr)
     assert expected in error
     assert result.stdout == ""
     assert workspace.emulator.request_log == []
@@ -155,7 +148,7 @@ def test_config_and_credential_cannot_both_come_from_stdin(args: list[str], work
     args = [workspace.url if a == "{url}" else a for a in args]
     result = run(*args, "-f", "-", input=VALID)
     assert result.exit_code == 2
-    assert one_error(result) == "Error: the config file and the credential cannot both come from stdin"
+    assert one_error(result.stderr) == "Error: the config file and the credential cannot both come from stdin"
     assert workspace.emulator.request_log == []
 
 
@@ -270,5 +263,5 @@ def test_an_invalid_config_never_causes_a_request(
     shared_emulator.clear_log()
     result = run("create", "-f", str(path), "--no-secret", "-e")
     assert result.exit_code == 2
-    assert "nothing was sent" in one_error(result)
+    assert "nothing was sent" in one_error(result.stderr)
     assert shared_emulator.request_log == []

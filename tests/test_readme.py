@@ -21,7 +21,7 @@ from pathlib import Path
 
 import click
 import pytest
-from helpers import invoke, write_profiles
+from helpers import free_port, invoke, write_profiles
 
 from stp_ext.cli import cli
 from stp_ext.core import auth_header
@@ -198,14 +198,6 @@ def test_readme_says_plainly_it_is_not_on_pypi_yet():
     assert commands == ["pipx install .", "pip install .", "databricks-stp --version"]
 
 
-def _closed_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.packaging  # a pip install into a fresh virtualenv: `make smoke` runs it
 @pytest.mark.slow
 def test_readme_install_then_the_first_hour_outside_the_checkout(emulator, tmp_path):
@@ -236,7 +228,7 @@ def test_readme_install_then_the_first_hour_outside_the_checkout(emulator, tmp_p
     config.write_text(
         f"[admin]\nhost = {emulator.url}\ntoken = {DEFAULT_ADMIN_TOKEN}\n\n"
         f"[user]\nhost = {emulator.url}\ntoken = {DEFAULT_USER_TOKEN}\n\n"
-        f"[closed]\nhost = http://127.0.0.1:{_closed_port()}\ntoken = dapi-nobody-listens\n"
+        f"[closed]\nhost = http://127.0.0.1:{free_port()}\ntoken = dapi-nobody-listens\n"
     )
     env.update(DATABRICKS_CONFIG_FILE=str(config), DATABRICKS_OUTPUT_FORMAT="json", HOME=str(home))
 

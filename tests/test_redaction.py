@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import error_lines
 
 from stp_ext.core.logs import REDACTED, redact, register_basic, register_secret
 from stp_ext.sample_partner import SamplePartner
@@ -104,7 +105,7 @@ def test_a_workspace_echoing_the_credential_gets_it_printed_nowhere(
     workspace.emulator.faults.arm(fail_next=1, mode="echo", status=400, path_prefix="/api/2.0/secrets/put")
     result = run("secret", "put", "--id", "ABC", "--force", *credential, "-p", "emu", *MODES[mode], input=stdin)
     assert result.exit_code == 1, result.stderr
-    error = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    error = error_lines(result.stderr)
     assert len(error) == 1 and "is invalid" in error[0]  # the workspace's message is shown...
     assert REDACTED in error[0]  # ...with the credential taken out
     assert ("POST", "/api/2.0/secrets/put", 400) in workspace.requests()  # the echo was sent: not vacuous
@@ -192,7 +193,7 @@ def test_a_workspace_echoing_the_token_encoded_gets_it_printed_nowhere(
         monkeypatch.setenv("DATABRICKS_TOKEN", token)
         result = run("get", "-e", *MODES[mode])
     assert result.exit_code == 1, result.stderr
-    error = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    error = error_lines(result.stderr)
     assert len(error) == 1 and "hex: " + REDACTED in error[0], result.stderr  # shown, with the token taken out
     for name, text in encodings(token).items():
         assert text not in result.stdout + result.stderr, name

@@ -9,6 +9,7 @@ import textwrap
 from typing import Any
 
 import pytest
+from helpers import free_port
 
 
 def _python(code: str) -> str:
@@ -125,7 +126,6 @@ def test_reason_phrase_customizer_is_installed():
 
 def test_host_metadata_probe_is_one_bounded_attempt_during_config_construction():
     """Older SDKs (the ones for Python 3.9) probe with a 300 s budget; every SDK would back off and retry."""
-    import socket
     import sys
     import time
 
@@ -135,9 +135,7 @@ def test_host_metadata_probe_is_one_bounded_attempt_during_config_construction()
     load_core()
     config_module = sys.modules["databricks.sdk.config"]
     original = config_module.get_host_metadata
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        closed = f"http://127.0.0.1:{s.getsockname()[1]}"
+    closed = f"http://127.0.0.1:{free_port()}"
     with _bounded_host_metadata_probe() as probe:
         started = time.monotonic()
         with pytest.raises(ValueError, match="Failed to fetch host metadata"):

@@ -7,6 +7,7 @@ import json
 import urllib.request
 
 import pytest
+from helpers import create_partner
 
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, DEFAULT_USER_TOKEN
 
@@ -28,16 +29,10 @@ def _secret_value(emulator, key, token=DEFAULT_ADMIN_TOKEN):
     return status, (base64.b64decode(body["value"]).decode() if status == 200 else body)
 
 
-def _create(run, path, *args, input=None):
-    result = run("create", "-f", str(path), "-p", "emu", "-o", "json", *args, input=input)
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)
-
-
 def test_create_with_basic_auth_non_admin(workspace, run, partner_file):
     path = partner_file(supported_features=["NON_ADMIN"], auth_options=["AUTH_PAT"])
     workspace.emulator.clear_log()
-    created = _create(run, path, "--basic-user", "u", "--basic-password-stdin", input="p\n")
+    created = create_partner(run, path, "--basic-user", "u", "--basic-password-stdin", input="p\n")
     partner_id = created["id"]
     # The round trips: create, scope create, put, and users READ (not MANAGE) by ACL; no host-metadata
     # probe, which a personal access token does not need.
@@ -74,7 +69,7 @@ def test_create_with_basic_auth_non_admin(workspace, run, partner_file):
 
 def test_non_admin_user_cannot_read_until_acl(workspace, run, partner_file):
     """An admin-made scope hides a missing ACL from admins; secret put --non-admin repairs it."""
-    partner_id = _create(run, partner_file(), "--auth-header-stdin", input="Bearer abc\n")["id"]
+    partner_id = create_partner(run, partner_file(), "--auth-header-stdin", input="Bearer abc\n")["id"]
     assert _secret_value(workspace.emulator, partner_id)[1] == "Bearer abc"  # one trailing newline dropped
     assert _secret_value(workspace.emulator, partner_id, DEFAULT_USER_TOKEN)[0] == 403
 
@@ -95,7 +90,7 @@ def test_non_admin_user_cannot_read_until_acl(workspace, run, partner_file):
 
 
 def test_no_auth_header_stores_empty_value(workspace, run, partner_file):
-    partner_id = _create(run, partner_file(), "--no-auth-header")["id"]
+    partner_id = create_partner(run, partner_file(), "--no-auth-header")["id"]
     assert _secret_value(workspace.emulator, partner_id) == (200, "")
 
 
@@ -108,7 +103,7 @@ def test_create_off_terminal_without_credential_warns_with_next_step(workspace, 
 
 def test_secret_put_uses_active_partner_and_file(workspace, run, partner_file):
     path = partner_file(supported_features=["NON_ADMIN"])
-    partner_id = _create(run, path, "--no-secret")["id"]
+    partner_id = create_partner(run, path, "--no-secret")["id"]
     result = run(
         "secret",
         "put",
@@ -129,7 +124,7 @@ def test_secret_put_uses_active_partner_and_file(workspace, run, partner_file):
 
 
 def test_secret_put_is_idempotent(workspace, run, partner_file):
-    partner_id = _create(run, partner_file(), "--no-auth-header")["id"]
+    partner_id = create_partner(run, partner_file(), "--no-auth-header")["id"]
     for value in ("Bearer one", "Bearer two"):
         result = run("secret", "put", "--id", partner_id, "--auth-header-stdin", "-p", "emu", input=value)
         assert result.exit_code == 0, result.stderr
@@ -186,7 +181,7 @@ def test_a_non_ascii_basic_password_is_sent_encoded(workspace, run, partner_file
 
 
 def test_secret_status_when_missing(workspace, run, partner_file):
-    _create(run, partner_file(), "--no-secret")
+    create_partner(run, partner_file(), "--no-secret")
     result = run("secret", "status", "-p", "emu", "-o", "json")
     assert result.exit_code == 1
     checks = {c["check"]: c["ok"] for c in json.loads(result.stdout)}
@@ -195,7 +190,7 @@ def test_secret_status_when_missing(workspace, run, partner_file):
 
 
 def test_secret_delete(workspace, run, partner_file):
-    partner_id = _create(run, partner_file(), "--no-auth-header")["id"]
+    partner_id = create_partner(run, partner_file(), "--no-auth-header")["id"]
     result = run("secret", "delete", "-p", "emu", "-y", "-o", "json")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) == {"scope": "partner-connect", "key": partner_id, "deleted": True}
@@ -204,14 +199,14 @@ def test_secret_delete(workspace, run, partner_file):
 
 
 def test_delete_keep_secret(workspace, run, partner_file):
-    partner_id = _create(run, partner_file(), "--no-auth-header")["id"]
+    partner_id = create_partner(run, partner_file(), "--no-auth-header")["id"]
     result = run("delete", "--keep-secret", "-p", "emu", "-y", "-o", "json")
     assert json.loads(result.stdout) == {"id": partner_id, "deleted": True, "secret_deleted": False}
     assert _secret_value(workspace.emulator, partner_id)[0] == 200
 
 
 def test_delete_round_trips(workspace, run, partner_file):
-    partner_id = _create(run, partner_file(), "--no-auth-header")["id"]
+    partner_id = create_partner(run, partner_file(), "--no-auth-header")["id"]
     workspace.emulator.clear_log()
     assert run("delete", "--id", partner_id, "-p", "emu", "-y").exit_code == 0
     assert len(workspace.requests()) == 2  # delete partner, delete secret (a PAT needs no metadata probe)

@@ -13,14 +13,9 @@ import sys
 
 import pytest
 from emulator_client import RawClient
+from helpers import create_partner
 
 from stp_ext.core.terminal import FakeTerminal, Terminal
-
-
-def _create(run, partner_file) -> str:
-    result = run("create", "-f", str(partner_file()), "-p", "emu", "--no-secret", "-o", "json")
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)["id"]
 
 
 def _active_ids(run) -> list[str]:
@@ -28,7 +23,7 @@ def _active_ids(run) -> list[str]:
 
 
 def test_answering_no_on_a_terminal_changes_nothing(workspace, run, partner_file):
-    partner_id = _create(run, partner_file)
+    partner_id = create_partner(run, partner_file(), "--no-secret")["id"]
     before = len(workspace.requests("/api/"))
     terminal = FakeTerminal(tty=True, answers=[False])
     result = run("delete", "-p", "emu", terminal=terminal)
@@ -41,14 +36,14 @@ def test_answering_no_on_a_terminal_changes_nothing(workspace, run, partner_file
 
 
 def test_answering_yes_on_a_terminal_deletes(workspace, run, partner_file):
-    _create(run, partner_file)
+    create_partner(run, partner_file(), "--no-secret")
     terminal = FakeTerminal(tty=True, answers=[True])
     assert run("delete", "-p", "emu", terminal=terminal).exit_code == 0
     assert _active_ids(run) == []
 
 
 def test_no_terminal_never_asks_and_never_blocks(workspace, run, partner_file):
-    _create(run, partner_file)
+    create_partner(run, partner_file(), "--no-secret")
     terminal = FakeTerminal(tty=False)  # any question would fail the test: no answers scripted
     result = run("delete", "-p", "emu", terminal=terminal)
     assert result.exit_code == 0, result.stderr
@@ -57,7 +52,7 @@ def test_no_terminal_never_asks_and_never_blocks(workspace, run, partner_file):
 
 
 def test_password_prompt_on_a_terminal_is_hidden_and_stored(workspace, run, partner_file):
-    partner_id = _create(run, partner_file)
+    partner_id = create_partner(run, partner_file(), "--no-secret")["id"]
     terminal = FakeTerminal(tty=True, secrets=["s3cret-pass"])
     result = run("secret", "put", "-p", "emu", "--basic-user", "svc", terminal=terminal)
     assert result.exit_code == 0, result.stderr
@@ -83,7 +78,7 @@ def test_an_empty_or_blank_password_at_the_prompt_is_refused_before_anything_is_
 
 
 def test_no_terminal_refuses_a_password_it_cannot_prompt_for(workspace, run, partner_file):
-    _create(run, partner_file)
+    create_partner(run, partner_file(), "--no-secret")
     terminal = FakeTerminal(tty=False)
     result = run("secret", "put", "-p", "emu", "--basic-user", "svc", terminal=terminal)
     assert result.exit_code == 2

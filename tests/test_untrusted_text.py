@@ -15,6 +15,7 @@ import json
 import re
 
 import pytest
+from helpers import error_lines
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -54,8 +55,7 @@ def _safe(result) -> None:
     assert "unexpected" not in result.stderr, result.stderr
     for stream in (result.stdout, result.stderr):
         assert not RAW.search(stream), repr(stream[:300])
-    error_lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
-    assert len(error_lines) <= 1, result.stderr
+    assert len(error_lines(result.stderr)) <= 1, result.stderr
 
 
 @SETTINGS
@@ -156,7 +156,7 @@ def test_debug_logs_show_peer_text_escaped(capsys):
     # Logs keep their line breaks (the SDK logs bodies over several lines), indented so that no
     # peer text starts a line (issue 22.6); every other control is escaped.
     assert "answer: \\x1b]0;owned\\x07\\x1b[2J\n  Error: forged" in err
-    assert not any(line.startswith("Error:") for line in err.splitlines())
+    assert not error_lines(err)
     assert not RAW.search(err)
 
 
@@ -195,6 +195,6 @@ def test_a_peer_message_cannot_forge_an_error_line_in_a_debug_traceback(run, mon
     assert result.exit_code == 1
     assert "Traceback" in result.stderr  # --debug shows it...
     assert "refused\\nError: forged by the peer\\x1b[2J" in result.stderr  # ...the peer's words escaped in it
-    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    errors = error_lines(result.stderr)
     assert len(errors) == 1 and "forged" in errors[0], result.stderr
     assert not RAW.search(result.stderr.replace("\n", ""))

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from fake_clock import FakeClock
+from helpers import free_port
 
 from stp_ext.emulator import Emulator
 from stp_ext.workspace.client import use_clock
@@ -50,12 +51,6 @@ def _get(run: Any, host: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, flo
     assert result.exit_code == 1, result.stderr
     assert "Traceback" not in result.stderr
     return result, elapsed, result.stderr.splitlines()[0]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Listener:
@@ -115,7 +110,7 @@ def listening(reply: bytes | None = None, tls: ssl.SSLContext | None = None) -> 
 
 def test_a_closed_port_fails_on_the_first_try(defaults: None, run: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """It took 9.7 s, then 0.4 s (a 0.3 s retry; the legacy CLI: 0.21 s): now one attempt, no pause."""
-    host = f"http://127.0.0.1:{_free_port()}"
+    host = f"http://127.0.0.1:{free_port()}"
     with use_clock(FakeClock()) as clock:
         _result, elapsed, first = _get(run, host, monkeypatch)
     assert first == f"Error: cannot reach {host}: connection refused (is the port right, is the service up?)"
