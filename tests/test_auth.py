@@ -80,7 +80,7 @@ def test_an_explicit_profile_leaves_the_process_environment_alone(workspace, run
 
 def test_an_explicit_profile_still_takes_the_other_settings_from_the_environment(workspace, monkeypatch):
     from stp_ext.workspace.auth import _config_class, _hidden_environment, _sdk_env_names
-    from stp_ext.workspace.sdk import load_core
+    from stp_ext.workspace.sdk_seam import load_core
 
     monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-wrong")
     monkeypatch.setenv("DATABRICKS_RATE_LIMIT", "7")
@@ -351,7 +351,7 @@ def test_a_mistyped_profile_gets_a_hint(workspace, run, given, hint):
 
 def test_the_sdk_hooks_relied_on_exist_in_this_release():
     from stp_ext.workspace.auth import sdk_hooks_present
-    from stp_ext.workspace.sdk import load_core
+    from stp_ext.workspace.sdk_seam import load_core
 
     assert sdk_hooks_present(load_core().Config) == dict.fromkeys(
         ("_fix_host_if_needed", "_resolve_host_metadata", "_load_from_env"), True
@@ -383,7 +383,7 @@ def test_without_the_client_internals_requests_go_through_the_sdk(env_auth, run,
 
 
 def test_without_the_error_parser_hook_errors_are_the_sdks(env_auth, run, monkeypatch):
-    from stp_ext.workspace.sdk import load_core
+    from stp_ext.workspace.sdk_seam import load_core
 
     monkeypatch.delattr(load_core(), "_ErrorCustomizer")
     env_auth.faults.arm(path_prefix="/api/2.0/partnerhub", fail_next=1, status=500)

@@ -28,7 +28,7 @@ from fake_clock import FakeClock
 
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, Emulator
 from stp_ext.workspace.client import use_clock
-from stp_ext.workspace.sdk import load_core
+from stp_ext.workspace.sdk_seam import load_core
 
 PARTNERS = "/api/2.0/partnerhub/self-test-partners"
 SECRETS = "/api/2.0/secrets"

@@ -25,7 +25,7 @@ def _python(code: str) -> str:
 # are read last.
 FAST_PATH = """
 import json, sys
-from stp_ext.workspace.sdk import load_core
+from stp_ext.workspace.sdk_seam import load_core
 core = load_core()
 heavy = ("cryptography", "google.protobuf", "databricks.sdk.service.provisioning")
 facts = {
@@ -72,7 +72,7 @@ def test_google_and_azure_auth_modules_load_only_when_used(fast_path: dict[str, 
 def test_full_package_still_importable_after_the_fast_path():
     out = _python(
         """
-        from stp_ext.workspace.sdk import load_core
+        from stp_ext.workspace.sdk_seam import load_core
         core = load_core()
         from databricks.sdk import WorkspaceClient, AccountClient
         import databricks.sdk
@@ -95,7 +95,7 @@ def test_falls_back_to_the_normal_import_when_the_fast_path_fails_and_reuses_it(
         def broken(spec):
             raise RuntimeError("simulated")
         importlib.util.module_from_spec = broken
-        from stp_ext.workspace.sdk import load_core
+        from stp_ext.workspace.sdk_seam import load_core
         core = load_core()
         importlib.util.module_from_spec = real
         print(core.Config.__name__, "databricks.sdk.service.jobs" in sys.modules)
@@ -111,7 +111,7 @@ def test_reason_phrase_customizer_is_installed():
     """Pins the SDK internals that the error-message precedence relies on."""
     from stp_ext.workspace.auth import _bounded_host_metadata_probe, _config_class
     from stp_ext.workspace.client import Timeouts, Workspace, WorkspaceInfo
-    from stp_ext.workspace.sdk import load_core
+    from stp_ext.workspace.sdk_seam import load_core
 
     core = load_core()
     with _bounded_host_metadata_probe():  # nothing listens there; older SDKs would retry for 300 s
@@ -130,7 +130,7 @@ def test_host_metadata_probe_is_one_bounded_attempt_during_config_construction()
     import time
 
     from stp_ext.workspace.auth import _bounded_host_metadata_probe
-    from stp_ext.workspace.sdk import load_core
+    from stp_ext.workspace.sdk_seam import load_core
 
     load_core()
     config_module = sys.modules["databricks.sdk.config"]
@@ -155,7 +155,7 @@ def test_the_sdk_names_oauth_bounding_rebinds_exist_and_are_used():
 
     from stp_ext.workspace import oauth_token
     from stp_ext.workspace.auth import _bound_oauth_token_requests
-    from stp_ext.workspace.sdk import load_core
+    from stp_ext.workspace.sdk_seam import load_core
 
     load_core()
     oauth = sys.modules["databricks.sdk.oauth"]

@@ -23,7 +23,7 @@ from helpers import free_port
 
 from stp_ext.emulator import Emulator
 from stp_ext.workspace.client import use_clock
-from stp_ext.workspace.sdk import load_core
+from stp_ext.workspace.sdk_seam import load_core
 
 PARTNERS = "/api/2.0/partnerhub/self-test-partners"
 RETRY_ENV = "DATABRICKS_STP_RETRY_TIMEOUT_SECONDS"

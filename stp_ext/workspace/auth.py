@@ -30,7 +30,6 @@ import contextvars
 import functools
 import logging
 import os
-import sys
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -42,8 +41,9 @@ from stp_ext import __version__
 from stp_ext.core import user_agent
 from stp_ext.core.errors import AuthConfigError, WorkspaceError
 from stp_ext.core.logs import redact_peer, register_basic, register_secret
+from stp_ext.workspace import sdk_seam
 from stp_ext.workspace.client import Timeouts, Workspace, WorkspaceInfo, active_clock, clock_is_real
-from stp_ext.workspace.sdk import load_core
+from stp_ext.workspace.sdk_seam import load_core
 
 logger = logging.getLogger(__name__)
 
@@ -208,7 +208,7 @@ def _config_class(base: type) -> type:
     """databricks-sdk's Config, with the host cut to scheme://host:port, the probe only when needed,
     and the environment read without the variables ``_hidden_environment`` names.
 
-    All three are overrides of private Config steps (``_fix_host_if_needed``,
+    All three are overrides of private Config steps, made in workspace.sdk_seam (``_fix_host_if_needed``,
     ``_resolve_host_metadata``, ``_load_from_env``). If a release renames them,
     the overrides are simply never called: the host is then normalised after
     construction, the SDK probes as it always did (one more request), and the
@@ -221,39 +221,34 @@ def _config_class(base: type) -> type:
     if callable(attributes):
         attributes()
 
-    # base is the SDK's Config class, found at run time (the SDK loads lazily): mypy sees a variable.
-    class Config(base):  # type: ignore[misc,valid-type]
-        def _fix_host_if_needed(self) -> None:
-            config: Any = self  # the SDK's Config: mypy cannot see through the dynamic base class
-            if config.host:
-                raw = config.host
-                config.host = normalize_host(raw)
-                _log_normalized(raw, config.host)
+    def fix_host(config: Any) -> None:
+        if config.host:
+            raw = config.host
+            config.host = normalize_host(raw)
+            _log_normalized(raw, config.host)
 
-        def _resolve_host_metadata(self) -> None:
-            if _is_pat(self):
-                logger.debug("host metadata not fetched: a personal access token needs none of it")
-                return
-            super()._resolve_host_metadata()
+    def skip_host_metadata(config: Any) -> bool:
+        if _is_pat(config):
+            logger.debug("host metadata not fetched: a personal access token needs none of it")
+            return True
+        return False
 
-        def _load_from_env(self) -> None:
-            hidden = _HIDDEN_ENV.get()
-            if not hidden:
-                super()._load_from_env()
-                return
-            # The SDK's own step, but blind to the hidden names: the first non-empty of each
-            # setting's variable and its aliases, for settings not already given as arguments.
-            config: Any = self
-            for attr in config.attributes():
-                if not attr.env or getattr(config, attr.name, None) is not None:
-                    continue
-                names = [attr.env, *(getattr(attr, "env_aliases", ()) or ())]
-                value = next((os.environ.get(n) for n in names if n not in hidden and os.environ.get(n)), None)
-                if value:
-                    setattr(config, attr.name, value)
+    def load_from_env(config: Any) -> bool:
+        hidden = _HIDDEN_ENV.get()
+        if not hidden:
+            return False  # the SDK's own step
+        # The SDK's own step, but blind to the hidden names: the first non-empty of each
+        # setting's variable and its aliases, for settings not already given as arguments.
+        for attr in config.attributes():
+            if not attr.env or getattr(config, attr.name, None) is not None:
+                continue
+            names = [attr.env, *(getattr(attr, "env_aliases", ()) or ())]
+            value = next((os.environ.get(n) for n in names if n not in hidden and os.environ.get(n)), None)
+            if value:
+                setattr(config, attr.name, value)
+        return True
 
-    Config.__name__ = Config.__qualname__ = base.__name__
-    return Config
+    return sdk_seam.config_subclass(base, fix_host, skip_host_metadata, load_from_env)
 
 
 def _is_pat(cfg: Any) -> bool:
@@ -262,8 +257,7 @@ def _is_pat(cfg: Any) -> bool:
 
 def sdk_hooks_present(config_cls: Any) -> dict[str, bool]:
     """Which private SDK hooks this module relies on exist in the installed databricks-sdk."""
-    hooks = ("_fix_host_if_needed", "_resolve_host_metadata", "_load_from_env")
-    return {name: callable(getattr(config_cls, name, None)) for name in hooks}
+    return sdk_seam.config_hooks_present(config_cls)
 
 
 class _OneAttempt:
@@ -315,12 +309,8 @@ def _bounded_host_metadata_probe(http_seconds: float = PROBE_HTTP_TIMEOUT) -> It
     from stp_ext.workspace.transport import BoundedAdapter
 
     probe = _Probe()
-    config_module = sys.modules.get("databricks.sdk.config")
-    client_module = sys.modules.get("databricks.sdk._base_client")
-    client_cls = getattr(client_module, "_BaseClient", None)
-    names = vars(config_module) if config_module is not None else {}  # what config.py looks the names up in
-    originals = {name: names.get(name) for name in ("get_host_metadata", "get_endpoints_from_url")}
-    if client_cls is None or not any(originals.values()):
+    client_cls = sdk_seam.base_client_class()
+    if client_cls is None:
         yield probe
         return
 
@@ -351,15 +341,10 @@ def _bounded_host_metadata_probe(http_seconds: float = PROBE_HTTP_TIMEOUT) -> It
 
         return call
 
-    for name, original in originals.items():
-        if callable(original):
-            names[name] = one_attempt(name, original)
-    try:
+    # The names config.py calls, looked up in its own namespace at each call.
+    wrappers = {name: functools.partial(one_attempt, name) for name in clients}
+    with sdk_seam.rebound("databricks.sdk.config", wrappers):
         yield probe
-    finally:
-        for name, original in originals.items():
-            if callable(original):
-                names[name] = original
 
 
 def _build(core: Any, source: str, debug: bool, **kwargs: Any) -> Any:
@@ -460,11 +445,7 @@ def _bound_oauth_token_requests(http_seconds: float) -> None:
     from stp_ext.workspace import oauth_token
 
     oauth_token.set_http_timeout(http_seconds)
-    module = sys.modules.get("databricks.sdk.oauth")
-    if module is not None and callable(getattr(module, "retrieve_token", None)):
-        vars(module)["retrieve_token"] = oauth_token.retrieve_token
-    else:
-        logger.debug("databricks.sdk.oauth.retrieve_token not found: OAuth token requests are the SDK's own")
+    sdk_seam.rebind("databricks.sdk.oauth", "retrieve_token", oauth_token.retrieve_token)
 
 
 def _half_set_environment(config_file: Path, config_cls: Any) -> AuthConfigError | None:

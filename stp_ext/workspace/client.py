@@ -38,7 +38,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from stp_ext.core.errors import AuthConfigError, NotFoundError, OutcomeUnknownError, WorkspaceError
 from stp_ext.core.inputs import MAX_SECONDS
 from stp_ext.core.logs import redact_peer
-from stp_ext.workspace.sdk import load_core
+from stp_ext.workspace import sdk_seam
+from stp_ext.workspace.sdk_seam import load_core
 from stp_ext.workspace.transport import (
     MAX_BODY_BYTES,
     Answer,
@@ -182,15 +183,13 @@ class Workspace:
         self.info = info
         self.timeouts = timeouts
         self._clock = clock or active_clock()
-        base = getattr(api_client, "_api_client", None)
         # One attempt at a time through the SDK's request path (auth, user agent, error parsing).
         # Without it (a future SDK), requests fall back to ApiClient.do and the SDK's own retries.
-        self._perform = getattr(base, "_perform", None)
-        self._user_agent = getattr(base, "_user_agent_base", None)
-        self._session = bound_session(getattr(base, "_session", None), timeouts.http_seconds)
-        if self._session is None or not callable(self._perform) or not isinstance(self._user_agent, str):
-            logger.debug("databricks-sdk internals moved: using ApiClient.do with the SDK's retries")
-            self._perform = None
+        path = sdk_seam.request_path(api_client)
+        self._session = bound_session(path.session, timeouts.http_seconds) if path else None
+        if path is not None and self._session is None:
+            logger.debug("databricks-sdk's session is not a requests.Session: using ApiClient.do")
+        self._one_attempt = path if self._session is not None else None
 
     @property
     def host(self) -> str:
@@ -219,7 +218,7 @@ class Workspace:
                 return self._json_object(method, path, content)
             except core.DatabricksError as e:
                 error = self._api_error(e)
-                if error.status not in (429, 503) or self._perform is None:  # the fallback path retried already
+                if error.status not in (429, 503) or self._one_attempt is None:  # the fallback path retried already
                     raise error from None
                 asked = _retry_after(last_answer(self._session))
                 now = clock.time()
@@ -250,7 +249,7 @@ class Workspace:
         self, failure: NetworkFailure, method: str, attempt: int, spent: float, left: float, timeouts_retried: int
     ) -> float | None:
         """How long to wait before trying again after a network failure; None: do not try again."""
-        if self._perform is None:
+        if self._one_attempt is None:
             return None  # the fallback path (ApiClient.do) retried already
         if failure.kind in ("dropped", "timeout") and method not in READS:
             return None  # it may have been done: repeating a write is not ours to decide
@@ -292,11 +291,11 @@ class Workspace:
         if body is not None:
             headers["Content-Type"] = "application/json"
         try:
-            if self._perform is None:
+            if self._one_attempt is None:
                 result = self._api.do(method, path, body=body, query=query, headers=headers)
                 return json.dumps(result).encode()
-            headers["User-Agent"] = str(self._user_agent)  # what ApiClient.do would add (a str: checked in __init__)
-            response = self._perform(method, f"{self.host}{path}", query=query, headers=headers, body=body)
+            headers["User-Agent"] = self._one_attempt.user_agent  # what ApiClient.do would add
+            response = self._one_attempt.perform(method, f"{self.host}{path}", query=query, headers=headers, body=body)
             return bytes(response.content)
         except requests.RequestException as e:
             raise classify(e) from None
@@ -414,12 +413,10 @@ def _prefer_reason_phrase(api_client: Any) -> None:
     this; ApiClient has no public way to add one, so this reaches its parser and
     degrades to the SDK's own messages if that ever moves (a test pins it).
     """
-    core = load_core()
-    parser = getattr(getattr(api_client, "_api_client", None), "_error_parser", None)
-    customizers = getattr(parser, "_error_customizers", None)
-    base = getattr(core, "_ErrorCustomizer", None)
-    if not isinstance(customizers, list) or not isinstance(base, type):
+    hooks = sdk_seam.error_hooks(api_client, load_core())
+    if hooks is None:
         return
+    base = hooks.customizer_base
 
     # base is the SDK's error customizer class, found at run time: mypy sees a variable.
     class ReasonPhrase(base):  # type: ignore[misc,valid-type]
@@ -448,10 +445,9 @@ def _prefer_reason_phrase(api_client: Any) -> None:
         def deserialize_error(self, response: Any, content: bytes) -> dict[str, Any]:
             return {"message": f"HTTP {response.status_code}"}
 
-    customizers.append(ReasonPhrase())
-    parsers = getattr(parser, "_error_parsers", None)
-    if isinstance(parsers, list):
-        parsers.append(AnyBody())
+    hooks.customizers.append(ReasonPhrase())
+    if hooks.parsers is not None:
+        hooks.parsers.append(AnyBody())
 
 
 def _status_by_class() -> dict[type, int]:

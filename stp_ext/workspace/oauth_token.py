@@ -129,9 +129,6 @@ def _lifetime(value: Any) -> float:
 
 
 def _token_class() -> Any:
-    from stp_ext.workspace.sdk import load_core
+    from stp_ext.workspace.sdk_seam import oauth_token_class
 
-    load_core()
-    import sys
-
-    return vars(sys.modules["databricks.sdk.oauth"])["Token"]
+    return oauth_token_class()

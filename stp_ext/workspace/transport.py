@@ -24,6 +24,8 @@ from typing import Any
 import requests
 import requests.adapters
 
+from stp_ext.workspace.sdk_seam import settle_body
+
 logger = logging.getLogger(__name__)
 
 # The largest answer read from a workspace. The APIs used here answer a few KiB
@@ -76,9 +78,7 @@ class BoundedAdapter(requests.adapters.HTTPAdapter):
         except BaseException:
             response.close()
             raise
-        # What requests does once it has read a body; later reads of .content return it.
-        response._content = body
-        response._content_consumed = True
+        settle_body(response, body)  # later reads of .content return it
         release = getattr(response.raw, "release_conn", None)
         if callable(release):
             release()
