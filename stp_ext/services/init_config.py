@@ -86,11 +86,6 @@ def example_names() -> list[str]:
     return sorted(p.stem for p in EXAMPLES_DIR.glob("*.json"))
 
 
-def example_choices() -> list[str]:
-    """What --example accepts: a shipped example's name, or an integration type (its first example)."""
-    return [*example_names(), *INTEGRATION_TYPES]
-
-
 def example_path(choice: str) -> Path:
     wanted = choice.strip()
     names = example_names()
