@@ -19,28 +19,13 @@ from typing import Any
 
 import pytest
 from helpers import EXAMPLE as EXAMPLE_PATH
-from helpers import one_error
+from helpers import EndlessStream, one_error
 
 from stp_ext.core import inputs
 from stp_ext.core.errors import InputError
 
 EXAMPLE = str(EXAMPLE_PATH)
 POSIX_DEVICES = pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="POSIX devices")
-
-
-class EndlessStream(io.RawIOBase):
-    """Never ends; counts what was read from it."""
-
-    def __init__(self) -> None:
-        self.read_bytes = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        buffer[: len(buffer)] = b"x" * len(buffer)
-        self.read_bytes += len(buffer)
-        return len(buffer)
 
 
 # -- the reader ----------------------------------------------------------------------------------

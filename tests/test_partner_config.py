@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from helpers import DROP, EXAMPLE, example_partner
+from helpers import DROP, EXAMPLE, EndlessStream, example_partner
 
 from stp_ext.core import inputs
 from stp_ext.core.errors import ConfigFileError, ExitCode
@@ -529,22 +529,6 @@ def test_exactly_one_mib_is_read(write: Callable[..., str]) -> None:
     body = json.dumps(doc()).encode()
     padded = body + b" " * (loading.MAX_BYTES - len(body))
     assert load_partner_config(write(padded)).valid
-
-
-class EndlessStream(io.RawIOBase):
-    """A stream that never ends; counts what was read from it."""
-
-    def __init__(self) -> None:
-        self.read_bytes = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        size = len(buffer)
-        buffer[:size] = b" " * size
-        self.read_bytes += size
-        return size
 
 
 def test_huge_stdin_is_not_read_whole() -> None:
