@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import socket
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,21 @@ def create_partner(
     assert result.exit_code == 0, result.stderr
     created: dict[str, Any] = json.loads(result.stdout)
     return created
+
+
+def get_failing(run: Any, host: str, monkeypatch: Any) -> tuple[Result, float, str]:
+    """``get -e`` against ``host`` (token ``dapi-x``), which must fail as a peer does: exit 1, no traceback.
+
+    Returns the result, the seconds it took and its first stderr line.
+    """
+    monkeypatch.setenv("DATABRICKS_HOST", host)
+    monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-x")
+    started = time.monotonic()
+    result = run("get", "-e")
+    elapsed = time.monotonic() - started
+    assert result.exit_code == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    return result, elapsed, result.stderr.splitlines()[0]
 
 
 class EndlessStream(io.RawIOBase):

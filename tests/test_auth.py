@@ -10,7 +10,7 @@ from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 
 import pytest
-from helpers import free_port
+from helpers import free_port, get_failing
 
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN
 
@@ -180,14 +180,9 @@ def test_unreachable_workspace_fails_fast_with_defaults(run, tmp_path, monkeypat
     """Nothing listens on the port: the SDK's 300 s budget would hang; ours gives up within 15 s."""
     monkeypatch.delenv("DATABRICKS_STP_RETRY_TIMEOUT_SECONDS")
     monkeypatch.delenv("DATABRICKS_STP_HTTP_TIMEOUT_SECONDS")
-    monkeypatch.setenv("DATABRICKS_HOST", f"http://127.0.0.1:{free_port()}")
-    monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-x")
-    started = time.monotonic()
-    result = run("get", "-e")
-    elapsed = time.monotonic() - started
-    assert result.exit_code == 1
+    result, elapsed, first = get_failing(run, f"http://127.0.0.1:{free_port()}", monkeypatch)
     assert elapsed < 15
-    assert result.stderr.splitlines()[0].startswith("Error: cannot reach http://127.0.0.1:")
+    assert first.startswith("Error: cannot reach http://127.0.0.1:")
     assert "connection refused" in result.stderr
 
 
@@ -196,12 +191,7 @@ def test_workspace_that_never_answers_times_out(run, monkeypatch):
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(16)  # accepts connections, never answers
-        monkeypatch.setenv("DATABRICKS_HOST", f"http://127.0.0.1:{listener.getsockname()[1]}")
-        monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-x")
-        started = time.monotonic()
-        result = run("get", "-e")
-        elapsed = time.monotonic() - started
-    assert result.exit_code == 1
+        result, elapsed, _ = get_failing(run, f"http://127.0.0.1:{listener.getsockname()[1]}", monkeypatch)
     assert elapsed < 2
     assert "cannot reach" in result.stderr and "timed out" in result.stderr
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from fake_clock import FakeClock
-from helpers import free_port
+from helpers import free_port, get_failing
 
 from stp_ext.emulator import Emulator
 from stp_ext.workspace.client import use_clock
@@ -40,17 +40,6 @@ def defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     """The shipped timeouts (conftest shortens them for other tests)."""
     monkeypatch.delenv(RETRY_ENV, raising=False)
     monkeypatch.delenv(HTTP_ENV, raising=False)
-
-
-def _get(run: Any, host: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, float, str]:
-    monkeypatch.setenv("DATABRICKS_HOST", host)
-    monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-x")
-    started = time.monotonic()
-    result = run("get", "-e")
-    elapsed = time.monotonic() - started
-    assert result.exit_code == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    return result, elapsed, result.stderr.splitlines()[0]
 
 
 class Listener:
@@ -112,14 +101,14 @@ def test_a_closed_port_fails_on_the_first_try(defaults: None, run: Any, monkeypa
     """It took 9.7 s, then 0.4 s (a 0.3 s retry; the legacy CLI: 0.21 s): now one attempt, no pause."""
     host = f"http://127.0.0.1:{free_port()}"
     with use_clock(FakeClock()) as clock:
-        _result, elapsed, first = _get(run, host, monkeypatch)
+        _result, elapsed, first = get_failing(run, host, monkeypatch)
     assert first == f"Error: cannot reach {host}: connection refused (is the port right, is the service up?)"
     assert clock.slept == []  # not retried: nothing listens there
     assert elapsed < 1
 
 
 def test_an_unknown_host_fails_at_once(defaults: None, run: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    result, elapsed, first = _get(run, "https://no-such-workspace.invalid/?o=1", monkeypatch)
+    result, elapsed, first = get_failing(run, "https://no-such-workspace.invalid/?o=1", monkeypatch)
     assert first == "Error: cannot use https://no-such-workspace.invalid: the host name does not resolve (DNS)"
     assert "Is the host name spelled right?" in result.stderr
     assert elapsed < 1
@@ -129,7 +118,7 @@ def test_https_to_a_plain_http_port_fails_at_once(
     defaults: None, run: Any, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     host = f"https://127.0.0.1:{emulator.port}"
-    result, elapsed, first = _get(run, host, monkeypatch)
+    result, elapsed, first = get_failing(run, host, monkeypatch)
     assert first == f"Error: cannot use {host}: the TLS handshake failed: the server does not speak HTTPS on that port"
     assert "http:// instead of https://" in result.stderr
     assert elapsed < 1
@@ -139,7 +128,7 @@ def test_plain_http_to_a_tls_port_fails_at_once(defaults: None, run: Any, monkey
     # What a TLS server sends to a plain HTTP request: a TLS alert record (protocol version).
     with listening(reply=b"\x15\x03\x03\x00\x02\x02\x46") as server:
         host = f"http://127.0.0.1:{server.port}"
-        result, elapsed, first = _get(run, host, monkeypatch)
+        result, elapsed, first = get_failing(run, host, monkeypatch)
         accepted = server.accepted
     assert first == f"Error: cannot use {host}: it answered in TLS to a plain HTTP request"
     assert "Use https://" in result.stderr
@@ -152,7 +141,7 @@ def test_an_untrusted_certificate_fails_at_once(
 ) -> None:
     with listening(reply=b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}", tls=untrusted_tls) as server:
         host = f"https://127.0.0.1:{server.port}"
-        result, elapsed, first = _get(run, host, monkeypatch)
+        result, elapsed, first = get_failing(run, host, monkeypatch)
         accepted = server.accepted
     assert first == f"Error: cannot use {host}: its TLS certificate is not trusted"
     assert "REQUESTS_CA_BUNDLE" in result.stderr
@@ -168,14 +157,14 @@ def test_a_silent_host_costs_one_http_timeout_and_one_retry_at_most(run: Any, mo
     monkeypatch.setenv(RETRY_ENV, "6")
     with listening() as server:
         host = f"http://127.0.0.1:{server.port}"
-        _, elapsed, first = _get(run, host, monkeypatch)
+        _, elapsed, first = get_failing(run, host, monkeypatch)
         assert server.accepted == 2  # one retry, because a whole HTTP timeout still fitted
     assert first.startswith(f"Error: cannot reach {host}: no answer (timed out) (gave up after 1.")
     assert 1.0 <= elapsed < 1.6
 
     monkeypatch.setenv(RETRY_ENV, "0.4")  # a second timeout would not fit in the budget
     with listening() as server:
-        __, elapsed, first = _get(run, f"http://127.0.0.1:{server.port}", monkeypatch)
+        __, elapsed, first = get_failing(run, f"http://127.0.0.1:{server.port}", monkeypatch)
         assert server.accepted == 1
     assert elapsed < 1.1
 
