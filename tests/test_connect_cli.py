@@ -23,6 +23,15 @@ SPEC_SCENARIO_KEYS = {
     "name", "case_id", "title", "certification", "passed", "skipped", "not_run", "status", "elapsed_ms", "findings",
 }  # fmt: skip
 CREDENTIAL = ["--basic-user", BASIC_USER, "--basic-password-stdin"]
+
+
+def connect_test(config: Path, url: str, *args: str, credential: bool = True) -> Any:
+    """``connect-test -f CONFIG --url URL ARGS`` with the basic credential (password on stdin), or none."""
+    if credential:
+        return invoke("connect-test", "-f", str(config), "--url", url, *CREDENTIAL, *args, input=BASIC_PASSWORD)
+    return invoke("connect-test", "-f", str(config), "--url", url, "--no-auth-header", *args)
+
+
 HOSTNAMES = ["--hostnames", "partner.example.com"]  # the redirect host the example config lists
 
 
@@ -33,7 +42,7 @@ def config(tmp_path: Path) -> Path:
 
 def test_passes_against_a_correct_partner(config: Path) -> None:
     with sample_partner() as partner:
-        result = invoke("connect-test", "-f", str(config), "--url", partner.url, *CREDENTIAL, input=BASIC_PASSWORD)
+        result = connect_test(config, partner.url)
     assert result.exit_code == 0, result.stderr
     for case in ("P100", "P300", "P302", "P400", "P401", "P402", "P600", "P700", "AUTH"):
         assert case in result.stdout
@@ -46,9 +55,7 @@ def test_passes_against_a_correct_partner(config: Path) -> None:
 
 def test_json_carries_case_ids_and_the_summary(config: Path) -> None:
     with sample_partner() as partner:
-        result = invoke(
-            "connect-test", "-f", str(config), "--url", partner.url, *CREDENTIAL, "-o", "json", input=BASIC_PASSWORD
-        )
+        result = connect_test(config, partner.url, "-o", "json")
     assert result.exit_code == 0, result.stderr
     document = json.loads(result.stdout)
     assert set(document) == {"passed", "strict", "summary", "certification", "beyond_certification", "scenarios"}
@@ -79,10 +86,8 @@ def test_json_carries_case_ids_and_the_summary(config: Path) -> None:
 
 def test_a_fault_fails_with_exit_1_and_names_the_finding(config: Path) -> None:
     with sample_partner(fault="bad_enum") as partner:
-        text = invoke("connect-test", "-f", str(config), "--url", partner.url, *CREDENTIAL, input=BASIC_PASSWORD)
-        as_json = invoke(
-            "connect-test", "-f", str(config), "--url", partner.url, *CREDENTIAL, "-o", "json", input=BASIC_PASSWORD
-        )
+        text = connect_test(config, partner.url)
+        as_json = connect_test(config, partner.url, "-o", "json")
     assert text.exit_code == 1
     assert "enum_value" in text.stdout and "signin" in text.stdout
     assert text.stderr.startswith("Error: connect-test failed: 1 of 9 certification cases pass")
@@ -105,17 +110,7 @@ def test_a_fault_fails_with_exit_1_and_names_the_finding(config: Path) -> None:
 def test_junit_xml_has_one_test_case_per_case(config: Path, tmp_path: Path) -> None:
     report = tmp_path / "cert.xml"
     with sample_partner(fault="demo_ignored") as partner:
-        result = invoke(
-            "connect-test",
-            "-f",
-            str(config),
-            "--url",
-            partner.url,
-            *CREDENTIAL,
-            "--junit-xml",
-            str(report),
-            input=BASIC_PASSWORD,
-        )
+        result = connect_test(config, partner.url, "--junit-xml", str(report))
     assert result.exit_code == 1
     suite = ElementTree.parse(report).getroot().find("testsuite")
     assert suite is not None
@@ -132,15 +127,8 @@ def test_junit_xml_has_one_test_case_per_case(config: Path, tmp_path: Path) -> N
 
 def test_unwritable_junit_path_is_a_usage_error_before_anything_is_sent(config: Path, tmp_path: Path) -> None:
     with sample_partner() as partner:
-        result = invoke(
-            "connect-test",
-            "-f",
-            str(config),
-            "--url",
-            partner.url,
-            "--no-auth-header",
-            "--junit-xml",
-            str(tmp_path / "missing-dir" / "cert.xml"),
+        result = connect_test(
+            config, partner.url, "--junit-xml", str(tmp_path / "missing-dir" / "cert.xml"), credential=False
         )
     assert result.exit_code == 2
     assert partner.state.accounts == {}
@@ -149,13 +137,9 @@ def test_unwritable_junit_path_is_a_usage_error_before_anything_is_sent(config: 
 def test_options_name_the_extra_endpoints_and_the_new_user_action(config: Path) -> None:
     ingest = write_config(config.parent, "ingest.json", category="INGEST")
     with sample_partner(new_user_action="invite") as partner:
-        result = invoke(
-            "connect-test",
-            "-f",
-            str(ingest),
-            "--url",
+        result = connect_test(
+            ingest,
             partner.url,
-            *CREDENTIAL,
             "-o",
             "json",
             "--test-connection-url",
@@ -164,23 +148,8 @@ def test_options_name_the_extra_endpoints_and_the_new_user_action(config: Path) 
             "https://partner.example.com/connectors",
             "--new-user-action",
             "invite",
-            input=BASIC_PASSWORD,
         )
-        wrong = invoke(
-            "connect-test",
-            "-f",
-            str(ingest),
-            "--url",
-            partner.url,
-            *CREDENTIAL,
-            "--case",
-            "p302",
-            "--new-user-action",
-            "auto_add",
-            "-o",
-            "json",
-            input=BASIC_PASSWORD,
-        )
+        wrong = connect_test(ingest, partner.url, "--case", "p302", "--new-user-action", "auto_add", "-o", "json")
     assert result.exit_code == 0, result.stdout
     assert json.loads(result.stdout)["summary"]["text"] == "10 of 10 certification cases pass"
     assert json.loads(result.stdout)["certification"]["new_user_action_assumed"] is False
@@ -204,14 +173,14 @@ def test_no_credential_warns_and_fails_certification_on_auth(config: Path) -> No
 
 def test_no_auth_header_is_silent(config: Path) -> None:
     with sample_partner(auth="") as partner:
-        result = invoke("connect-test", "-f", str(config), "--url", partner.url, "--no-auth-header", "--case", "P100")
+        result = connect_test(config, partner.url, "--case", "P100", credential=False)
     assert result.exit_code == 0 and result.stderr == ""
 
 
 def test_invalid_config_exits_2_and_sends_nothing(tmp_path: Path) -> None:
     bad = write_config(tmp_path, hostnames=["partner.example.com"], category="NOPE")
     with sample_partner() as partner:
-        result = invoke("connect-test", "-f", str(bad), "--url", partner.url, "--no-auth-header")
+        result = connect_test(bad, partner.url, credential=False)
         assert partner.state.accounts == {}
     assert result.exit_code == 2
     assert "partner.hostnames" in result.stderr and "partner.category" in result.stderr
@@ -252,9 +221,7 @@ def test_payload_overrides_reach_the_partner(config: Path, tmp_path: Path) -> No
     payload = tmp_path / "payload.json"
     payload.write_text(json.dumps({"cloud_provider": "mars"}))
     with sample_partner(auth="") as partner:
-        result = invoke(
-            "connect-test", "-f", str(config), "--url", partner.url, "--no-auth-header", "--payload", str(payload)
-        )
+        result = connect_test(config, partner.url, "--payload", str(payload), credential=False)
     assert result.exit_code == 1
     assert "cloud_provider" in result.stdout and "400" in result.stdout
 
@@ -265,7 +232,7 @@ def test_config_and_credential_cannot_both_use_stdin() -> None:
 
 
 def test_unreachable_partner_is_a_finding_not_a_traceback(config: Path) -> None:
-    result = invoke("connect-test", "-f", str(config), "--url", f"http://127.0.0.1:{free_port()}", "--no-auth-header")
+    result = connect_test(config, f"http://127.0.0.1:{free_port()}", credential=False)
     assert result.exit_code == 1
     assert "connection_refused" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
@@ -274,18 +241,7 @@ def test_unreachable_partner_is_a_finding_not_a_traceback(config: Path) -> None:
 def test_timeout_option(config: Path) -> None:
     with sample_partner(auth="", fault="slow", slow_seconds=3) as partner:
         started = time.monotonic()
-        result = invoke(
-            "connect-test",
-            "-f",
-            str(config),
-            "--url",
-            partner.url,
-            "--no-auth-header",
-            "--timeout",
-            "0.2",
-            "-o",
-            "json",
-        )
+        result = connect_test(config, partner.url, "--timeout", "0.2", "-o", "json", credential=False)
     assert result.exit_code == 1
     assert time.monotonic() - started < 1.5
     checks = {f["check"] for s in json.loads(result.stdout)["scenarios"] for f in s["findings"]}
@@ -297,20 +253,7 @@ def test_timeout_bounds_hostile_partners(config: Path, fault: str) -> None:
     # Today's figures before the fix: more than 100 s for --timeout 2 against either.
     with sample_partner(auth="", fault=fault) as partner:
         started = time.monotonic()
-        result = invoke(
-            "connect-test",
-            "-f",
-            str(config),
-            "--url",
-            partner.url,
-            "--no-auth-header",
-            "--timeout",
-            "2",
-            "--case",
-            "P100",
-            "-o",
-            "json",
-        )
+        result = connect_test(config, partner.url, "--timeout", "2", "--case", "P100", "-o", "json", credential=False)
         elapsed = time.monotonic() - started
     assert result.exit_code == 1
     assert 1.9 < elapsed < 3.0
@@ -424,21 +367,15 @@ def test_help_lists_every_case_and_the_migration_note() -> None:
 
 def test_cloud_option_speaks_for_a_gcp_workspace(config: Path) -> None:
     with sample_partner() as partner:
-        result = invoke(
-            "connect-test", "-f", str(config), "--url", partner.url, "--cloud", "gcp", "--case", "P401",
-            *CREDENTIAL, input=BASIC_PASSWORD,
-        )  # fmt: skip
+        result = connect_test(config, partner.url, "--cloud", "gcp", "--case", "P401")
     assert result.exit_code == 0, result.stdout
     assert invoke("connect-test", "-f", str(config), "--cloud", "gpc").exit_code == 2
 
 
 def test_strict_fails_on_beyond_certification_findings_only(config: Path) -> None:
     with sample_partner(fault="error_text_plain") as partner:  # JSON errors labelled text/plain
-        plain = invoke("connect-test", "-f", str(config), "--url", partner.url, *CREDENTIAL, input=BASIC_PASSWORD)
-        strict = invoke(
-            "connect-test", "-f", str(config), "--url", partner.url, *CREDENTIAL, "--strict", "-o", "json",
-            input=BASIC_PASSWORD,
-        )  # fmt: skip
+        plain = connect_test(config, partner.url)
+        strict = connect_test(config, partner.url, "--strict", "-o", "json")
     assert plain.exit_code == 0, plain.stdout + plain.stderr
     assert "✓ certification: 9 of 9 certification cases pass" in plain.stdout
     assert "Beyond certification (the suite would pass these; --strict fails on them):" in plain.stdout
@@ -457,10 +394,7 @@ def test_junit_puts_beyond_certification_in_system_out_or_failures_under_strict(
     normal, strict = tmp_path / "normal.xml", tmp_path / "strict.xml"
     with sample_partner(fault="error_text_plain") as partner:
         for path, extra in ((normal, []), (strict, ["--strict"])):
-            invoke(
-                "connect-test", "-f", str(config), "--url", partner.url, *CREDENTIAL, "--case", "AUTH",
-                "--junit-xml", str(path), *extra, input=BASIC_PASSWORD,
-            )  # fmt: skip
+            connect_test(config, partner.url, "--case", "AUTH", "--junit-xml", str(path), *extra)
     [plain_case] = ElementTree.parse(normal).getroot().iter("testcase")
     assert plain_case.find("failure") is None
     assert "beyond certification content_type" in (plain_case.findtext("system-out") or "")
@@ -470,14 +404,8 @@ def test_junit_puts_beyond_certification_in_system_out_or_failures_under_strict(
 
 def test_demo_and_manual_signup_options(config: Path) -> None:
     with sample_partner(fault="demo_ignored") as partner:
-        no_demo = invoke(
-            "connect-test", "-f", str(config), "--url", partner.url, *CREDENTIAL, "--no-demo", "--case", "P700",
-            input=BASIC_PASSWORD,
-        )  # fmt: skip
-        manual = invoke(
-            "connect-test", "-f", str(config), "--url", partner.url, *CREDENTIAL, "--require-manual-signup",
-            "--case", "P300", input=BASIC_PASSWORD,
-        )  # fmt: skip
+        no_demo = connect_test(config, partner.url, "--no-demo", "--case", "P700")
+        manual = connect_test(config, partner.url, "--require-manual-signup", "--case", "P300")
     assert no_demo.exit_code == 0 and "--no-demo" in no_demo.stdout
     assert manual.exit_code == 1 and "manual signup" in manual.stdout
 
