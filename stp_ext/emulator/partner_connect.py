@@ -26,7 +26,7 @@ import copy
 import json
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from stp_ext.emulator import provisioning, secrets_api
@@ -107,20 +107,7 @@ class ClickResult:
     provisioned: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "partner": self.partner,
-            "user": self.user,
-            "established": self.established,
-            "request": self.request,
-            "authorization": self.authorization,
-            "status": self.status,
-            "response": self.response,
-            "passed": self.passed,
-            "findings": self.findings,
-            "redirect_uri": self.redirect_uri,
-            "connection_id": self.connection_id,
-            "provisioned": self.provisioned,
-        }
+        return asdict(self)  # every field, in order, as the control API answers it
 
 
 @dataclass
@@ -135,16 +122,7 @@ class DeleteResult:
     revoked: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "connection_id": self.connection_id,
-            "partner": self.partner,
-            "request": self.request,
-            "status": self.status,
-            "response": self.response,
-            "passed": self.passed,
-            "findings": self.findings,
-            "revoked": self.revoked,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
