@@ -170,7 +170,7 @@ class Connection(asyncio.BufferedProtocol):
         environ = environ_for(shared.site, head, body, self.peer)
         path = environ["PATH_INFO"]
         if shared.hold is not None:
-            held = shared.hold(head.method.upper(), path)
+            held = shared.hold(head.method, path)
             environ[HELD] = None if held is None else held[1]
             if held is not None and held[0] > 0:
                 # Parked: no thread waits; the connection reads nothing more, so answers stay in order.
@@ -178,7 +178,7 @@ class Connection(asyncio.BufferedProtocol):
                 self._pause_reading()
                 self.timer = shared.loop.call_later(held[0], self.to_worker, environ, head)
                 return
-        if shared.quick(head.method.upper(), path):
+        if shared.quick(head.method, path):
             self.answered(answer(shared.app, environ, self, head, shared.error_document))
         else:
             self.to_worker(environ, head)

@@ -20,6 +20,10 @@ _MAX_CHUNK_LINE = 1024  # a chunk-size line with its extensions
 # What a request line may start with: a method (an HTTP token) or the empty lines before one.
 REQUEST_START = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-.^_`|~\r\n")
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_FIELD = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\r\n\x00]*"
+_FIELDS = re.compile(_FIELD + rb"(?:\r\n" + _FIELD + rb")*")
+_FIELD_PARTS = re.compile(r"([^:\r\n]+):[ \t]*(.*?)[ \t]*(?:\r\n|\Z)")  # name, value: lines already checked
+_ENVIRON_KEYS: dict[str, str] = {}  # header name as sent -> its environ key
 _HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
 _DIGITS = re.compile(r"[0-9]{1,20}")
 REASONS = {400: "Bad Request", 413: "Request Entity Too Large", 431: "Request Header Fields Too Large"}
@@ -62,38 +66,54 @@ class Head:
 
 def parse_head(block: bytes, max_body: int) -> Head:
     """The request line and headers (``block`` without its final blank line); HttpError for bad ones."""
-    lines = block.split(b"\r\n")
-    parts = lines[0].split(b" ")
+    line, _, fields = block.partition(b"\r\n")
+    parts = line.split(b" ")
     if len(parts) != 3 or not _TOKEN.fullmatch(parts[0]) or not parts[1]:
         raise bad("Malformed request line")
     if parts[2] not in (b"HTTP/1.1", b"HTTP/1.0"):
         raise bad("Unsupported HTTP version")
-    headers = _parse_headers(lines)
-    head = Head(parts[0].decode("ascii"), parts[1].decode("latin-1"), parts[2].decode("ascii"), headers)
+    # One match checks every header line: a name, a colon, a value without CR, LF or NUL. Refused: no
+    # name, whitespace before the colon (a smuggling trick), a folded line, a bare CR or LF.
+    if fields and not _FIELDS.fullmatch(fields):
+        raise bad("Malformed header line")
+    headers = _headers(fields.decode("latin-1")) if fields else {}
+    head = Head(parts[0].decode("ascii").upper(), parts[1].decode("latin-1"), parts[2].decode("ascii"), headers)
     _frame_body(head, max_body)
     return head
 
 
-def _parse_headers(lines: list[bytes]) -> dict[str, str]:
+def _headers(fields: str) -> dict[str, str]:
+    """Header lines (checked) to environ keys: ``Content-Type`` -> CONTENT_TYPE, ``X-A`` -> HTTP_X_A."""
     headers: dict[str, str] = {}
-    for line in lines[1:]:
-        name, colon, value = line.partition(b":")
-        if not colon or not _TOKEN.fullmatch(name) or b"\r" in value or b"\n" in value or b"\x00" in value:
-            # No name, whitespace before the colon (a smuggling trick), a folded line, a bare CR or LF.
-            raise bad("Malformed header line")
-        key = name.decode("ascii").upper()
-        if "_" in key:
+    keys = _ENVIRON_KEYS
+    for name, value in _FIELD_PARTS.findall(fields):
+        key = keys.get(name)
+        if key is None:
+            key = _environ_key(name)
+        if not key:
             continue  # HTTP_X_Y must mean X-Y: a header spelled with "_" could pose as another
-        key = key.replace("-", "_")
-        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            key = "HTTP_" + key
-        text = value.strip(b" \t").decode("latin-1")
         if key in headers:
-            if key == "CONTENT_LENGTH" and headers[key] != text:
-                raise bad("Conflicting Content-Length headers")
-            text = headers[key] if key == "CONTENT_LENGTH" else f"{headers[key]}, {text}"
-        headers[key] = text
+            if key == "CONTENT_LENGTH":
+                if headers[key] != value:
+                    raise bad("Conflicting Content-Length headers")
+                continue
+            value = f"{headers[key]}, {value}"
+        headers[key] = value
     return headers
+
+
+def _environ_key(name: str) -> str:
+    """``X-Api-Key`` -> HTTP_X_API_KEY; "" for a name with "_". Remembered for the names seen most."""
+    upper = name.upper()
+    if "_" in upper:
+        key = ""
+    elif upper in ("CONTENT-TYPE", "CONTENT-LENGTH"):
+        key = upper.replace("-", "_")
+    else:
+        key = "HTTP_" + upper.replace("-", "_")
+    if len(_ENVIRON_KEYS) < 256:  # a client inventing names cannot grow it
+        _ENVIRON_KEYS[name] = key
+    return key
 
 
 def _frame_body(head: Head, max_body: int) -> None:

@@ -141,7 +141,7 @@ class LocalServer:
                 Workers(self.threads),
                 max_body=self.max_body_bytes,
                 error_document=self.error_document,
-                quick=self.quick,
+                quick=self.run_inline if self.run_inline is not None and not self.never_inline else self.quick,
                 hold=self.hold,
             )
             self._loop = Loop(sock, shared, request_timeout=self.request_timeout, idle_timeout=self.idle_timeout)

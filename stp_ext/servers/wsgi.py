@@ -82,8 +82,8 @@ class Site:
 
 def environ_for(site: Site, head: Head, body: bytes, peer: str) -> dict[str, Any]:
     path, query = split_target(head.target)
-    environ = dict(site.base)
-    environ.update(head.headers)
+    environ: dict[str, Any] = head.headers  # made for this request alone: it becomes the environ
+    environ.update(site.base)
     environ["REQUEST_METHOD"] = head.method
     environ["PATH_INFO"] = path
     environ["QUERY_STRING"] = query
