@@ -388,7 +388,7 @@ def _request_error_in(error: BaseException | None) -> BaseException | None:
 def _probe_unreachable(probe: _Probe, host: str) -> WorkspaceError | None:
     """The auth failed after the host-metadata probe or OIDC discovery could not reach the host:
     say that, not the SDK's words ("refused the credentials" after a 60 s wait, once)."""
-    from stp_ext.workspace.transport import classify
+    from stp_ext.core.wire import classify
 
     cause = _request_error_in(probe.failure)
     if cause is None:
@@ -396,7 +396,7 @@ def _probe_unreachable(probe: _Probe, host: str) -> WorkspaceError | None:
     reached = classify(cause)
     host = normalize_host(host) if host else "the workspace"
     return WorkspaceError(
-        f"cannot reach {host}: {reached.reason} (asking {probe.asking}, which OAuth needs)",
+        f"cannot reach {host}: {reached.message} (asking {probe.asking}, which OAuth needs)",
         hint=reached.hint or "Check the host and your network.",
     )
 

@@ -58,7 +58,8 @@ def retrieve_token(
     import requests
     import requests.auth
 
-    from stp_ext.workspace.transport import BoundedAdapter, classify
+    from stp_ext.core.wire import classify
+    from stp_ext.workspace.transport import BoundedAdapter
 
     register_basic(client_id, client_secret)  # an error echoing the request must not print them
     data = dict(params)
@@ -76,7 +77,7 @@ def retrieve_token(
     except requests.RequestException as e:
         failure = classify(e)
         raise TokenEndpointError(
-            f"cannot get an OAuth token from {token_url}: {failure.reason}",
+            f"cannot get an OAuth token from {token_url}: {failure.message}",
             hint=(failure.hint + " " if failure.hint else "")
             + f"Check the host and your network; {HTTP_TIMEOUT_ENV} sets how long to wait.",
         ) from None
