@@ -204,6 +204,6 @@ def partner_file(tmp_path: Path) -> Any:
 def run() -> Any:
     """Invoke the CLI in-process; returns click's Result (stdout and stderr apart).
 
-    ``run(*args, input=..., env=..., terminal=FakeTerminal(...))``.
+    ``run(*args, input=..., env=..., terminal=FakeTerminal(...), clock=FakeClock())``.
     """
     return invoke

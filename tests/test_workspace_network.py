@@ -15,6 +15,7 @@ import ssl
 import threading
 import time
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import pytest
@@ -25,7 +26,6 @@ from helpers import free_port, get_failing
 from stp_ext.connect import http as connect_http
 from stp_ext.core.wire import TransportFailure, classify
 from stp_ext.emulator import Emulator
-from stp_ext.workspace.client import use_clock
 from stp_ext.workspace.sdk_seam import load_core
 from stp_ext.workspace.transport import bound_session
 
@@ -104,8 +104,8 @@ def listening(reply: bytes | None = None, tls: ssl.SSLContext | None = None) -> 
 def test_a_closed_port_fails_on_the_first_try(defaults: None, run: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """It took 9.7 s, then 0.4 s (a 0.3 s retry; the legacy CLI: 0.21 s): now one attempt, no pause."""
     host = f"http://127.0.0.1:{free_port()}"
-    with use_clock(FakeClock()) as clock:
-        _result, elapsed, first = get_failing(run, host, monkeypatch)
+    clock = FakeClock()
+    _result, elapsed, first = get_failing(partial(run, clock=clock), host, monkeypatch)
     assert first == f"Error: cannot reach {host}: connection refused (is the port right, is the service up?)"
     assert clock.slept == []  # not retried: nothing listens there
     assert elapsed < 1

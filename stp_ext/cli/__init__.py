@@ -73,9 +73,10 @@ class StpGroup(SuggestingGroup):
     ) -> Any:
         configure_logging(debug=False)
         user_agent.set_command([])  # named again when the command is resolved (one process may run many)
-        # terminal: the seam tests use to answer prompts (stp_ext.core.terminal.FakeTerminal).
-        terminal = extra.pop("terminal", None)
-        options = GlobalOptions(terminal=terminal) if terminal is not None else GlobalOptions()
+        # terminal and clock: the seams tests use to answer prompts (stp_ext.core.terminal.FakeTerminal)
+        # and to skip waits (tests/fake_clock.py); a run without them gets the real ones.
+        seams = {name: extra.pop(name, None) for name in ("terminal", "clock")}
+        options = GlobalOptions(**{name: seam for name, seam in seams.items() if seam is not None})
         restore_signals, received = _signals_interrupt()
         try:
             # DATABRICKS_LOG_LEVEL/FILE/FORMAT as the Databricks CLI reads them (a bad value is one Error line).

@@ -27,7 +27,7 @@ def show_all_profiles(env: Any, config_path: str | None) -> None:
     profiles = read_profiles(path)
 
     def connect_profile(name: str) -> Any:
-        return connect(profile=name, debug=env.options.debug)
+        return connect(profile=name, debug=env.options.debug, clock=env.clock)
 
     with env.renderer.status(f"Asking {plural(len(profiles), 'profile')}…"):
         rows = query_all(profiles, connect_profile, non_admin=non_admin)

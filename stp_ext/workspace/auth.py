@@ -39,10 +39,11 @@ from typing import Any
 
 from stp_ext import __version__
 from stp_ext.core import user_agent
+from stp_ext.core.clock import Clock, MonotonicClock
 from stp_ext.core.errors import AuthConfigError, WorkspaceError
 from stp_ext.core.logs import redact_peer, register_basic, register_secret
 from stp_ext.workspace import sdk_seam
-from stp_ext.workspace.client import Timeouts, Workspace, WorkspaceInfo, active_clock, clock_is_real
+from stp_ext.workspace.client import Timeouts, Workspace, WorkspaceInfo
 from stp_ext.workspace.sdk_seam import load_core
 
 logger = logging.getLogger(__name__)
@@ -506,24 +507,25 @@ def connect(
     *,
     host: str | None = None,
     token: str | None = None,
+    clock: Clock | None = None,
 ) -> Workspace:
     """Resolve auth as docs/cli.md says and return a ready Workspace.
 
     ``host`` and ``token`` (used by `demo`) name the workspace directly, with
-    the environment and config file ignored as for --env.
+    the environment and config file ignored as for --env. ``clock``: the
+    command's (``stp_ext.core.clock``); our retries and the SDK's own waits run on it.
     """
     core = load_core()
     timeouts = Timeouts.from_environment()
     _bound_oauth_token_requests(timeouts.http_seconds)
-    clock = active_clock()
+    clock = clock or MonotonicClock()
     common: dict[str, Any] = {
         "product": "databricks-stp",
         "product_version": __version__,
         "retry_timeout_seconds": PROBE_RETRY_TIMEOUT,
         "http_timeout_seconds": PROBE_HTTP_TIMEOUT,
+        "clock": clock,  # the SDK's own waits (the probe's retries) on the command's clock too
     }
-    if not clock_is_real():
-        common["clock"] = clock  # tests: the SDK's own waits (the probe's retries) on the same fake clock
     if debug:
         common["debug_truncate_bytes"] = 4096
     service_principal: tuple[str, str] | None = None

@@ -18,23 +18,22 @@ to tell the user is decided here, one attempt at a time:
 * every answer is read by one bounded reader: at most ``MAX_BODY_BYTES`` and
   within the HTTP timeout, however slowly it arrives.
 
-Every "gave up" message states the time really spent. Time comes from a
-clock that tests replace (``use_clock``), so retry tests do not wait.
+Every "gave up" message states the time really spent. Time comes from the
+clock the command was given (``stp_ext.core.clock``): tests give one whose
+sleeps cost nothing, so retry tests do not wait.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import math
 import os
 import random
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
+from stp_ext.core.clock import Clock, MonotonicClock
 from stp_ext.core.errors import AuthConfigError, NotFoundError, OutcomeUnknownError, WorkspaceError
 from stp_ext.core.inputs import MAX_SECONDS
 from stp_ext.core.logs import redact_peer
@@ -56,47 +55,6 @@ RETRY_TIMEOUT_ENV = "DATABRICKS_STP_RETRY_TIMEOUT_SECONDS"
 DEFAULT_HTTP_TIMEOUT = 8.0
 DEFAULT_RETRY_TIMEOUT = 6.0
 READS = frozenset({"GET", "HEAD"})
-
-
-class Clock(Protocol):
-    """databricks-sdk's Clock interface: ``time()`` in seconds and ``sleep(seconds)``."""
-
-    def time(self) -> float: ...
-
-    def sleep(self, seconds: float) -> None: ...
-
-
-class MonotonicClock:
-    """The real clock, immune to wall-clock jumps while measuring elapsed time."""
-
-    def time(self) -> float:
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-
-_REAL_CLOCK = MonotonicClock()
-_clock_override: Clock | None = None
-
-
-def active_clock() -> Clock:
-    return _clock_override or _REAL_CLOCK
-
-
-def clock_is_real() -> bool:
-    return _clock_override is None
-
-
-@contextlib.contextmanager
-def use_clock(clock: Clock) -> Iterator[Clock]:
-    """Run workspace calls (retries, back-offs, the SDK's own waits) on ``clock``; for tests."""
-    global _clock_override
-    saved, _clock_override = _clock_override, clock
-    try:
-        yield clock
-    finally:
-        _clock_override = saved
 
 
 @dataclass(frozen=True)
@@ -176,7 +134,7 @@ class Workspace:
         self._api = api_client
         self.info = info
         self.timeouts = timeouts
-        self._clock = clock or active_clock()
+        self._clock = clock or MonotonicClock()
         # One attempt at a time through the SDK's request path (auth, user agent, error parsing).
         # Without it (a future SDK), requests fall back to ApiClient.do and the SDK's own retries.
         path = sdk_seam.request_path(api_client)
@@ -467,5 +425,4 @@ __all__ = [
     "Timeouts",
     "Workspace",
     "WorkspaceInfo",
-    "use_clock",
 ]
