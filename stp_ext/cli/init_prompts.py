@@ -41,18 +41,14 @@ def ask_partner(given: dict[str, Any], *, terminal: Terminal, say: Say) -> dict[
         if name not in partner:
             partner[name] = terminal.ask(label, default, lambda value: _check(partner, name, value.strip()))
 
+    def choose(name: str) -> None:
+        if name not in partner:
+            title, choices, meanings, many = _CHOICE_QUESTIONS[name]
+            pick: Callable[..., Any] = _choose_many if many else _choose
+            partner[name] = pick(partner, name, title, choices, meanings, defaults[name], say, terminal)
+
     text("name", "Partner name (shown on the tile)", defaults["name"])
-    if "category" not in partner:
-        partner["category"] = _choose(
-            partner,
-            "category",
-            "Category (where the tile appears)",
-            CATEGORIES,
-            {},
-            defaults["category"],
-            say,
-            terminal,
-        )
+    choose("category")
     text("connect_url", "Connect URL (Databricks POSTs here when a user connects)", defaults["connect_url"])
     derived = init_config.derive({"connect_url": partner["connect_url"]})
     for name, label in (
@@ -69,40 +65,28 @@ def ask_partner(given: dict[str, Any], *, terminal: Terminal, say: Say) -> dict[
         text(name, label, derived.get(name))
     urls = [partner[n] for n in ("connect_url", "sign_up_url") if partner.get(n)]
     text("hostnames", "Hostnames redirect_uri may point to (comma-separated bare hosts)", init_config.hosts_of(urls))
-    if "integration_type" not in partner:
-        partner["integration_type"] = _choose(
-            partner,
-            "integration_type",
-            "Integration type (what Databricks provisions)",
-            INTEGRATION_TYPES,
-            INTEGRATION_TYPE_DESCRIPTIONS,
-            defaults["integration_type"],
-            say,
-            terminal,
-        )
-    if "supported_features" not in partner:
-        partner["supported_features"] = _choose_many(
-            partner,
-            "supported_features",
-            "Supported features",
-            SUPPORTED_FEATURES,
-            FEATURE_DESCRIPTIONS,
-            defaults["supported_features"],
-            say,
-            terminal,
-        )
-    if "auth_options" not in partner:
-        partner["auth_options"] = _choose_many(
-            partner,
-            "auth_options",
-            "Auth options (how the partner authenticates to Databricks)",
-            AUTH_OPTIONS,
-            AUTH_OPTION_DESCRIPTIONS,
-            defaults["auth_options"],
-            say,
-            terminal,
-        )
+    for name in ("integration_type", "supported_features", "auth_options"):
+        choose(name)
     return {name: partner[name] for name in init_config.FIELD_ORDER if name in partner}
+
+
+# The fields chosen from a menu: the menu's title, the choices, what each means, and whether many may be chosen.
+_CHOICE_QUESTIONS: dict[str, tuple[str, tuple[str, ...], dict[str, str], bool]] = {
+    "category": ("Category (where the tile appears)", CATEGORIES, {}, False),
+    "integration_type": (
+        "Integration type (what Databricks provisions)",
+        INTEGRATION_TYPES,
+        INTEGRATION_TYPE_DESCRIPTIONS,
+        False,
+    ),
+    "supported_features": ("Supported features", SUPPORTED_FEATURES, FEATURE_DESCRIPTIONS, True),
+    "auth_options": (
+        "Auth options (how the partner authenticates to Databricks)",
+        AUTH_OPTIONS,
+        AUTH_OPTION_DESCRIPTIONS,
+        True,
+    ),
+}
 
 
 def _refuse_bad_flags(partner: dict[str, Any]) -> None:

@@ -35,6 +35,8 @@ from stp_ext.emulator.provisioning import Connections, Provisioned
 from stp_ext.emulator.state import Store, now_ms
 
 if TYPE_CHECKING:
+    from stp_ext.connect.http import HttpResponse
+    from stp_ext.connect.session import Journey
     from stp_ext.partner_config import PartnerConfig
 
 SCOPE = "partner-connect"  # where Partner Connect reads the credential (docs/secrets.md)
@@ -199,41 +201,15 @@ class PartnerConnect:
     def _click(self, choices: Choices, base_url: str) -> ClickResult:
         from stp_ext.connect.payload import connect_request
 
-        partner = active_partner(self.store)
-        if partner is None:
-            raise ApiError(
-                404, "RESOURCE_DOES_NOT_EXIST", "No active self-testing partner: create one (databricks-stp create)"
-            )
-        config, user = partner.config, choices.user
-        if not user.is_admin and not config.is_non_admin:
-            raise ApiError(
-                403,
-                "PERMISSION_DENIED",
-                f"Only workspace admins can connect to {config.name}: its supported_features lack NON_ADMIN",
-            )
+        partner, user = self._clickable_partner(choices.user), choices.user
+        config = partner.config
         header = self._credential(partner, user)
         applies = applicable_choices(config)
         _check_choices(choices, applies, config)
-        existing = self.connections.get(partner.id)
-        established = existing is not None and existing.connection_id is not None
-        if established:
-            assert existing is not None
-            made = existing
-        else:
-            auth_options = config.effective_auth_options
-            made = provisioning.provision(partner.id, config.name, config.integration_type, auth_options)
-            made.catalog = choices.catalog or applies.get("catalog")
-            made.schemas = choices.schemas or applies.get("schemas") or []
-            made.external_location = choices.external_location or applies.get("external_location")
-            made.partner_url = choices.url
-            self.connections.save(made)  # before the request: a partner may use the credential at once
-        caller = _caller(user)
+        made, established = self._connection_for(partner, choices, applies)
+        connection_id = made.connection_id if established else None
         body = connect_request(
-            config,
-            caller,
-            established=established,
-            connection_id=made.connection_id if established else None,
-            demo=choices.demo,
+            config, _caller(user), established=established, connection_id=connection_id, demo=choices.demo
         )
         _fill(body, made, base_url)
         sent = _redacted(body)
@@ -241,22 +217,8 @@ class PartnerConnect:
         if established and choices.url and choices.url != made.partner_url:
             made.partner_url = choices.url  # later calls (delete-connection) go where this one went
         exchange = self._send(partner, "POST", config.connect_url, body, header, established=established, base=base)
-        doc = exchange.doc
-        connection_id = doc.get("connection_id") if isinstance(doc, dict) else None
-        if not established:
-            configured = isinstance(doc, dict) and doc.get("configured_resources") is True
-            if exchange.passed and configured and isinstance(connection_id, str):
-                made.connection_id = connection_id
-                made.pat = made.oauth_secret = None
-                _count_click(made, user)
-                self.connections.save(made)
-            else:
-                # No connection was made: what was provisioned for it goes, as nothing will use it.
-                self.connections.revoke(partner.id)
-        elif exchange.passed:
-            _count_click(made, user)
-            self.connections.save(made)
-        kept = self.connections.get(partner.id)
+        self._settle(partner.id, made, exchange, user, established=established)
+        doc, kept = exchange.doc, self.connections.get(partner.id)
         return ClickResult(
             partner=partner.summary,
             user=user.user_name,
@@ -271,6 +233,56 @@ class PartnerConnect:
             connection_id=kept.connection_id if kept is not None else None,
             provisioned=kept.to_doc() if kept is not None else None,
         )
+
+    def _clickable_partner(self, user: User) -> ActivePartner:
+        """The active partner, if ``user`` may click its tile (a non-admin only when it lists NON_ADMIN)."""
+        partner = active_partner(self.store)
+        if partner is None:
+            raise ApiError(
+                404, "RESOURCE_DOES_NOT_EXIST", "No active self-testing partner: create one (databricks-stp create)"
+            )
+        if not user.is_admin and not partner.config.is_non_admin:
+            raise ApiError(
+                403,
+                "PERMISSION_DENIED",
+                f"Only workspace admins can connect to {partner.config.name}: its supported_features lack NON_ADMIN",
+            )
+        return partner
+
+    def _connection_for(
+        self, partner: ActivePartner, choices: Choices, applies: dict[str, Any]
+    ) -> tuple[Provisioned, bool]:
+        """The partner's connection and True when one is established; else what a first click provisions, and False."""
+        existing = self.connections.get(partner.id)
+        if existing is not None and existing.connection_id is not None:
+            return existing, True
+        config = partner.config
+        made = provisioning.provision(partner.id, config.name, config.integration_type, config.effective_auth_options)
+        made.catalog = choices.catalog or applies.get("catalog")
+        made.schemas = choices.schemas or applies.get("schemas") or []
+        made.external_location = choices.external_location or applies.get("external_location")
+        made.partner_url = choices.url
+        self.connections.save(made)  # before the request: a partner may use the credential at once
+        return made, False
+
+    def _settle(self, partner_id: str, made: Provisioned, exchange: Exchange, user: User, *, established: bool) -> None:
+        """Keep the connection the partner configured (and count the click), or revoke what nothing will use."""
+        if established:
+            if exchange.passed:
+                _count_click(made, user)
+                self.connections.save(made)
+            return
+        doc = exchange.doc
+        connection_id = doc.get("connection_id") if isinstance(doc, dict) else None
+        configured = isinstance(doc, dict) and doc.get("configured_resources") is True
+        if exchange.passed and configured and isinstance(connection_id, str):
+            made.connection_id = connection_id
+            made.pat = made.oauth_secret = None
+            _count_click(made, user)
+            self.connections.save(made)
+        else:
+            # No connection was made: what was provisioned for it goes, as nothing will use it.
+            self.connections.revoke(partner_id)
 
     def _credential(self, partner: ActivePartner, user: User) -> str:
         """The Authorization value, read from the secret with ``user``'s rights (as the workspace reads it)."""
@@ -359,30 +371,38 @@ class PartnerConnect:
         response = journey.send(method, url, body, step)
         exchange = Exchange(status=journey.status)
         if response is not None:
-            if deletion:
-                doc = journey.answer(response, (200,), "expected 200 for deleting a connection it created", step)
-                if doc is not None:
-                    journey.add(rules.deletion(doc), step)
-            else:
-                expected = (200,) if established else rules.SUCCESS
-                expectation = (
-                    "expected exactly 200 when a connection is reused"
-                    if established
-                    else "expected 200 (or 201) for a new connection"
-                )
-                doc = journey.answer(response, expected, expectation, step)
-                if doc is not None:
-                    findings, page = rules.connection(
-                        doc, established=established, hosts=session.hosts, uses_u2m=session.uses_u2m, redirects=None
-                    )
-                    journey.add(findings, step)
-                    journey.check_page(page, step)
+            _judge(journey, response, step, established=established, deletion=deletion)
             exchange.doc = _json_or_none(response)
             exchange.shown = exchange.doc if exchange.doc is not None else {"text": response.text[:2000]}
         result = journey.result()
         exchange.passed = result.passed
         exchange.findings = [f.to_dict() for f in result.findings]
         return exchange
+
+
+def _judge(journey: Journey, response: HttpResponse, step: str, *, established: bool, deletion: bool) -> None:
+    """connect-test's rules on one answer: a deletion's, or a new or reused connection's."""
+    from stp_ext.connect import rules
+
+    if deletion:
+        doc = journey.answer(response, (200,), "expected 200 for deleting a connection it created", step)
+        if doc is not None:
+            journey.add(rules.deletion(doc), step)
+        return
+    expected = (200,) if established else rules.SUCCESS
+    expectation = (
+        "expected exactly 200 when a connection is reused"
+        if established
+        else "expected 200 (or 201) for a new connection"
+    )
+    doc = journey.answer(response, expected, expectation, step)
+    if doc is not None:
+        session = journey.session
+        findings, page = rules.connection(
+            doc, established=established, hosts=session.hosts, uses_u2m=session.uses_u2m, redirects=None
+        )
+        journey.add(findings, step)
+        journey.check_page(page, step)
 
 
 @dataclass
