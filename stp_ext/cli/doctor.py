@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from stp_ext.cli.arguments import check_url, check_writable
 from stp_ext.cli.junit_xml import junit_xml_option, write_junit_xml
 from stp_ext.cli.options import command_env, common_options, config_file_option, timeout_option
 from stp_ext.core.errors import CheckFailed
@@ -44,7 +45,6 @@ def doctor(
           --junit-xml doctor.xml
       databricks-stp doctor -e -o json --skip-endpoint
     """
-    from stp_ext.cli.arguments import check_url, check_writable
     from stp_ext.render.views import doctor as view
     from stp_ext.services.doctor import run_doctor
 

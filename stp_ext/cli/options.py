@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from stp_ext.cli.profile_completion import complete_profile
+from stp_ext.core import log_settings, user_agent
 from stp_ext.core.clock import Clock, MonotonicClock
 from stp_ext.core.errors import InputError, StpError
 from stp_ext.core.terminal import Terminal
@@ -78,8 +79,6 @@ def _store(attribute: str) -> Callable[[click.Context, click.Parameter, Any], No
         opts = global_options(ctx)
         setattr(opts, attribute, value)
         if attribute == "debug":
-            from stp_ext.core import log_settings
-
             log_settings.configure(debug=True)
 
     return callback
@@ -187,8 +186,6 @@ class SuggestingGroup(click.Group):
             raise click.UsageError(f"no such command {name!r}.{suggestion}", ctx)
         global_options(ctx).command_args = list(args[1:])
         if name and not name.startswith("-"):
-            from stp_ext.core import user_agent
-
             # cmd/<command> on every workspace request, as the Databricks CLI tags its own.
             user_agent.set_command([*ctx.command_path.split()[1:], name])
         return super().resolve_command(ctx, args)

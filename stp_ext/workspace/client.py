@@ -31,7 +31,7 @@ import math
 import os
 import random
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from stp_ext.core.clock import Clock, MonotonicClock
 from stp_ext.core.errors import AuthConfigError, NotFoundError, OutcomeUnknownError, WorkspaceError
@@ -39,6 +39,7 @@ from stp_ext.core.inputs import MAX_SECONDS
 from stp_ext.core.logs import redact_peer
 from stp_ext.workspace import sdk_seam
 from stp_ext.workspace.sdk_seam import load_core
+from stp_ext.workspace.shapes import Shape
 from stp_ext.workspace.transport import (
     MAX_BODY_BYTES,
     Answer,
@@ -47,9 +48,6 @@ from stp_ext.workspace.transport import (
     classify,
     last_answer,
 )
-
-if TYPE_CHECKING:
-    from stp_ext.workspace.shapes import Shape
 
 logger = logging.getLogger(__name__)
 
@@ -236,8 +234,6 @@ class Workspace:
         query: dict[str, Any] | None = None,
     ) -> Shape:
         """``do``, with the answer read through ``Shape`` (typed fields, one clear error for a wrong shape)."""
-        from stp_ext.workspace.shapes import Shape
-
         answer = self.do(method, path, body=body, query=query)
         hint = f"Is {self.host} a Databricks workspace URL? Check the host in {self.info.source}."
         return Shape(answer, f"{self.host} answered {method.upper()} {path}", hint)

@@ -22,6 +22,8 @@ from typing import Any
 from stp_ext.core.errors import WorkspaceError
 from stp_ext.core.logs import redact_peer, register_basic, register_secret
 from stp_ext.workspace.client import DEFAULT_HTTP_TIMEOUT, HTTP_TIMEOUT_ENV
+from stp_ext.workspace.sdk_seam import oauth_token_class
+from stp_ext.workspace.transport import BoundedAdapter, classify
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +59,6 @@ def retrieve_token(
     refuses the client (the SDK's contract, worded by ``Workspace``), or TokenEndpointError."""
     import requests
     import requests.auth
-
-    from stp_ext.workspace.transport import BoundedAdapter, classify
 
     register_basic(client_id, client_secret)  # an error echoing the request must not print them
     data = dict(params)
@@ -97,7 +97,7 @@ def retrieve_token(
     register_secret(token)
     token_type = document.get("token_type")
     refresh = document.get("refresh_token")
-    return _token_class()(
+    return oauth_token_class()(
         access_token=token,
         token_type=token_type if isinstance(token_type, str) and token_type else "Bearer",
         refresh_token=refresh if isinstance(refresh, str) else None,
@@ -126,9 +126,3 @@ def _lifetime(value: Any) -> float:
     if not math.isfinite(seconds) or seconds <= 0:
         return DEFAULT_LIFETIME_SECONDS
     return min(seconds, MAX_LIFETIME_SECONDS)
-
-
-def _token_class() -> Any:
-    from stp_ext.workspace.sdk_seam import oauth_token_class
-
-    return oauth_token_class()
