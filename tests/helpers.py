@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import io
 import json
+import signal
 import socket
+import subprocess
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -151,3 +153,14 @@ class EndlessStream(io.RawIOBase):
         buffer[:size] = b" " * size
         self.read_bytes += size
         return size
+
+
+def interrupt(process: subprocess.Popen[str], timeout: float = 10) -> str:
+    """Ctrl-C for a child: SIGINT, then its stderr once it has exited (killed if it has not within ``timeout``)."""
+    process.send_signal(signal.SIGINT)
+    try:
+        _, err = process.communicate(timeout=timeout)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    return str(err)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -13,9 +12,16 @@ from typing import Any
 
 import pytest
 from connect_fixtures import BASIC, BASIC_PASSWORD, BASIC_USER, partner_config, sample_partner, write_config
+from helpers import interrupt
 
 from stp_ext.connect import http, run_connect_test
 from stp_ext.servers.serving import LocalServer
+
+
+def _post_connect(base: str, *, timeout: float, cancel: http.Cancel | None = None) -> http.HttpResponse:
+    """An empty connect request, with the sample partner's credential."""
+    headers = {"Authorization": BASIC, "Content-Type": "application/json"}
+    return http.send("POST", f"{base}/connect", body=b"{}", headers=headers, timeout=timeout, cancel=cancel)
 
 
 @pytest.mark.parametrize("fault", ["continue_flood", "header_drip", "slow"])
@@ -24,13 +30,7 @@ def test_timeout_bounds_the_whole_answer(fault: str) -> None:
     with sample_partner(fault=fault, slow_seconds=30) as partner:
         started = time.monotonic()
         with pytest.raises(http.TransportError) as caught:
-            http.send(
-                "POST",
-                f"{partner.url}/connect",
-                body=b"{}",
-                headers={"Authorization": BASIC, "Content-Type": "application/json"},
-                timeout=1.0,
-            )
+            _post_connect(partner.url, timeout=1.0)
         elapsed = time.monotonic() - started
     assert caught.value.kind == "timeout"
     assert 0.9 < elapsed < 1.5
@@ -56,14 +56,7 @@ def test_cancel_ends_a_waiting_request_at_once() -> None:
 
         def call() -> None:
             try:
-                http.send(
-                    "POST",
-                    f"{partner.url}/connect",
-                    body=b"{}",
-                    headers={"Authorization": BASIC, "Content-Type": "application/json"},
-                    timeout=30,
-                    cancel=cancel,
-                )
+                _post_connect(partner.url, timeout=30, cancel=cancel)
             except http.TransportError as e:
                 outcome.append(e.kind)
 
@@ -129,12 +122,7 @@ def test_ctrl_c_ends_connect_test_within_a_second(tmp_path: Path) -> None:
         time.sleep(2.0)  # the cases are all waiting on the silent partner now
         assert process.poll() is None
         sent = time.monotonic()
-        process.send_signal(signal.SIGINT)
-        try:
-            _, err = process.communicate(timeout=10)
-        finally:
-            if process.poll() is None:
-                process.kill()
+        err = interrupt(process)
         elapsed = time.monotonic() - sent
     assert process.returncode == 130, err
     assert elapsed < 1.0, elapsed

@@ -110,6 +110,16 @@ def test_types_and_enums() -> None:
     assert connection({"account_status": "ACTIVE"}) == [("error", "enum_value")]
 
 
+def test_a_wrong_type_is_named_by_its_json_type() -> None:
+    # The message names what the partner sent (a string "true", a number), not the value run through bool() or str().
+    (flag,), _ = rules.connection(
+        {**GOOD, "configured_resources": "true"}, established=False, hosts=HOSTS, uses_u2m=False
+    )
+    assert flag.message == "configured_resources is a string 'true'; expected a boolean"
+    (number,), _ = rules.connection({**GOOD, "connection_id": 7}, established=False, hosts=HOSTS, uses_u2m=False)
+    assert number.message == "connection_id is a number 7; expected a string"
+
+
 def test_enum_finding_suggests_the_near_value() -> None:
     doc = {**GOOD, "redirect_value": "Sign-In"}
     (finding,), _ = rules.connection(doc, established=False, hosts=HOSTS, uses_u2m=False)

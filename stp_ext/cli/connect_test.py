@@ -18,6 +18,7 @@ import click
 from stp_ext.cli.arguments import check_url, check_writable
 from stp_ext.cli.config_input import load_valid_config
 from stp_ext.cli.credential_input import CredentialInput, credential_options_for
+from stp_ext.cli.junit_xml import junit_xml_option, write_junit_xml
 from stp_ext.cli.options import CommandEnv, command_env, config_file_option, offline_options, timeout_option
 from stp_ext.connect.catalog import CASE_IDS, NEW_USER_ACTIONS
 from stp_ext.core.errors import CheckFailed, InputError
@@ -172,13 +173,7 @@ Examples:
     metavar="ID",
     help=f"Run only this case (repeatable): {', '.join(CASE_IDS)}.",
 )
-@click.option(
-    "--junit-xml",
-    "junit_path",
-    metavar="FILE",
-    type=click.Path(dir_okay=False, writable=True),
-    help="Also write a JUnit XML report (one test case per certification case) for CI.",
-)
+@junit_xml_option("certification case")
 @offline_options
 def connect_test(
     config_path: str,
@@ -220,7 +215,9 @@ def connect_test(
             strict=strict,
         )
     if junit_path:
-        _write_junit(junit_path, report)
+        from stp_ext.connect import junit
+
+        write_junit_xml(junit_path, "databricks-stp connect-test", junit.connect_test_cases(report))
     view.report(render, report)
     _fail_unless_passed(report)
 
@@ -293,15 +290,6 @@ def _reporting_interrupts(render: Any) -> Iterator[None]:
         done = ", ".join(outcomes) or "none"
         render.note(f"Interrupted after {len(e.finished)} of {e.total} cases had finished: {done}")
         raise
-
-
-def _write_junit(path: str, report: ConnectTestReport) -> None:
-    from stp_ext.connect import junit
-
-    try:
-        junit.write(path, "databricks-stp connect-test", junit.connect_test_cases(report))
-    except OSError as e:
-        raise InputError(f"cannot write --junit-xml {path}: {e.strerror or e}") from None
 
 
 def _read_payload(path: str) -> dict[str, Any]:

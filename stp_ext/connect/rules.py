@@ -20,6 +20,7 @@ from stp_ext.connect.http import HttpResponse, TransportError
 from stp_ext.connect.report import ERROR, INFO, WARNING, CheckFinding
 from stp_ext.connect.urls import reroot
 from stp_ext.core.logs import redact_peer
+from stp_ext.partner_config.text import json_type, kind
 
 CHECKS: dict[str, str] = {
     # transport: no usable HTTP answer
@@ -259,7 +260,7 @@ def error_answer(doc: dict[str, Any] | None, status: int, reasons: tuple[str, ..
         return []  # not JSON: the envelope rules have said so
     others = {name: value for name, value in doc.items() if not isinstance(value, str)}
     if others:
-        shown = ", ".join(f"{name} ({_json_kind(value)})" for name, value in list(others.items())[:3])
+        shown = ", ".join(f"{name} ({json_type(value)})" for name, value in list(others.items())[:3])
         return [
             error(
                 "error_body",
@@ -379,9 +380,9 @@ def _required(doc: dict[str, Any], names: Iterable[str]) -> Iterable[CheckFindin
             yield error("required_field", f"{name} is missing")
 
 
-def _typed(doc: dict[str, Any], name: str, kind: type, described: str) -> list[CheckFinding]:
+def _typed(doc: dict[str, Any], name: str, expected: type, described: str) -> list[CheckFinding]:
     value = doc.get(name)
-    if value is None or isinstance(value, kind):
+    if value is None or isinstance(value, expected):
         return []
     return [error("field_type", f"{name} is {kind(value)} {value!r}; expected {described}")]
 
@@ -570,18 +571,6 @@ def _excerpt(text: str, limit: int = 120) -> str:
     if len(flat) > limit:
         flat = flat[:limit] + "…"
     return repr(flat)
-
-
-def _json_kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, dict):
-        return "object"
-    return "array" if isinstance(value, list) else type(value).__name__
 
 
 def _squash(value: str) -> str:
