@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from stp_ext.connect.http import HttpResponse
 from stp_ext.connect.report import ERROR, INFO, WARNING, CheckFinding
+from stp_ext.connect.urls import reroot
 from stp_ext.core.logs import redact_peer
 from stp_ext.core.wire import TransportFailure
 from stp_ext.partner_config.text import json_type, kind
@@ -411,8 +412,6 @@ def redirect_target(uri: str, hosts: HostPolicy) -> tuple[list[CheckFinding], st
     its host *contains* one of the config's hostnames. Beyond certification:
     the host is one of them exactly, and the scheme is https.
     """
-    from stp_ext.connect.urls import reroot
-
     if not _is_absolute(uri):
         return [
             error(
