@@ -16,15 +16,16 @@ import click
 from stp_ext.cli.options import command_env, offline_options
 from stp_ext.core.errors import InputError
 
-# flag name -> config field, for the text fields and URLs
-TEXT_FLAGS = (
-    ("name", "name", "Partner name (shown on the tile)"),
-    ("connect_url", "connect_url", "Connect URL (Databricks POSTs here when a user connects)"),
-    ("sign_up_url", "sign_up_url", "Sign-up page URL"),
-    ("delete_url", "delete_url", "Delete-connection URL"),
-    ("terms_of_service_url", "terms_of_service_url", "Terms of service URL"),
-    ("privacy_policy_url", "privacy_policy_url", "Privacy policy URL"),
-    ("hostnames", "hostnames", "Hostnames redirect_uri may point to (comma-separated, bare hosts)"),
+# The text fields and URLs, each given by the flag of its name (--connect-url for connect_url);
+# their questions, when asked, are in init_prompts.py.
+TEXT_FIELDS = (
+    "name",
+    "connect_url",
+    "sign_up_url",
+    "delete_url",
+    "terms_of_service_url",
+    "privacy_policy_url",
+    "hostnames",
 )
 
 
@@ -116,7 +117,7 @@ def init(
     # lexists: a link planted there, even one to nothing, is a file we will not replace without --force.
     if os.path.lexists(target) and not force:  # before any question: do not ask for answers we cannot write
         raise InputError(f"{target} already exists; nothing was written", hint="Add --force to replace it.")
-    given: dict[str, Any] = {field: flags.get(flag) for flag, field, _ in TEXT_FLAGS}
+    given: dict[str, Any] = {field: flags.get(field) for field in TEXT_FIELDS}
     for name in ("category", "integration_type"):
         value = flags.get(name)
         given[name] = value.strip().upper().replace("-", "_") if value else None
