@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from stp_ext.connect.http import HttpResponse, TransportError
+from stp_ext.connect.http import HttpResponse
 from stp_ext.connect.report import ERROR, INFO, WARNING, CheckFinding
+from stp_ext.connect.urls import reroot
 from stp_ext.core.logs import redact_peer
+from stp_ext.core.wire import TransportFailure
 from stp_ext.partner_config.text import json_type, kind
 
 CHECKS: dict[str, str] = {
@@ -99,8 +101,13 @@ def beyond(check: str, message: str, consequence: str) -> CheckFinding:
     return CheckFinding(WARNING, check, f"{message}; certification would pass this, but {consequence}")
 
 
-def transport(failure: TransportError, what: str) -> CheckFinding:
-    kind = failure.kind if failure.kind in CHECKS else "connection_error"
+# The failure kinds (stp_ext.core.wire.KINDS) that are not check names themselves; any other kind
+# that is not a check (bad_url, other) is a connection_error.
+_CHECK_OF_KIND = {"scheme": "tls", "connect_timeout": "timeout", "too_large": "body_too_large"}
+
+
+def transport(failure: TransportFailure, what: str) -> CheckFinding:
+    kind = failure.kind if failure.kind in CHECKS else _CHECK_OF_KIND.get(failure.kind, "connection_error")
     return error(kind, f"{what}: {failure.message}")
 
 
@@ -405,8 +412,6 @@ def redirect_target(uri: str, hosts: HostPolicy) -> tuple[list[CheckFinding], st
     its host *contains* one of the config's hostnames. Beyond certification:
     the host is one of them exactly, and the scheme is https.
     """
-    from stp_ext.connect.urls import reroot
-
     if not _is_absolute(uri):
         return [
             error(

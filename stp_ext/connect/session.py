@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from stp_ext.connect import http, rules
 from stp_ext.connect.payload import Caller, connect_request, delete_connection_request
 from stp_ext.connect.report import ERROR, WARNING, CheckFinding, ScenarioResult
+from stp_ext.core.wire import TransportFailure
 
 if TYPE_CHECKING:
     from stp_ext.partner_config import PartnerConfig
@@ -90,10 +91,10 @@ class Session:
                 cancel=self.cancel,
             )
             result: tuple[int | None, str] = (response.status, response.reason)
-        except http.TransportError as e:
+        except TransportFailure as e:
             if e.kind == "timeout":
                 self.mark_timed_out(endpoint, "a redirect page")
-            result = (None, e.message)
+            result = (None, e.message)  # said after "GET {url} got no answer: "
         with self._lock:
             self._pages[url] = result
         return result
@@ -155,7 +156,7 @@ class Journey:
                 max_body_bytes=self.session.max_body_bytes,
                 cancel=self.session.cancel,
             )
-        except http.TransportError as e:
+        except TransportFailure as e:
             log.debug("%s %s: %s %s failed: %s", self.case_id, step, method, url, e.message)
             if e.kind == "timeout":
                 self.session.mark_timed_out(endpoint, self.case_id)

@@ -29,15 +29,19 @@ import threading
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from stp_ext.connect import rules
+from stp_ext.connect.payload import Caller, connect_request, delete_connection_request
+from stp_ext.connect.session import Journey, Session
+from stp_ext.connect.urls import reroot
 from stp_ext.emulator import provisioning, secrets_api
 from stp_ext.emulator.http import ADMIN, USER, ApiError, Call, Reply, Request, User, bad_request, json_response
+from stp_ext.emulator.oauth import base_url
 from stp_ext.emulator.provisioning import Connections, Provisioned
 from stp_ext.emulator.state import Store, now_ms
+from stp_ext.partner_config import PartnerConfig
 
 if TYPE_CHECKING:
     from stp_ext.connect.http import HttpResponse
-    from stp_ext.connect.session import Journey
-    from stp_ext.partner_config import PartnerConfig
 
 SCOPE = "partner-connect"  # where Partner Connect reads the credential (docs/secrets.md)
 # The emulator is one workspace: a fixed id, so a partner recognises it from run to run.
@@ -138,8 +142,6 @@ class ActivePartner:
 
 
 def active_partner(store: Store) -> ActivePartner | None:
-    from stp_ext.partner_config import PartnerConfig
-
     with store.read() as db:
         row = db.execute("SELECT id, config FROM partners ORDER BY created_ms LIMIT 1").fetchone()
     if row is None:
@@ -153,8 +155,6 @@ def applicable_choices(config: PartnerConfig) -> dict[str, Any]:
     The body built by connect-test's builder says which fields Partner Connect
     sends for this integration type and these features; the dialog asks for those.
     """
-    from stp_ext.connect.payload import Caller, connect_request
-
     probe = connect_request(config, Caller("u@example.com", "U", "Ser", 1, WORKSPACE_ID))
     fields: dict[str, Any] = {}
     if "catalog_name" in probe:
@@ -179,7 +179,7 @@ class PartnerConnect:
 
     def connect_view(self, request: Request) -> Reply:
         body = Call(request, ANONYMOUS_CALLER, {}).json_body()
-        result = self.click(Choices.from_json(body), base_url=_base(request))
+        result = self.click(Choices.from_json(body), base_url=base_url(request))
         return json_response(200, result.to_dict())
 
     def delete_view(self, request: Request) -> Reply:
@@ -199,8 +199,6 @@ class PartnerConnect:
             return self._click(choices, base_url)
 
     def _click(self, choices: Choices, base_url: str) -> ClickResult:
-        from stp_ext.connect.payload import connect_request
-
         partner, user = self._clickable_partner(choices.user), choices.user
         config = partner.config
         header = self._credential(partner, user)
@@ -311,8 +309,6 @@ class PartnerConnect:
             return self._delete(connection_id)
 
     def _delete(self, connection_id: str) -> DeleteResult:
-        from stp_ext.connect.payload import delete_connection_request
-
         made = next((m for m in self.connections.all() if m.connection_id == connection_id), None)
         if made is None:
             raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"No Partner Connect connection {connection_id}")
@@ -348,10 +344,6 @@ class PartnerConnect:
     ) -> Exchange:
         from urllib.parse import urlsplit
 
-        from stp_ext.connect import rules
-        from stp_ext.connect.session import Journey, Session
-        from stp_ext.connect.urls import reroot
-
         config = partner.config
         if base:
             url = reroot(url, base)
@@ -382,8 +374,6 @@ class PartnerConnect:
 
 def _judge(journey: Journey, response: HttpResponse, step: str, *, established: bool, deletion: bool) -> None:
     """connect-test's rules on one answer: a deletion's, or a new or reused connection's."""
-    from stp_ext.connect import rules
-
     if deletion:
         doc = journey.answer(response, (200,), "expected 200 for deleting a connection it created", step)
         if doc is not None:
@@ -418,15 +408,7 @@ class Exchange:
 ANONYMOUS_CALLER = User("0", "control", "Control API", False, ())
 
 
-def _base(request: Request) -> str:
-    from stp_ext.emulator.oauth import base_url
-
-    return base_url(request)
-
-
 def _caller(user: User) -> Any:
-    from stp_ext.connect.payload import Caller
-
     first, _, last = user.display_name.partition(" ")
     return Caller(
         email=user.user_name,

@@ -20,9 +20,21 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from stp_ext.connect import http
+from stp_ext.connect.runner import run_connect_test
 from stp_ext.core import auth_header
 from stp_ext.core.errors import ExitCode, StpError
+from stp_ext.core.wire import TransportFailure
 from stp_ext.core.wording import plural
+from stp_ext.emulator import Emulator
+from stp_ext.partner_config import load_partner_config
+from stp_ext.sample_partner.server import SamplePartner
+from stp_ext.services.credential import CredentialService
+from stp_ext.services.doctor import run_doctor
+from stp_ext.services.flows import create_partner, unfinished_create
+from stp_ext.services.next_steps import NextSteps
+from stp_ext.services.partners import PartnerService
+from stp_ext.workspace.auth import connect
 
 if TYPE_CHECKING:
     from stp_ext.core.auth_header import AuthHeader
@@ -102,11 +114,6 @@ def run_demo(on_step: Callable[[StepResult], None]) -> list[StepResult]:
 
 
 def _run_steps(on_step: Callable[[StepResult], None], results: list[StepResult]) -> list[StepResult]:
-    from stp_ext.emulator import Emulator
-    from stp_ext.partner_config import load_partner_config
-    from stp_ext.sample_partner.server import SamplePartner
-    from stp_ext.workspace.auth import connect
-
     header = auth_header.basic(DEMO_USER, DEMO_PASSWORD)
     steps = _Steps(on_step, results)
     with tempfile.TemporaryDirectory(prefix="stp-demo-") as tmp, ExitStack() as servers:
@@ -165,9 +172,6 @@ class _Created:
 @contextmanager
 def _deleted_at_the_end(steps: _Steps, workspace: Workspace) -> Iterator[_Created]:
     """The demo partner and its secret are deleted as the last step, whatever happened after it was created."""
-    from stp_ext.services.credential import CredentialService
-    from stp_ext.services.partners import PartnerService
-
     created = _Created()
     try:
         yield created
@@ -180,9 +184,6 @@ def _deleted_at_the_end(steps: _Steps, workspace: Workspace) -> Iterator[_Create
 
 
 def _create(steps: _Steps, workspace: Workspace, config: PartnerConfig, header: AuthHeader, created: _Created) -> None:
-    from stp_ext.services.flows import create_partner, unfinished_create
-    from stp_ext.services.next_steps import NextSteps
-
     with steps.step("create with credential") as out:
         outcome = create_partner(workspace, config, header, steps=NextSteps(), status=_quiet)
         created.id = outcome.partner.id
@@ -196,9 +197,6 @@ def _create(steps: _Steps, workspace: Workspace, config: PartnerConfig, header: 
 
 def _read_back(steps: _Steps, workspace: Workspace, config: PartnerConfig, partner_id: str) -> None:
     """`get` and `secret status`, as a partner checks what create did."""
-    from stp_ext.services.credential import CredentialService
-    from stp_ext.services.partners import PartnerService
-
     with steps.step("get") as out:
         out["detail"] = ", ".join(f"{p.name} ({p.id})" for p in PartnerService(workspace).list())
 
@@ -211,8 +209,6 @@ def _read_back(steps: _Steps, workspace: Workspace, config: PartnerConfig, partn
 
 
 def _connect_test(steps: _Steps, config: PartnerConfig, header_value: str, partner_url: str) -> None:
-    from stp_ext.connect.runner import run_connect_test
-
     with steps.step("connect-test") as out:
         report = run_connect_test(
             config, header_value, timeout=5.0, test_connection_url=f"{partner_url}/test-connection"
@@ -224,9 +220,6 @@ def _connect_test(steps: _Steps, config: PartnerConfig, header_value: str, partn
 
 
 def _doctor(steps: _Steps, workspace: Workspace, report: ConfigReport, path: Path) -> None:
-    from stp_ext.services.doctor import run_doctor
-    from stp_ext.services.next_steps import NextSteps
-
     with steps.step("doctor") as out:
         doctor = run_doctor(
             connect=lambda: workspace, report=report, config_path=str(path), steps=NextSteps(), timeout=5.0
@@ -262,15 +255,13 @@ def _journey(steps: _Steps, emulator_url: str) -> None:
 
 def _control(emulator_url: str, action: str, body: dict[str, Any]) -> dict[str, Any]:
     """One call of the emulator's Partner Connect control API (docs/partner-connect-in-a-box.md)."""
-    from stp_ext.connect import http
-
     url = f"{emulator_url}/_emulator/partner-connect/{action}"
     try:
         response = http.send(
             "POST", url, body=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, timeout=15.0
         )
         answer = response.json()
-    except (http.TransportError, ValueError) as e:
+    except (TransportFailure, ValueError) as e:
         raise StpError(f"POST {url}: {getattr(e, 'message', e)}") from None
     if response.status != 200 or not isinstance(answer, dict):
         message = answer.get("message") if isinstance(answer, dict) else None

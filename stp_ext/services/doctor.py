@@ -15,11 +15,16 @@ from dataclasses import asdict, dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from stp_ext.connect.credential_probe import probe_credential
+from stp_ext.connect.probe import probe_connect
 from stp_ext.core.errors import StpError, WorkspaceError
+from stp_ext.core.logs import register_secret
+from stp_ext.core.together import Outcome, in_background, together
 from stp_ext.core.wording import plural
+from stp_ext.services.credential import SCOPE, SECRETS, CredentialService
+from stp_ext.services.partners import PartnerService
 
 if TYPE_CHECKING:
-    from stp_ext.core.together import Outcome
     from stp_ext.partner_config import ConfigReport, PartnerConfig
     from stp_ext.services.next_steps import NextSteps
     from stp_ext.workspace.client import Workspace
@@ -70,8 +75,6 @@ def run_doctor(
     endpoint_url: str | None = None,
     skip_endpoint: bool = False,
 ) -> DoctorReport:
-    from stp_ext.core.together import in_background
-
     checks: list[DoctorCheck] = []
     config = report.partner if report is not None and report.valid else None
     if report is not None:
@@ -145,9 +148,6 @@ def _config_row(report: ConfigReport, config_path: str | None, steps: NextSteps)
 def _me_and_partners(workspace: Workspace) -> tuple[Outcome, Outcome]:
     """Who am I and the active partner do not depend on each other: one round trip for both. Other
     auth than a PAT fetches a token first, one request at a time: who am I goes first and gets it."""
-    from stp_ext.core.together import Outcome, together
-    from stp_ext.services.partners import PartnerService
-
     me_call, partners_call = (lambda: workspace.read("GET", ME_PATH)), PartnerService(workspace).list
     if workspace.info.auth_type == "pat":
         me_answer, partners_answer = together(me_call, partners_call)
@@ -198,8 +198,6 @@ class _SecretRows:
 
 
 def _secret_rows(workspace: Workspace, partner_id: str, non_admin: bool | None, steps: NextSteps) -> _SecretRows:
-    from stp_ext.services.credential import CredentialService
-
     put = steps.secret_put(partner_id, non_admin=non_admin)
     try:
         status = CredentialService(workspace).status(partner_id, non_admin=non_admin)
@@ -229,10 +227,6 @@ def _probe_credential(
     import base64
     import binascii
 
-    from stp_ext.connect.credential_probe import probe_credential
-    from stp_ext.core.logs import register_secret
-    from stp_ext.services.credential import SCOPE, SECRETS
-
     try:
         answer = workspace.read("GET", f"{SECRETS}/get", query={"scope": SCOPE, "key": partner_id})
         value = base64.b64decode(answer.text("value") or "", validate=True).decode("utf-8")
@@ -250,7 +244,5 @@ def _probe_credential(
 
 def _probe_connect(connect_url: str, base_url: str | None, timeout: float) -> DoctorCheck:
     """connect-test's machinery on one safe request (see ``stp_ext.connect.probe``)."""
-    from stp_ext.connect.probe import probe_connect
-
     result = probe_connect(connect_url, url=base_url, timeout=timeout)
     return DoctorCheck(ENDPOINT_ROW, result.ok, result.detail, result.fix)

@@ -17,6 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stp_ext.core.errors import AuthConfigError, StpError
+from stp_ext.core.together import together
+from stp_ext.services.credential import CredentialService, users_check
+from stp_ext.services.partners import PartnerService
+from stp_ext.workspace.auth import read_profiles as parse
 
 if TYPE_CHECKING:
     from stp_ext.core.together import Outcome
@@ -67,8 +71,6 @@ class ProfileStatus:
 
 def read_profiles(path: Path) -> dict[str, dict[str, str]]:
     """The config file's profiles, in file order."""
-    from stp_ext.workspace.auth import read_profiles as parse
-
     if not path.is_file():
         raise AuthConfigError(
             f"config file {path} does not exist (needed for --all-profiles)",
@@ -142,10 +144,6 @@ def _fill_row(row: ProfileStatus, workspace: Workspace, non_admin: bool | None) 
 
 def _read_at_once(workspace: Workspace) -> tuple[dict[str, Any], Outcome, Outcome, Outcome]:
     """Who am I (raising on failure), and the outcomes of the partner, the scope's keys and the ACL reads."""
-    from stp_ext.core.together import together
-    from stp_ext.services.credential import CredentialService
-    from stp_ext.services.partners import PartnerService
-
     credential = CredentialService(workspace)
     reads = [PartnerService(workspace).list, credential.stored_keys, credential.users_permission]
     if workspace.info.auth_type == "pat":
@@ -166,8 +164,6 @@ def _credential(
     non_admin: bool | None,
 ) -> None:
     """Fill the credential columns from the two reads (the scope's keys, the ACL of `users`)."""
-    from stp_ext.services.credential import users_check
-
     keys = stored_keys()
     if keys is None:  # no scope: nothing stored, and nobody can read it
         row.credential_stored = False

@@ -42,6 +42,7 @@ from stp_ext.core import user_agent
 from stp_ext.core.clock import Clock, MonotonicClock
 from stp_ext.core.errors import AuthConfigError, WorkspaceError
 from stp_ext.core.logs import redact_peer, register_basic, register_secret
+from stp_ext.core.wire import classify
 from stp_ext.workspace import sdk_seam
 from stp_ext.workspace.client import Timeouts, Workspace, WorkspaceInfo
 from stp_ext.workspace.sdk_seam import load_core
@@ -389,15 +390,13 @@ def _request_error_in(error: BaseException | None) -> BaseException | None:
 def _probe_unreachable(probe: _Probe, host: str) -> WorkspaceError | None:
     """The auth failed after the host-metadata probe or OIDC discovery could not reach the host:
     say that, not the SDK's words ("refused the credentials" after a 60 s wait, once)."""
-    from stp_ext.workspace.transport import classify
-
     cause = _request_error_in(probe.failure)
     if cause is None:
         return None
     reached = classify(cause)
     host = normalize_host(host) if host else "the workspace"
     return WorkspaceError(
-        f"cannot reach {host}: {reached.reason} (asking {probe.asking}, which OAuth needs)",
+        f"cannot reach {host}: {reached.message} (asking {probe.asking}, which OAuth needs)",
         hint=reached.hint or "Check the host and your network.",
     )
 
