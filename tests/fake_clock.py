@@ -2,8 +2,8 @@
 
 ``time()`` is the real time plus every sleep skipped so far, so "gave up after
 N s" in a message is what a user would have waited, while the test itself
-only spends the real time of its HTTP exchanges. Install it with
-``stp_ext.workspace.client.use_clock`` (the CLI runs in-process in tests).
+only spends the real time of its HTTP exchanges. A command gets it as it gets
+its terminal: ``run(..., clock=FakeClock())`` (``cli.main(..., clock=...)``).
 """
 
 from __future__ import annotations

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import io
 import json
+import signal
 import socket
+import subprocess
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -62,13 +64,22 @@ def cli_runner() -> CliRunner:
 
 
 def invoke(
-    *args: str, input: str | bytes | None = None, env: dict[str, str] | None = None, terminal: Any = None
+    *args: str,
+    input: str | bytes | None = None,
+    env: dict[str, str] | None = None,
+    terminal: Any = None,
+    clock: Any = None,
 ) -> Result:
-    """Run the CLI in-process; stdout and stderr apart. ``terminal``: a FakeTerminal to answer prompts."""
+    """Run the CLI in-process; stdout and stderr apart.
+
+    ``terminal``: a FakeTerminal to answer prompts; ``clock``: a FakeClock (tests/fake_clock.py) for the
+    command's workspace calls, so their back-offs cost nothing. Both reach the command through ``cli.main``;
+    nothing is patched.
+    """
     from stp_ext.cli import cli
 
-    extra = {"terminal": terminal} if terminal is not None else {}
-    return cli_runner().invoke(cli, list(args), input=input, env=env, catch_exceptions=False, **extra)
+    seams = {name: seam for name, seam in (("terminal", terminal), ("clock", clock)) if seam is not None}
+    return cli_runner().invoke(cli, list(args), input=input, env=env, catch_exceptions=False, **seams)
 
 
 def rss_kib(pid: int) -> int | None:
@@ -142,3 +153,14 @@ class EndlessStream(io.RawIOBase):
         buffer[:size] = b" " * size
         self.read_bytes += size
         return size
+
+
+def interrupt(process: subprocess.Popen[str], timeout: float = 10) -> str:
+    """Ctrl-C for a child: SIGINT, then its stderr once it has exited (killed if it has not within ``timeout``)."""
+    process.send_signal(signal.SIGINT)
+    try:
+        _, err = process.communicate(timeout=timeout)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    return str(err)

@@ -206,20 +206,25 @@ def test_connect_test_step_fails_with_the_wrong_credential(installed, partner_co
     assert "Error:" in done.stderr
 
 
-@pytest.mark.packaging
-@pytest.mark.slow
-def test_doctor_step_against_the_emulator(installed, partner_config, emulator):
+def _create_in(workdir: Path, emulator: Any) -> None:
+    """`create -f partner.json -e` with HEADER, as the workflow's earlier step would have done."""
     env = {"DATABRICKS_HOST": emulator.url, "DATABRICKS_TOKEN": DEFAULT_ADMIN_TOKEN}
     created = subprocess.run(
         [sys.executable, "-m", "stp_ext", "create", "-f", "partner.json", "-e", "--auth-header-stdin"],
         input=HEADER,
-        cwd=installed.workdir,
+        cwd=workdir,
         env={**os.environ, **env},
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert created.returncode == 0, created.stderr
+
+
+@pytest.mark.packaging
+@pytest.mark.slow
+def test_doctor_step_against_the_emulator(installed, partner_config, emulator):
+    _create_in(installed.workdir, emulator)
     inputs = _inputs(**{"doctor": "true", "databricks-host": emulator.url, "databricks-token": DEFAULT_ADMIN_TOKEN})
     assert _condition(_step("doctor").get("if"), inputs)
     assert not _condition(_step("doctor").get("if"), _inputs())  # off by default
@@ -365,17 +370,7 @@ def test_doctor_step_names_an_empty_input(runner, given, named):
 def test_doctor_step_with_a_service_principal(runner, ingest_partner, emulator):
     from stp_ext.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
-    env = {"DATABRICKS_HOST": emulator.url, "DATABRICKS_TOKEN": DEFAULT_ADMIN_TOKEN}
-    created = subprocess.run(
-        [sys.executable, "-m", "stp_ext", "create", "-f", "partner.json", "-e", "--auth-header-stdin"],
-        input=HEADER,
-        cwd=runner.workdir,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert created.returncode == 0, created.stderr
+    _create_in(runner.workdir, emulator)
     given = {"doctor": "true", "databricks-host": emulator.url}
     given |= {"databricks-client-id": DEFAULT_CLIENT_ID, "databricks-client-secret": DEFAULT_CLIENT_SECRET}
     done = runner.run("doctor", _inputs(**given))

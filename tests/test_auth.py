@@ -10,7 +10,7 @@ from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 
 import pytest
-from helpers import free_port, get_failing
+from helpers import free_port, get_failing, write_profiles
 
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN
 
@@ -210,22 +210,23 @@ def test_config_file_path_follows_variable(tmp_path: Path, monkeypatch):
     assert config_file_path() == tmp_path / "x.cfg"
 
 
-def test_profile_without_host_is_named(run, tmp_path, monkeypatch):
-    config = tmp_path / "cfg"
-    config.write_text("[nohost]\ntoken = dapi-x\n")
+def _first_error_of_profile(run, tmp_path: Path, monkeypatch, name: str, fields: dict[str, str]) -> tuple[str, Path]:
+    """`get -p NAME` with a config file holding only that profile: exit 2; its first stderr line, the file."""
+    config = write_profiles(tmp_path / "cfg", {name: fields})
     monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(config))
-    result = run("get", "-p", "nohost")
+    result = run("get", "-p", name)
     assert result.exit_code == 2
-    assert result.stderr.splitlines()[0] == f"Error: profile 'nohost' in {config} has no host"
+    return result.stderr.splitlines()[0], config
+
+
+def test_profile_without_host_is_named(run, tmp_path, monkeypatch):
+    first, config = _first_error_of_profile(run, tmp_path, monkeypatch, "nohost", {"token": "dapi-x"})
+    assert first == f"Error: profile 'nohost' in {config} has no host"
 
 
 def test_sdk_auth_errors_are_short_without_debug(run, tmp_path, monkeypatch):
-    config = tmp_path / "cfg"
-    config.write_text("[weird]\nhost = http://127.0.0.1:9\nauth_type = no-such-type\n")
-    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(config))
-    result = run("get", "-p", "weird")
-    assert result.exit_code == 2
-    first = result.stderr.splitlines()[0]
+    fields = {"host": "http://127.0.0.1:9", "auth_type": "no-such-type"}
+    first, _ = _first_error_of_profile(run, tmp_path, monkeypatch, "weird", fields)
     assert first.startswith("Error: cannot authenticate with profile 'weird'")
     assert "Config:" not in first
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ from xml.etree import ElementTree
 
 import pytest
 from connect_fixtures import BASIC_PASSWORD, BASIC_USER, sample_partner, write_config
-from helpers import free_port, invoke
+from helpers import free_port, interrupt, invoke
 
 from stp_ext.connect.cases import CASE_IDS
 from stp_ext.sample_partner import FAULT_NAMES
@@ -339,12 +338,7 @@ def test_processes_end_to_end_without_databricks_sdk(config: Path, tmp_path: Pat
         assert "stp_ext.connect" in modules
         assert not [m for m in modules if m.startswith(("databricks.sdk", "requests"))]
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            _, err = server.communicate(timeout=10)
-        finally:
-            if server.poll() is None:
-                server.kill()
+        err = interrupt(server)
     assert server.returncode == 0
     assert "POST /databricks/connect -> 200" in err and "Stopped." in err
     assert BASIC_PASSWORD not in err
@@ -455,9 +449,4 @@ def test_sample_partner_prints_a_command_that_passes_both_verdicts_as_pasted_twi
             assert "✓ beyond certification: no findings" in run.stdout
             assert "Warning" not in run.stderr
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.communicate(timeout=10)
-        finally:
-            if server.poll() is None:
-                server.kill()
+        interrupt(server)

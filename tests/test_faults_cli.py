@@ -27,7 +27,6 @@ import pytest
 from fake_clock import FakeClock
 
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, Emulator
-from stp_ext.workspace.client import use_clock
 from stp_ext.workspace.sdk_seam import load_core
 
 PARTNERS = "/api/2.0/partnerhub/self-test-partners"
@@ -81,9 +80,9 @@ def _sdk_imported() -> None:
 
 
 @pytest.fixture
-def fake_clock() -> Any:
-    with use_clock(FakeClock()) as clock:
-        yield clock
+def fake_clock() -> FakeClock:
+    """The clock a test hands its command (``run(..., clock=fake_clock)``), as a terminal is handed in."""
+    return FakeClock()
 
 
 def api(emu: Emulator, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -107,10 +106,10 @@ def make_partner(emu: Emulator, config: Path) -> str:
 
 @pytest.fixture
 def prepare(env_auth: Emulator, partner_file: Any, run: Any) -> Any:
-    """Set up the workspace for a case; returns a function that runs it and times it."""
+    """Set up the workspace for a case; returns a function that runs it (on ``clock``, if given) and times it."""
     config = partner_file()
 
-    def setup(case: Case) -> Any:
+    def setup(case: Case, clock: FakeClock | None = None) -> Any:
         if case.partner:
             make_partner(env_auth, config)
         env_auth.clear_log()
@@ -118,7 +117,7 @@ def prepare(env_auth: Emulator, partner_file: Any, run: Any) -> Any:
 
         def invoke() -> tuple[Any, float]:
             start = time.monotonic()
-            result = run(*argv, "-e", "-o", "json", input=case.stdin)
+            result = run(*argv, "-e", "-o", "json", input=case.stdin, clock=clock)
             return result, time.monotonic() - start
 
         return invoke
@@ -170,7 +169,7 @@ def test_429_and_503_are_retried_within_the_budget(
     case: Case, prepare: Any, env_auth: Emulator, monkeypatch, fake_clock: FakeClock
 ) -> None:
     monkeypatch.setenv(RETRY_ENV, "6")  # the default budget: two back-offs of 1-1.25 s and 2-2.25 s fit in it
-    invoke = prepare(case)
+    invoke = prepare(case, fake_clock)
     fault = RETRYABLE[case.name]
     env_auth.faults.arm(path_prefix=case.target, **fault)
     result, elapsed = invoke()
@@ -191,7 +190,7 @@ def test_retry_after_beyond_the_budget_fails_at_once(
 ) -> None:
     """It used to wait the whole Retry-After (31.4 s for 30; a day for 86400) and print "gave up after 6 s"."""
     env_auth.faults.arm(path_prefix=f"{PARTNERS}/get", fail_next=1, status=503, retry_after=retry_after)
-    result, elapsed = _get(run)
+    result, elapsed = _get(run, fake_clock)
     assert result.exit_code == 1
     first = result.stderr.splitlines()[0]
     assert first.startswith(f"Error: {env_auth.url} is busy or unavailable: Injected fault: HTTP 503")
@@ -205,7 +204,7 @@ def test_retry_after_beyond_the_budget_fails_at_once(
 
 def test_retry_after_within_the_budget_is_obeyed(env_auth: Emulator, run, fake_clock: FakeClock) -> None:
     env_auth.faults.arm(path_prefix=f"{PARTNERS}/get", fail_next=1, status=429, retry_after=2)
-    result, _ = _get(run)
+    result, _ = _get(run, fake_clock)
     assert result.exit_code == 0, result.stderr
     assert fake_clock.slept == [2]
 
@@ -240,7 +239,7 @@ def test_dropped_or_slow_workspace_fails_within_the_budget(
 ) -> None:
     monkeypatch.setenv(RETRY_ENV, "1")
     monkeypatch.setenv(HTTP_ENV, "1")
-    invoke = prepare(case)
+    invoke = prepare(case, fake_clock)
     env_auth.faults.arm(path_prefix=case.target, **SLOW[kind])
     result, elapsed = invoke()
     message = failure(case, result)
@@ -304,9 +303,9 @@ def test_html_or_malformed_json_is_one_clear_line(case: Case, body: str, prepare
 # -- the budget and the timeout are the user's to set -------------------------------------------
 
 
-def _get(run) -> tuple[Any, float]:
+def _get(run, clock: FakeClock | None = None) -> tuple[Any, float]:
     start = time.monotonic()
-    result = run("get", "-e", "-o", "json")
+    result = run("get", "-e", "-o", "json", clock=clock)
     return result, time.monotonic() - start
 
 
@@ -330,7 +329,7 @@ def test_http_timeout_is_configurable(env_auth: Emulator, run, monkeypatch) -> N
 def test_retry_budget_is_configurable(env_auth: Emulator, run, monkeypatch, fake_clock: FakeClock) -> None:
     monkeypatch.setenv(RETRY_ENV, "1")
     env_auth.faults.arm(path_prefix=f"{PARTNERS}/get", fail_next=3, status=503)
-    short, _ = _get(run)
+    short, _ = _get(run, fake_clock)
     assert short.exit_code == 1
     # It was reached and kept answering 503: that is not "cannot reach".
     assert short.stderr.startswith(f"Error: {env_auth.url} is busy or unavailable: Injected fault: HTTP 503")
@@ -342,7 +341,7 @@ def test_retry_budget_is_configurable(env_auth: Emulator, run, monkeypatch, fake
     monkeypatch.setenv(RETRY_ENV, "8")
     env_auth.clear_log()
     env_auth.faults.arm(path_prefix=f"{PARTNERS}/get", fail_next=2, status=503)
-    patient, _ = _get(run)
+    patient, _ = _get(run, fake_clock)
     assert patient.exit_code == 0, patient.stderr
     assert statuses(env_auth, PARTNERS) == [503, 503, 200]
 

@@ -19,7 +19,8 @@ from stp_ext import __version__
 from stp_ext.cli.options import GlobalOptions, SuggestingGroup, common_options
 from stp_ext.core import log_settings, user_agent
 from stp_ext.core.errors import ExitCode, StpError
-from stp_ext.core.logs import configure_logging, redact, redact_peer
+from stp_ext.core.logs import clean_lines, configure_logging, redact, redact_peer, traceback_text
+from stp_ext.render import Renderer
 
 # name -> "module:attribute"; the order is the order of `--help`.
 COMMANDS: dict[str, str] = {
@@ -73,9 +74,10 @@ class StpGroup(SuggestingGroup):
     ) -> Any:
         configure_logging(debug=False)
         user_agent.set_command([])  # named again when the command is resolved (one process may run many)
-        # terminal: the seam tests use to answer prompts (stp_ext.core.terminal.FakeTerminal).
-        terminal = extra.pop("terminal", None)
-        options = GlobalOptions(terminal=terminal) if terminal is not None else GlobalOptions()
+        # terminal and clock: the seams tests use to answer prompts (stp_ext.core.terminal.FakeTerminal)
+        # and to skip waits (tests/fake_clock.py); a run without them gets the real ones.
+        seams = {name: extra.pop(name, None) for name in ("terminal", "clock")}
+        options = GlobalOptions(**{name: seam for name, seam in seams.items() if seam is not None})
         restore_signals, received = _signals_interrupt()
         try:
             # DATABRICKS_LOG_LEVEL/FILE/FORMAT as the Databricks CLI reads them (a bad value is one Error line).
@@ -162,12 +164,8 @@ def _signals_interrupt() -> tuple[Any, list[str]]:
 
 
 def _report(options: GlobalOptions, message: str, hint: str | None, error: BaseException) -> None:
-    from stp_ext.render import Renderer
-
     try:
         if options.debug:
-            from stp_ext.core.logs import clean_lines, traceback_text
-
             sys.stderr.write(clean_lines(redact(traceback_text(error))))  # its messages: redact_peer'd
         Renderer().error(redact(message), redact(hint) if hint else None)
     except OSError:  # stderr is gone (SIGHUP: the terminal closed): the exit status still tells

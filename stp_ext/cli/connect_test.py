@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -17,17 +18,89 @@ import click
 from stp_ext.cli.arguments import check_url, check_writable
 from stp_ext.cli.config_input import load_valid_config
 from stp_ext.cli.credential_input import CredentialInput, credential_options_for
-from stp_ext.cli.options import command_env, config_file_option, offline_options, timeout_option
+from stp_ext.cli.junit_xml import junit_xml_option, write_junit_xml
+from stp_ext.cli.options import CommandEnv, command_env, config_file_option, offline_options, timeout_option
 from stp_ext.connect.catalog import CASE_IDS, NEW_USER_ACTIONS
 from stp_ext.core.errors import CheckFailed, InputError
 
 if TYPE_CHECKING:
     from stp_ext.connect import ConnectTestReport
+    from stp_ext.partner_config import PartnerConfig
 
 
-@click.command(
-    "connect-test",
-)
+# The command's --help, kept here rather than as the docstring: it is most of the module's prose.
+_HELP = """Run the Partner Connect certification cases against your endpoints, as Databricks calls them.
+
+A pre-certification run: every automated case of the public certification
+suite (databrickslabs/partner-connect-api), with the suite's assertions
+and skip rules, no workspace and no Docker needed. Each case starts from a
+new account (a random sub-domain of databricks-test.com), so runs can be
+repeated.
+
+Two verdicts: certification (exactly the suite's assertions; the exit
+code follows it) and beyond certification (our stricter advice, as
+warnings the suite would pass; --strict makes them fail the run too).
+
+\b
+  P100  new user, new account: 200/201, configured_resources true,
+        a connection_id, redirect_value create_trial
+  P300  the same user reuses the connection: exactly 200,
+        configured_resources false, no connection_id
+  P302  a never-seen user of the account reuses it: the answer of the
+        declared new_user_action (auto_add: 200 new sign_in|create_trial;
+        invite: 200 not_applicable contact_admin; not_found: 404
+        account_not_found; error: 500 general_error)
+  P400  the same new-connection request twice: two valid new connections
+  P401  delete through delete_url, connect again: a valid new connection
+  P402  delete, then reuse: 404 connection_not_found
+  P600  the same user from a second workspace: new connection and reuse
+  P700  demo: true for two users of one account: create_trial, user and
+        account new each time, and each can reuse (--supports-demo)
+  P800  test-connection on a live connection (--test-connection-url;
+        not in the public suite: beyond certification)
+  P801  test-connection on a deleted connection: 404 connection_not_found
+        (beyond certification)
+  P900  the connector list of an INGEST partner (--connectors-url,
+        required for INGEST partners)
+  AUTH  a wrong Authorization header: 401 unauthorized (needs a
+        credential: the suite always sends one)
+
+\b
+Every answer: the documented enums (a success redirects to create_trial,
+sign_in or purchase_product unless the case says otherwise), error
+answers as JSON whose values are strings with a valid error_reason, and
+each redirect_uri answers a GET (not followed) with 2xx/3xx on a host
+that contains one of hostnames (beyond certification: exactly one).
+
+The credential options give the Authorization header to send, the value
+the partner gave Databricks. Exits 1 when the certification verdict fails
+(or, with --strict, when there is any beyond-certification finding).
+
+Coming from the Scala suite in Docker: BASIC_USER/BASIC_PASSWORD become
+--basic-user and --basic-password-stdin, test_connection_path and
+get_connectors_path --test-connection-url and --connectors-url,
+new_user_action --new-user-action, supports_demo --supports-demo or
+--no-demo, require_manual_signup --require-manual-signup; PAT_TOKEN is
+not needed (see the README and docs/connect-exchange.md).
+
+\b
+Examples:
+  databricks-stp connect-test -f partner.json --basic-user databricks \\
+      --basic-password-stdin < pw.txt
+  databricks-stp connect-test -f partner.json --auth-header-stdin \\
+      --url http://localhost:8080 < header.txt
+  databricks-stp connect-test -f partner.json --basic-user databricks \\
+      --basic-password-stdin --strict < pw.txt
+  databricks-stp connect-test -f partner.json --auth-header-stdin \\
+      --new-user-action invite --no-demo < h.txt
+  databricks-stp connect-test -f partner.json --no-auth-header --case P100 \\
+      --payload extra.json -o json
+  databricks-stp sample-partner --basic-user databricks \\
+      --basic-password-stdin < pw.txt  # prints a command
+"""
+
+
+@click.command("connect-test", help=_HELP)
 @config_file_option()
 @credential_options_for("send")
 @click.option(
@@ -100,13 +173,7 @@ if TYPE_CHECKING:
     metavar="ID",
     help=f"Run only this case (repeatable): {', '.join(CASE_IDS)}.",
 )
-@click.option(
-    "--junit-xml",
-    "junit_path",
-    metavar="FILE",
-    type=click.Path(dir_okay=False, writable=True),
-    help="Also write a JUnit XML report (one test case per certification case) for CI.",
-)
+@junit_xml_option("certification case")
 @offline_options
 def connect_test(
     config_path: str,
@@ -124,84 +191,62 @@ def connect_test(
     junit_path: str | None,
     **kwargs: Any,
 ) -> None:
-    """Run the Partner Connect certification cases against your endpoints, as Databricks calls them.
-
-    A pre-certification run: every automated case of the public certification
-    suite (databrickslabs/partner-connect-api), with the suite's assertions
-    and skip rules, no workspace and no Docker needed. Each case starts from a
-    new account (a random sub-domain of databricks-test.com), so runs can be
-    repeated.
-
-    Two verdicts: certification (exactly the suite's assertions; the exit
-    code follows it) and beyond certification (our stricter advice, as
-    warnings the suite would pass; --strict makes them fail the run too).
-
-    \b
-      P100  new user, new account: 200/201, configured_resources true,
-            a connection_id, redirect_value create_trial
-      P300  the same user reuses the connection: exactly 200,
-            configured_resources false, no connection_id
-      P302  a never-seen user of the account reuses it: the answer of the
-            declared new_user_action (auto_add: 200 new sign_in|create_trial;
-            invite: 200 not_applicable contact_admin; not_found: 404
-            account_not_found; error: 500 general_error)
-      P400  the same new-connection request twice: two valid new connections
-      P401  delete through delete_url, connect again: a valid new connection
-      P402  delete, then reuse: 404 connection_not_found
-      P600  the same user from a second workspace: new connection and reuse
-      P700  demo: true for two users of one account: create_trial, user and
-            account new each time, and each can reuse (--supports-demo)
-      P800  test-connection on a live connection (--test-connection-url;
-            not in the public suite: beyond certification)
-      P801  test-connection on a deleted connection: 404 connection_not_found
-            (beyond certification)
-      P900  the connector list of an INGEST partner (--connectors-url,
-            required for INGEST partners)
-      AUTH  a wrong Authorization header: 401 unauthorized (needs a
-            credential: the suite always sends one)
-
-    \b
-    Every answer: the documented enums (a success redirects to create_trial,
-    sign_in or purchase_product unless the case says otherwise), error
-    answers as JSON whose values are strings with a valid error_reason, and
-    each redirect_uri answers a GET (not followed) with 2xx/3xx on a host
-    that contains one of hostnames (beyond certification: exactly one).
-
-    The credential options give the Authorization header to send, the value
-    the partner gave Databricks. Exits 1 when the certification verdict fails
-    (or, with --strict, when there is any beyond-certification finding).
-
-    Coming from the Scala suite in Docker: BASIC_USER/BASIC_PASSWORD become
-    --basic-user and --basic-password-stdin, test_connection_path and
-    get_connectors_path --test-connection-url and --connectors-url,
-    new_user_action --new-user-action, supports_demo --supports-demo or
-    --no-demo, require_manual_signup --require-manual-signup; PAT_TOKEN is
-    not needed (see the README and docs/connect-exchange.md).
-
-    \b
-    Examples:
-      databricks-stp connect-test -f partner.json --basic-user databricks \\
-          --basic-password-stdin < pw.txt
-      databricks-stp connect-test -f partner.json --auth-header-stdin \\
-          --url http://localhost:8080 < header.txt
-      databricks-stp connect-test -f partner.json --basic-user databricks \\
-          --basic-password-stdin --strict < pw.txt
-      databricks-stp connect-test -f partner.json --auth-header-stdin \\
-          --new-user-action invite --no-demo < h.txt
-      databricks-stp connect-test -f partner.json --no-auth-header --case P100 \\
-          --payload extra.json -o json
-      databricks-stp sample-partner --basic-user databricks \\
-          --basic-password-stdin < pw.txt  # prints a command
-    """
     from stp_ext.connect import run_connect_test
     from stp_ext.render.views import connect as view
 
     env = command_env()
     render = env.renderer
+    extra_urls = {"--test-connection-url": test_connection_url, "--connectors-url": connectors_url}
+    request = _read_request(env, config_path, kwargs, url, extra_urls, payload_path, junit_path)
+    with render.status("Running the certification cases…"), _reporting_interrupts(render):
+        report = run_connect_test(
+            request.partner,
+            request.auth_value,
+            url=request.base_url,
+            overrides=request.overrides,
+            timeout=timeout,
+            new_user_action=new_user_action,
+            test_connection_url=test_connection_url,
+            connectors_url=connectors_url,
+            cases=[c.upper() for c in case_ids] or None,
+            cloud=cloud,
+            supports_demo=supports_demo,
+            require_manual_signup=require_manual_signup,
+            strict=strict,
+        )
+    if junit_path:
+        from stp_ext.connect import junit
+
+        write_junit_xml(junit_path, "databricks-stp connect-test", junit.connect_test_cases(report))
+    view.report(render, report)
+    _fail_unless_passed(report)
+
+
+@dataclass
+class _Request:
+    """What every case sends, read and checked before anything is sent."""
+
+    partner: PartnerConfig
+    auth_value: str  # the Authorization header, "" for none
+    base_url: str | None  # --url
+    overrides: dict[str, Any] | None  # --payload
+
+
+def _read_request(
+    env: CommandEnv,
+    config_path: str,
+    kwargs: dict[str, Any],
+    url: str | None,
+    extra_urls: dict[str, str | None],
+    payload_path: str | None,
+    junit_path: str | None,
+) -> _Request:
+    """Every local input, checked in the order the options are documented; the credential read last."""
+    render = env.renderer
     credential = CredentialInput.from_kwargs(kwargs)
     credential.check_stdin_free(config_path)
     base_url = check_url(url, "--url") if url else None
-    for option, value in (("--test-connection-url", test_connection_url), ("--connectors-url", connectors_url)):
+    for option, value in extra_urls.items():
         if value:
             check_url(value, option, query_ok=True)
     overrides = _read_payload(payload_path) if payload_path else None
@@ -214,26 +259,11 @@ def connect_test(
             "no credential given: sending no Authorization header, so the wrong-credentials case (AUTH) "
             "cannot run and certification fails (pass --basic-user or --auth-header-stdin)"
         )
-    auth_value = header.value if header is not None else ""
-    with render.status("Running the certification cases…"), _reporting_interrupts(render):
-        report = run_connect_test(
-            partner,
-            auth_value,
-            url=base_url,
-            overrides=overrides,
-            timeout=timeout,
-            new_user_action=new_user_action,
-            test_connection_url=test_connection_url,
-            connectors_url=connectors_url,
-            cases=[c.upper() for c in case_ids] or None,
-            cloud=cloud,
-            supports_demo=supports_demo,
-            require_manual_signup=require_manual_signup,
-            strict=strict,
-        )
-    if junit_path:
-        _write_junit(junit_path, report)
-    view.report(render, report)
+    return _Request(partner, header.value if header is not None else "", base_url, overrides)
+
+
+def _fail_unless_passed(report: ConnectTestReport) -> None:
+    """Exit 1 on a failed certification verdict, or, with --strict, on any beyond-certification finding."""
     if not report.certification_passed:
         names = ", ".join(s.name for s in report.failed)
         raise CheckFailed(
@@ -260,15 +290,6 @@ def _reporting_interrupts(render: Any) -> Iterator[None]:
         done = ", ".join(outcomes) or "none"
         render.note(f"Interrupted after {len(e.finished)} of {e.total} cases had finished: {done}")
         raise
-
-
-def _write_junit(path: str, report: ConnectTestReport) -> None:
-    from stp_ext.connect import junit
-
-    try:
-        junit.write(path, "databricks-stp connect-test", junit.connect_test_cases(report))
-    except OSError as e:
-        raise InputError(f"cannot write --junit-xml {path}: {e.strerror or e}") from None
 
 
 def _read_payload(path: str) -> dict[str, Any]:

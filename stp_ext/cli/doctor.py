@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import click
 
+from stp_ext.cli.arguments import check_url, check_writable
+from stp_ext.cli.junit_xml import junit_xml_option, write_junit_xml
 from stp_ext.cli.options import command_env, common_options, config_file_option, timeout_option
-from stp_ext.core.errors import CheckFailed, InputError
+from stp_ext.core.errors import CheckFailed
 
 
 @click.command()
@@ -21,13 +23,7 @@ from stp_ext.core.errors import CheckFailed, InputError
     is_flag=True,
     help="Do not contact the partner (the stored-credential and endpoint rows are reported as skipped).",
 )
-@click.option(
-    "--junit-xml",
-    "junit_path",
-    metavar="FILE",
-    type=click.Path(dir_okay=False),
-    help="Also write a JUnit XML report (one test case per check) for CI.",
-)
+@junit_xml_option("check")
 @common_options
 def doctor(
     config_path: str | None, timeout: float, url: str | None, skip_endpoint: bool, junit_path: str | None
@@ -49,7 +45,6 @@ def doctor(
           --junit-xml doctor.xml
       databricks-stp doctor -e -o json --skip-endpoint
     """
-    from stp_ext.cli.arguments import check_url, check_writable
     from stp_ext.render.views import doctor as view
     from stp_ext.services.doctor import run_doctor
 
@@ -76,10 +71,7 @@ def doctor(
     if junit_path:
         from stp_ext.connect import junit
 
-        try:
-            junit.write(junit_path, "databricks-stp doctor", junit.doctor_cases(result.checks))
-        except OSError as e:
-            raise InputError(f"cannot write --junit-xml {junit_path}: {e.strerror or e}") from None
+        write_junit_xml(junit_path, "databricks-stp doctor", junit.doctor_cases(result.checks))
     view.report(env.renderer, result)
     if not result.passed:
         failed = result.failed

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from stp_ext.cli.options import command_env, offline_options
 from stp_ext.core.errors import InputError
+
+if TYPE_CHECKING:
+    from stp_ext.emulator import Emulator
 
 CLIENT_SECRET_ENV = "DATABRICKS_STP_EMULATOR_CLIENT_SECRET"
 
@@ -136,19 +140,29 @@ def emulator(
         request_log_size=request_log_size,
     ).bind()
     if latency_ms or fail_next:
-        try:
-            emu.faults.arm(
-                latency_ms=latency_ms,
-                fail_next=fail_next,
-                status=fail_status,
-                mode=fail_mode,
-                retry_after=retry_after,
-                path_prefix=fail_path,
-            )
-        except ValueError as e:
-            emu.stop()
-            raise InputError(f"invalid fault options: {e}") from None
-    info = {
+        faults = {"status": fail_status, "mode": fail_mode, "retry_after": retry_after, "path_prefix": fail_path}
+        _arm_faults(emu, latency_ms=latency_ms, fail_next=fail_next, **faults)
+    info = _running_info(emu, state_path)
+    view.emulator_running(env.renderer, info, loopback=_is_loopback(host))
+    try:
+        emu.serve_forever()  # returns on Ctrl-C: stopping is the normal end of a foreground server
+    finally:
+        emu.stop()
+    view.stopped(env.renderer)
+
+
+def _arm_faults(emu: Emulator, **faults: Any) -> None:
+    """The fault options, armed before the first request; a bad combination stops the emulator it bound."""
+    try:
+        emu.faults.arm(**faults)
+    except ValueError as e:
+        emu.stop()
+        raise InputError(f"invalid fault options: {e}") from None
+
+
+def _running_info(emu: Emulator, state_path: str | None) -> dict[str, Any]:
+    """What the start-up banner shows: where it listens and the credentials it accepts."""
+    return {
         "host": emu.url,
         "admin_token": emu.admin_token,
         "user_token": emu.user_token,
@@ -157,12 +171,6 @@ def emulator(
         "state": state_path,
         "partner_connect_page": f"{emu.url}/partner-connect",
     }
-    view.emulator_running(env.renderer, info, loopback=_is_loopback(host))
-    try:
-        emu.serve_forever()  # returns on Ctrl-C: stopping is the normal end of a foreground server
-    finally:
-        emu.stop()
-    view.stopped(env.renderer)
 
 
 def _credentials(token: str | None, user_token: str | None) -> tuple[str, str, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -41,18 +42,12 @@ def ask_partner(given: dict[str, Any], *, terminal: Terminal, say: Say) -> dict[
         if name not in partner:
             partner[name] = terminal.ask(label, default, lambda value: _check(partner, name, value.strip()))
 
+    def choose(name: str) -> None:
+        if name not in partner:
+            partner[name] = _choose(partner, name, _MENUS[name], defaults[name], say, terminal)
+
     text("name", "Partner name (shown on the tile)", defaults["name"])
-    if "category" not in partner:
-        partner["category"] = _choose(
-            partner,
-            "category",
-            "Category (where the tile appears)",
-            CATEGORIES,
-            {},
-            defaults["category"],
-            say,
-            terminal,
-        )
+    choose("category")
     text("connect_url", "Connect URL (Databricks POSTs here when a user connects)", defaults["connect_url"])
     derived = init_config.derive({"connect_url": partner["connect_url"]})
     for name, label in (
@@ -69,40 +64,34 @@ def ask_partner(given: dict[str, Any], *, terminal: Terminal, say: Say) -> dict[
         text(name, label, derived.get(name))
     urls = [partner[n] for n in ("connect_url", "sign_up_url") if partner.get(n)]
     text("hostnames", "Hostnames redirect_uri may point to (comma-separated bare hosts)", init_config.hosts_of(urls))
-    if "integration_type" not in partner:
-        partner["integration_type"] = _choose(
-            partner,
-            "integration_type",
-            "Integration type (what Databricks provisions)",
-            INTEGRATION_TYPES,
-            INTEGRATION_TYPE_DESCRIPTIONS,
-            defaults["integration_type"],
-            say,
-            terminal,
-        )
-    if "supported_features" not in partner:
-        partner["supported_features"] = _choose_many(
-            partner,
-            "supported_features",
-            "Supported features",
-            SUPPORTED_FEATURES,
-            FEATURE_DESCRIPTIONS,
-            defaults["supported_features"],
-            say,
-            terminal,
-        )
-    if "auth_options" not in partner:
-        partner["auth_options"] = _choose_many(
-            partner,
-            "auth_options",
-            "Auth options (how the partner authenticates to Databricks)",
-            AUTH_OPTIONS,
-            AUTH_OPTION_DESCRIPTIONS,
-            defaults["auth_options"],
-            say,
-            terminal,
-        )
+    for name in ("integration_type", "supported_features", "auth_options"):
+        choose(name)
     return {name: partner[name] for name in init_config.FIELD_ORDER if name in partner}
+
+
+@dataclass(frozen=True)
+class _Menu:
+    """A field chosen from a numbered menu."""
+
+    title: str
+    choices: tuple[str, ...]
+    meanings: dict[str, str]  # a choice's line on the menu, where it needs one
+    many: bool = False  # a list field: several may be chosen, or none
+
+
+_MENUS = {
+    "category": _Menu("Category (where the tile appears)", CATEGORIES, {}),
+    "integration_type": _Menu(
+        "Integration type (what Databricks provisions)", INTEGRATION_TYPES, INTEGRATION_TYPE_DESCRIPTIONS
+    ),
+    "supported_features": _Menu("Supported features", SUPPORTED_FEATURES, FEATURE_DESCRIPTIONS, many=True),
+    "auth_options": _Menu(
+        "Auth options (how the partner authenticates to Databricks)",
+        AUTH_OPTIONS,
+        AUTH_OPTION_DESCRIPTIONS,
+        many=True,
+    ),
+}
 
 
 def _refuse_bad_flags(partner: dict[str, Any]) -> None:
@@ -170,13 +159,6 @@ def _optional(partner: dict[str, Any], name: str) -> Callable[[str], Any]:
     return check
 
 
-def _menu(title: str, choices: tuple[str, ...], meanings: dict[str, str], say: Say) -> None:
-    say(title + ":")
-    for number, choice in enumerate(choices, 1):
-        meaning = meanings.get(choice)
-        say(f"  {number}. {choice}" + (f": {meaning}" if meaning else ""))
-
-
 def _pick(token: str, choices: tuple[str, ...]) -> str:
     """A menu number or a name (upper-cased); a number off the menu is refused with the range."""
     token = token.strip()
@@ -187,34 +169,23 @@ def _pick(token: str, choices: tuple[str, ...]) -> str:
     return token.upper().replace("-", "_").replace(" ", "_")
 
 
-def _choose(
-    partner: dict[str, Any],
-    name: str,
-    title: str,
-    choices: tuple[str, ...],
-    meanings: dict[str, str],
-    default: str,
-    say: Say,
-    terminal: Terminal,
-) -> str:
-    _menu(title, choices, meanings, say)
-    value: str = terminal.ask(
-        f"Number (1-{len(choices)}) or name", default, lambda v: _check(partner, name, _pick(v, choices))
-    )
-    return value
+def _choose(partner: dict[str, Any], name: str, menu: _Menu, default: Any, say: Say, terminal: Terminal) -> Any:
+    """The menu, then the answer: a name or a number, or for a list field several, checked as given."""
+    say(menu.title + ":")
+    for number, choice in enumerate(menu.choices, 1):
+        meaning = menu.meanings.get(choice)
+        say(f"  {number}. {choice}" + (f": {meaning}" if meaning else ""))
+    numbers = f"1-{len(menu.choices)}"
+    if not menu.many:
+        return terminal.ask(
+            f"Number ({numbers}) or name", default, lambda v: _check(partner, name, _pick(v, menu.choices))
+        )
+    question = f"Numbers ({numbers}) or names, comma-separated ('none' for none)"
+    return terminal.ask(question, ",".join(default) or "none", _list_answer(partner, name, menu.choices))
 
 
-def _choose_many(
-    partner: dict[str, Any],
-    name: str,
-    title: str,
-    choices: tuple[str, ...],
-    meanings: dict[str, str],
-    default: list[str],
-    say: Say,
-    terminal: Terminal,
-) -> list[str]:
-    _menu(title, choices, meanings, say)
+def _list_answer(partner: dict[str, Any], name: str, choices: tuple[str, ...]) -> Callable[[str], list[str]]:
+    """The check of a list answer: every item off the menu or wrong is named at once."""
 
     def parse(answer: str) -> list[str]:
         tokens = [t for t in answer.replace(" ", ",").split(",") if t.strip()]
@@ -235,7 +206,4 @@ def _choose_many(
         checked: list[str] = _check(partner, name, picked)
         return checked
 
-    value: list[str] = terminal.ask(
-        f"Numbers (1-{len(choices)}) or names, comma-separated ('none' for none)", ",".join(default) or "none", parse
-    )
-    return value
+    return parse

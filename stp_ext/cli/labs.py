@@ -26,7 +26,11 @@ from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from stp_ext.cli import COMMANDS, _version_message, cli
 from stp_ext.core.errors import InputError
+from stp_ext.core.logs import redact
+from stp_ext.render import Renderer
+from stp_ext.render.safe import clean
 
 if TYPE_CHECKING:
     import click
@@ -141,27 +145,19 @@ class LabsCommand:
         return argv
 
 
-def _root() -> click.Group:
-    from stp_ext.cli import cli
-
-    return cli
-
-
 def _context() -> click.Context:
     import click
 
-    return click.Context(_root(), info_name=PROG_NAME)
+    return click.Context(cli, info_name=PROG_NAME)
 
 
 def labs_commands() -> Iterator[LabsCommand]:
     """Every labs command, in the order of `databricks-stp --help`; groups become `group-sub`."""
     import click
 
-    from stp_ext.cli import COMMANDS
-
     ctx = _context()
     for name in COMMANDS:
-        command = _root().get_command(ctx, name)
+        command = cli.get_command(ctx, name)
         if command is None:
             continue
         if isinstance(command, click.Group):
@@ -177,17 +173,15 @@ def resolve(name: str) -> LabsCommand:
     """The labs command called ``name``; imports only the module that holds it."""
     import click
 
-    from stp_ext.cli import COMMANDS
-
     ctx = _context()
     if name in COMMANDS:
-        command = _root().get_command(ctx, name)
+        command = cli.get_command(ctx, name)
         if command is not None and not isinstance(command, click.Group):
             return LabsCommand(name, (name,), command)
     for group_name in COMMANDS:
         if not name.startswith(group_name + "-"):
             continue
-        group = _root().get_command(ctx, group_name)
+        group = cli.get_command(ctx, group_name)
         if isinstance(group, click.Group):
             sub = name[len(group_name) + 1 :]
             leaf = group.get_command(ctx, sub)
@@ -259,23 +253,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         stp_argv = to_stp_argv(parse_payload(args))
     except InputError as e:
-        from stp_ext.render import Renderer
-
         Renderer().error(e.message, e.hint)
         return int(e.exit_code)
     forget_profile(os.environ)
     if "--debug" in stp_argv:
-        from stp_ext.core.logs import redact
-        from stp_ext.render.safe import clean
-
         sys.stderr.write(clean(redact(f"{PROG_NAME}: running databricks-stp {' '.join(stp_argv)}")) + "\n")
-    return int(_root().main(args=stp_argv, prog_name=PROG_NAME, standalone_mode=False))
+    return int(cli.main(args=stp_argv, prog_name=PROG_NAME, standalone_mode=False))
 
 
 def install_check() -> int:
     """The labs.yml install hook: confirm the environment can run the commands, say what to try."""
-    from stp_ext.cli import _version_message
-
     sys.stdout.write(
         f"{_version_message()} is ready for `{PROG_NAME}`.\n"
         f"Try:  {PROG_NAME} validate --file examples/partner.json\n"

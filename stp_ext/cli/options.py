@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 import click
 
 from stp_ext.cli.profile_completion import complete_profile
+from stp_ext.core import log_settings, user_agent
+from stp_ext.core.clock import Clock, MonotonicClock
 from stp_ext.core.errors import InputError, StpError
 from stp_ext.core.terminal import Terminal
 from stp_ext.render import OUTPUT_FORMATS, Renderer
@@ -35,6 +37,7 @@ class GlobalOptions:
     output_flag: str | None = None
     debug: bool = False
     terminal: Terminal = field(default_factory=Terminal)
+    clock: Clock = field(default_factory=MonotonicClock)  # where workspace calls read the time and wait
     # The words after the (sub)command's name, for advice on a usage error
     # (`validate partner.json` without -f).
     command_args: list[str] = field(default_factory=list)
@@ -76,8 +79,6 @@ def _store(attribute: str) -> Callable[[click.Context, click.Parameter, Any], No
         opts = global_options(ctx)
         setattr(opts, attribute, value)
         if attribute == "debug":
-            from stp_ext.core import log_settings
-
             log_settings.configure(debug=True)
 
     return callback
@@ -185,8 +186,6 @@ class SuggestingGroup(click.Group):
             raise click.UsageError(f"no such command {name!r}.{suggestion}", ctx)
         global_options(ctx).command_args = list(args[1:])
         if name and not name.startswith("-"):
-            from stp_ext.core import user_agent
-
             # cmd/<command> on every workspace request, as the Databricks CLI tags its own.
             user_agent.set_command([*ctx.command_path.split()[1:], name])
         return super().resolve_command(ctx, args)
@@ -194,7 +193,7 @@ class SuggestingGroup(click.Group):
 
 @dataclass
 class CommandEnv:
-    """What a command body needs: the resolved options, the renderer and the terminal."""
+    """What a command body needs: the resolved options, the renderer, the terminal and the clock."""
 
     options: GlobalOptions
     renderer: Renderer
@@ -202,6 +201,10 @@ class CommandEnv:
     @property
     def terminal(self) -> Terminal:
         return self.options.terminal
+
+    @property
+    def clock(self) -> Clock:
+        return self.options.clock
 
     @property
     def steps(self) -> NextSteps:
@@ -213,7 +216,9 @@ class CommandEnv:
         from stp_ext.workspace.auth import connect
 
         with self.renderer.status("Connecting to the workspace…"):
-            return connect(profile=self.options.profile, use_env=self.options.use_env, debug=self.options.debug)
+            return connect(
+                profile=self.options.profile, use_env=self.options.use_env, debug=self.options.debug, clock=self.clock
+            )
 
     def confirm(self, question: str, *, yes: bool) -> None:
         """Ask on a terminal unless --yes; scripts (no terminal) are never blocked on stdin."""

@@ -12,10 +12,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from stp_ext.core.errors import InputError
+
 
 def profile_names() -> list[str]:
     path = Path(os.environ.get("DATABRICKS_CONFIG_FILE") or "~/.databrickscfg").expanduser()
-    from stp_ext.core.errors import InputError
     from stp_ext.core.inputs import MiB, read_path
 
     parser = configparser.ConfigParser(default_section="__no_default__", interpolation=None)

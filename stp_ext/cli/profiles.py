@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from stp_ext.cli.config_input import load_valid_config
 from stp_ext.core.errors import CheckFailed, InputError
 from stp_ext.core.wording import plural
+from stp_ext.render.views import profiles as view
+from stp_ext.services.profiles import query_all, read_profiles
+from stp_ext.workspace.auth import config_file_path, connect
 
 
 def show_all_profiles(env: Any, config_path: str | None) -> None:
-    from stp_ext.render.views import profiles as view
-    from stp_ext.services.profiles import query_all, read_profiles
-    from stp_ext.workspace.auth import config_file_path, connect
-
     if env.options.profile or env.options.use_env:
         raise InputError(
             "--all-profiles asks every profile of the config file; it cannot be combined with -p or -e",
@@ -20,14 +20,12 @@ def show_all_profiles(env: Any, config_path: str | None) -> None:
         )
     non_admin = None
     if config_path is not None:
-        from stp_ext.cli.config_input import load_valid_config
-
         non_admin = load_valid_config(config_path, env.renderer).partner.is_non_admin
     path = config_file_path()
     profiles = read_profiles(path)
 
     def connect_profile(name: str) -> Any:
-        return connect(profile=name, debug=env.options.debug)
+        return connect(profile=name, debug=env.options.debug, clock=env.clock)
 
     with env.renderer.status(f"Asking {plural(len(profiles), 'profile')}…"):
         rows = query_all(profiles, connect_profile, non_admin=non_admin)

@@ -17,7 +17,7 @@ from stp_ext.cli.options import (
     partner_id_option,
     yes_option,
 )
-from stp_ext.core.errors import CheckFailed, InputError, PartialFailure
+from stp_ext.core.errors import CheckFailed, InputError, PartialFailure, WorkspaceError
 from stp_ext.core.wording import plural
 from stp_ext.services.next_steps import done_not_done, finish
 
@@ -41,7 +41,6 @@ def _resolve_non_admin(non_admin: bool | None, config_path: str | None, env: Com
 def _partner_id(partner_id: str | None, workspace: Any, env: CommandEnv) -> str:
     if partner_id is not None:
         return partner_id
-    from stp_ext.core.errors import WorkspaceError
     from stp_ext.services.flows import active_partner
 
     try:

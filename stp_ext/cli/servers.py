@@ -8,12 +8,15 @@ loading this module for `--help` stays cheap.
 from __future__ import annotations
 
 import shlex
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from stp_ext.cli.credential_input import CredentialInput, credential_options_for
-from stp_ext.cli.options import command_env, offline_options
+from stp_ext.cli.options import CommandEnv, command_env, offline_options
+
+if TYPE_CHECKING:
+    from stp_ext.core.auth_header import AuthHeader
 
 
 def _fault_choice() -> click.Choice:
@@ -99,12 +102,7 @@ def sample_partner(
         view.faults(render, FAULTS)
         return
     credential = CredentialInput.from_kwargs(kwargs)
-    header = credential.read(prompt=True, warn=render.warning, terminal=env.terminal)
-    if header is None:
-        render.warning(
-            "no credential given: accepting requests with any Authorization header or none "
-            "(pass --basic-user, --auth-header-stdin, or --no-auth-header to say so)"
-        )
+    header = _accepted_header(env, credential)
     server = SamplePartner(
         host=host,
         port=port,
@@ -118,6 +116,17 @@ def sample_partner(
     _announce(server, checks_auth, hostnames, fault, new_user_action, render, credential)
     server.serve_forever()  # returns on Ctrl-C: stopping is the normal end of a foreground server
     view.stopped(render)
+
+
+def _accepted_header(env: CommandEnv, credential: CredentialInput) -> AuthHeader | None:
+    """The Authorization header the partner accepts; with none given it accepts any, and says so."""
+    header = credential.read(prompt=True, warn=env.renderer.warning, terminal=env.terminal)
+    if header is None:
+        env.renderer.warning(
+            "no credential given: accepting requests with any Authorization header or none "
+            "(pass --basic-user, --auth-header-stdin, or --no-auth-header to say so)"
+        )
+    return header
 
 
 def _announce(

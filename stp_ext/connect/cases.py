@@ -117,22 +117,18 @@ def p400(j: Journey) -> ScenarioResult:
 
 def p401(j: Journey) -> ScenarioResult:
     """Delete the connection through delete_url, then connect again: a new connection (DeleteConnectionTests.scala)."""
-    if not j.session.delete_url:
-        return j.skip("the config has no delete_url")
     deleted = _connected_then_deleted(j, "p401")
-    if deleted is None:
-        return j.result()
+    if isinstance(deleted, ScenarioResult):
+        return deleted
     j.connect_new(deleted[0], "new connection after the delete")
     return j.result()
 
 
 def p402(j: Journey) -> ScenarioResult:
     """Delete the connection, then reuse it: 404 connection_not_found (DeleteConnectionTests.scala)."""
-    if not j.session.delete_url:
-        return j.skip("the config has no delete_url")
     deleted = _connected_then_deleted(j, "p402")
-    if deleted is None:
-        return j.result()
+    if isinstance(deleted, ScenarioResult):
+        return deleted
     user, connection_id = deleted
     step = "reuse of the deleted connection"
     response, _ = j.reuse(user, connection_id, step, expected=(404,))
@@ -229,11 +225,9 @@ def p801(j: Journey) -> ScenarioResult:
     url = j.session.test_connection_url
     if not url:
         return j.skip("no test-connection URL (pass --test-connection-url if the partner implements it)")
-    if not j.session.delete_url:
-        return j.skip("the config has no delete_url")
     deleted = _connected_then_deleted(j, "p801")
-    if deleted is None:
-        return j.result()
+    if isinstance(deleted, ScenarioResult):
+        return deleted
     user, connection_id = deleted
     step = "test-connection of the deleted connection"
     response = j.send("POST", url, _connection_info(connection_id, user.on(j.session.cloud)), step)
@@ -277,15 +271,18 @@ def p900(j: Journey) -> ScenarioResult:
     return j.result()
 
 
-def _connected_then_deleted(j: Journey, case: str) -> tuple[Caller, str] | None:
+def _connected_then_deleted(j: Journey, case: str) -> tuple[Caller, str] | ScenarioResult:
     """A new user of a new account connects, then deletes the connection through delete_url.
 
-    The user and the deleted connection's id, or None (the findings already say why) to end the case early.
+    The user and the deleted connection's id; or the case's result, to end it early: skipped when the
+    config has no delete_url, else what went wrong (the findings say why).
     """
+    if not j.session.delete_url:
+        return j.skip("the config has no delete_url")
     user = Caller.in_account("user1", new_account_domain(case))
     connection_id = _connection_id(j, j.connect_new(user, "new connection"))
     if connection_id is None or not j.delete(user, connection_id, "delete-connection"):
-        return None
+        return j.result()
     return user, connection_id
 
 

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from stp_ext.core.safe_files import PRIVATE, write_whole
+
 if TYPE_CHECKING:
     from stp_ext.connect.report import ConnectTestReport
 
@@ -64,8 +66,6 @@ def to_xml(suite: str, cases: Sequence[JUnitCase]) -> bytes:
 
 def write(path: str, suite: str, cases: Sequence[JUnitCase]) -> None:
     """Write the XML to ``path`` whole or not at all (a CI step must not read half a file)."""
-    from stp_ext.core.safe_files import PRIVATE, write_whole
-
     # Never through a link planted at a temporary name; private, as it quotes what the partner said.
     write_whole(path, to_xml(suite, cases), mode=PRIVATE)
 

@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 from typing import IO, Any
 
 from stp_ext.core.errors import InputError
+from stp_ext.core.logs import _LIBRARY_LOGGERS, RedactingFilter, configure_logging
 
 LEVEL_ENV = "DATABRICKS_LOG_LEVEL"
 FILE_ENV = "DATABRICKS_LOG_FILE"
@@ -89,8 +90,6 @@ _opened: list[IO[str]] = []
 
 def configure(debug: bool) -> None:
     """Route the libraries' and our logs as the variables (and ``--debug``) say; nothing by default."""
-    from stp_ext.core.logs import _LIBRARY_LOGGERS, RedactingFilter, configure_logging
-
     settings = from_environment(debug)
     if settings.level is None or (settings.file == "stderr" and settings.format == "text" and debug):
         _close_opened()

@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from stp_ext.core.logs import clean
+
 
 class Terminal:
     """The real terminal of this process (stdin for input, stderr for questions and spinners)."""
@@ -66,8 +68,6 @@ class Terminal:
 
     def say(self, message: str) -> None:
         """A one-line remark to the human at the terminal (stderr)."""
-        from stp_ext.core.logs import clean
-
         sys.stderr.write(clean(message) + "\n")
         sys.stderr.flush()
 
@@ -78,8 +78,6 @@ class Terminal:
             yield
             return
         from rich.console import Console
-
-        from stp_ext.core.logs import clean
 
         console = Console(file=sys.stderr, highlight=False)
         with console.status(clean(message), spinner="dots"):

@@ -29,13 +29,19 @@ import threading
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from stp_ext.connect import rules
+from stp_ext.connect.payload import Caller, connect_request, delete_connection_request
+from stp_ext.connect.session import Journey, Session
+from stp_ext.connect.urls import reroot
 from stp_ext.emulator import provisioning, secrets_api
 from stp_ext.emulator.http import ADMIN, USER, ApiError, Call, Reply, Request, User, bad_request, json_response
+from stp_ext.emulator.oauth import base_url
 from stp_ext.emulator.provisioning import Connections, Provisioned
 from stp_ext.emulator.state import Store, now_ms
+from stp_ext.partner_config import PartnerConfig
 
 if TYPE_CHECKING:
-    from stp_ext.partner_config import PartnerConfig
+    from stp_ext.connect.http import HttpResponse
 
 SCOPE = "partner-connect"  # where Partner Connect reads the credential (docs/secrets.md)
 # The emulator is one workspace: a fixed id, so a partner recognises it from run to run.
@@ -136,8 +142,6 @@ class ActivePartner:
 
 
 def active_partner(store: Store) -> ActivePartner | None:
-    from stp_ext.partner_config import PartnerConfig
-
     with store.read() as db:
         row = db.execute("SELECT id, config FROM partners ORDER BY created_ms LIMIT 1").fetchone()
     if row is None:
@@ -151,8 +155,6 @@ def applicable_choices(config: PartnerConfig) -> dict[str, Any]:
     The body built by connect-test's builder says which fields Partner Connect
     sends for this integration type and these features; the dialog asks for those.
     """
-    from stp_ext.connect.payload import Caller, connect_request
-
     probe = connect_request(config, Caller("u@example.com", "U", "Ser", 1, WORKSPACE_ID))
     fields: dict[str, Any] = {}
     if "catalog_name" in probe:
@@ -177,7 +179,7 @@ class PartnerConnect:
 
     def connect_view(self, request: Request) -> Reply:
         body = Call(request, ANONYMOUS_CALLER, {}).json_body()
-        result = self.click(Choices.from_json(body), base_url=_base(request))
+        result = self.click(Choices.from_json(body), base_url=base_url(request))
         return json_response(200, result.to_dict())
 
     def delete_view(self, request: Request) -> Reply:
@@ -197,43 +199,15 @@ class PartnerConnect:
             return self._click(choices, base_url)
 
     def _click(self, choices: Choices, base_url: str) -> ClickResult:
-        from stp_ext.connect.payload import connect_request
-
-        partner = active_partner(self.store)
-        if partner is None:
-            raise ApiError(
-                404, "RESOURCE_DOES_NOT_EXIST", "No active self-testing partner: create one (databricks-stp create)"
-            )
-        config, user = partner.config, choices.user
-        if not user.is_admin and not config.is_non_admin:
-            raise ApiError(
-                403,
-                "PERMISSION_DENIED",
-                f"Only workspace admins can connect to {config.name}: its supported_features lack NON_ADMIN",
-            )
+        partner, user = self._clickable_partner(choices.user), choices.user
+        config = partner.config
         header = self._credential(partner, user)
         applies = applicable_choices(config)
         _check_choices(choices, applies, config)
-        existing = self.connections.get(partner.id)
-        established = existing is not None and existing.connection_id is not None
-        if established:
-            assert existing is not None
-            made = existing
-        else:
-            auth_options = config.effective_auth_options
-            made = provisioning.provision(partner.id, config.name, config.integration_type, auth_options)
-            made.catalog = choices.catalog or applies.get("catalog")
-            made.schemas = choices.schemas or applies.get("schemas") or []
-            made.external_location = choices.external_location or applies.get("external_location")
-            made.partner_url = choices.url
-            self.connections.save(made)  # before the request: a partner may use the credential at once
-        caller = _caller(user)
+        made, established = self._connection_for(partner, choices, applies)
+        connection_id = made.connection_id if established else None
         body = connect_request(
-            config,
-            caller,
-            established=established,
-            connection_id=made.connection_id if established else None,
-            demo=choices.demo,
+            config, _caller(user), established=established, connection_id=connection_id, demo=choices.demo
         )
         _fill(body, made, base_url)
         sent = _redacted(body)
@@ -241,22 +215,8 @@ class PartnerConnect:
         if established and choices.url and choices.url != made.partner_url:
             made.partner_url = choices.url  # later calls (delete-connection) go where this one went
         exchange = self._send(partner, "POST", config.connect_url, body, header, established=established, base=base)
-        doc = exchange.doc
-        connection_id = doc.get("connection_id") if isinstance(doc, dict) else None
-        if not established:
-            configured = isinstance(doc, dict) and doc.get("configured_resources") is True
-            if exchange.passed and configured and isinstance(connection_id, str):
-                made.connection_id = connection_id
-                made.pat = made.oauth_secret = None
-                _count_click(made, user)
-                self.connections.save(made)
-            else:
-                # No connection was made: what was provisioned for it goes, as nothing will use it.
-                self.connections.revoke(partner.id)
-        elif exchange.passed:
-            _count_click(made, user)
-            self.connections.save(made)
-        kept = self.connections.get(partner.id)
+        self._settle(partner.id, made, exchange, user, established=established)
+        doc, kept = exchange.doc, self.connections.get(partner.id)
         return ClickResult(
             partner=partner.summary,
             user=user.user_name,
@@ -271,6 +231,56 @@ class PartnerConnect:
             connection_id=kept.connection_id if kept is not None else None,
             provisioned=kept.to_doc() if kept is not None else None,
         )
+
+    def _clickable_partner(self, user: User) -> ActivePartner:
+        """The active partner, if ``user`` may click its tile (a non-admin only when it lists NON_ADMIN)."""
+        partner = active_partner(self.store)
+        if partner is None:
+            raise ApiError(
+                404, "RESOURCE_DOES_NOT_EXIST", "No active self-testing partner: create one (databricks-stp create)"
+            )
+        if not user.is_admin and not partner.config.is_non_admin:
+            raise ApiError(
+                403,
+                "PERMISSION_DENIED",
+                f"Only workspace admins can connect to {partner.config.name}: its supported_features lack NON_ADMIN",
+            )
+        return partner
+
+    def _connection_for(
+        self, partner: ActivePartner, choices: Choices, applies: dict[str, Any]
+    ) -> tuple[Provisioned, bool]:
+        """The partner's connection and True when one is established; else what a first click provisions, and False."""
+        existing = self.connections.get(partner.id)
+        if existing is not None and existing.connection_id is not None:
+            return existing, True
+        config = partner.config
+        made = provisioning.provision(partner.id, config.name, config.integration_type, config.effective_auth_options)
+        made.catalog = choices.catalog or applies.get("catalog")
+        made.schemas = choices.schemas or applies.get("schemas") or []
+        made.external_location = choices.external_location or applies.get("external_location")
+        made.partner_url = choices.url
+        self.connections.save(made)  # before the request: a partner may use the credential at once
+        return made, False
+
+    def _settle(self, partner_id: str, made: Provisioned, exchange: Exchange, user: User, *, established: bool) -> None:
+        """Keep the connection the partner configured (and count the click), or revoke what nothing will use."""
+        if established:
+            if exchange.passed:
+                _count_click(made, user)
+                self.connections.save(made)
+            return
+        doc = exchange.doc
+        connection_id = doc.get("connection_id") if isinstance(doc, dict) else None
+        configured = isinstance(doc, dict) and doc.get("configured_resources") is True
+        if exchange.passed and configured and isinstance(connection_id, str):
+            made.connection_id = connection_id
+            made.pat = made.oauth_secret = None
+            _count_click(made, user)
+            self.connections.save(made)
+        else:
+            # No connection was made: what was provisioned for it goes, as nothing will use it.
+            self.connections.revoke(partner_id)
 
     def _credential(self, partner: ActivePartner, user: User) -> str:
         """The Authorization value, read from the secret with ``user``'s rights (as the workspace reads it)."""
@@ -299,8 +309,6 @@ class PartnerConnect:
             return self._delete(connection_id)
 
     def _delete(self, connection_id: str) -> DeleteResult:
-        from stp_ext.connect.payload import delete_connection_request
-
         made = next((m for m in self.connections.all() if m.connection_id == connection_id), None)
         if made is None:
             raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"No Partner Connect connection {connection_id}")
@@ -336,10 +344,6 @@ class PartnerConnect:
     ) -> Exchange:
         from urllib.parse import urlsplit
 
-        from stp_ext.connect import rules
-        from stp_ext.connect.session import Journey, Session
-        from stp_ext.connect.urls import reroot
-
         config = partner.config
         if base:
             url = reroot(url, base)
@@ -359,30 +363,36 @@ class PartnerConnect:
         response = journey.send(method, url, body, step)
         exchange = Exchange(status=journey.status)
         if response is not None:
-            if deletion:
-                doc = journey.answer(response, (200,), "expected 200 for deleting a connection it created", step)
-                if doc is not None:
-                    journey.add(rules.deletion(doc), step)
-            else:
-                expected = (200,) if established else rules.SUCCESS
-                expectation = (
-                    "expected exactly 200 when a connection is reused"
-                    if established
-                    else "expected 200 (or 201) for a new connection"
-                )
-                doc = journey.answer(response, expected, expectation, step)
-                if doc is not None:
-                    findings, page = rules.connection(
-                        doc, established=established, hosts=session.hosts, uses_u2m=session.uses_u2m, redirects=None
-                    )
-                    journey.add(findings, step)
-                    journey.check_page(page, step)
+            _judge(journey, response, step, established=established, deletion=deletion)
             exchange.doc = _json_or_none(response)
             exchange.shown = exchange.doc if exchange.doc is not None else {"text": response.text[:2000]}
         result = journey.result()
         exchange.passed = result.passed
         exchange.findings = [f.to_dict() for f in result.findings]
         return exchange
+
+
+def _judge(journey: Journey, response: HttpResponse, step: str, *, established: bool, deletion: bool) -> None:
+    """connect-test's rules on one answer: a deletion's, or a new or reused connection's."""
+    if deletion:
+        doc = journey.answer(response, (200,), "expected 200 for deleting a connection it created", step)
+        if doc is not None:
+            journey.add(rules.deletion(doc), step)
+        return
+    expected = (200,) if established else rules.SUCCESS
+    expectation = (
+        "expected exactly 200 when a connection is reused"
+        if established
+        else "expected 200 (or 201) for a new connection"
+    )
+    doc = journey.answer(response, expected, expectation, step)
+    if doc is not None:
+        session = journey.session
+        findings, page = rules.connection(
+            doc, established=established, hosts=session.hosts, uses_u2m=session.uses_u2m, redirects=None
+        )
+        journey.add(findings, step)
+        journey.check_page(page, step)
 
 
 @dataclass
@@ -398,15 +408,7 @@ class Exchange:
 ANONYMOUS_CALLER = User("0", "control", "Control API", False, ())
 
 
-def _base(request: Request) -> str:
-    from stp_ext.emulator.oauth import base_url
-
-    return base_url(request)
-
-
 def _caller(user: User) -> Any:
-    from stp_ext.connect.payload import Caller
-
     first, _, last = user.display_name.partition(" ")
     return Caller(
         email=user.user_name,

@@ -9,6 +9,7 @@ from typing import Any
 from stp_ext.emulator import provisioning
 from stp_ext.emulator.http import ApiError, Call, not_found, permission_denied
 from stp_ext.emulator.state import Store, now_ms
+from stp_ext.partner_config import validate_partner_config
 
 ALREADY_ACTIVE = "Workspace already has an active self-testing partner."
 
@@ -20,9 +21,6 @@ def _require_admin(call: Call) -> None:
 
 def _validated(call: Call) -> tuple[str, str]:
     """The body as sent (JSON text) and the partner name; 400 like the server for bad configs."""
-    # Imported here: the validation rules are only needed once a partner is sent.
-    from stp_ext.partner_config import validate_partner_config
-
     body = call.json_body()
     errors = [f for f in validate_partner_config(body) if f.severity == "error"]
     if errors:

@@ -50,21 +50,27 @@ def child(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-def kind(value: Any) -> str:
-    """The JSON type of a parsed value, with an article, for messages."""
+def json_type(value: Any) -> str:
+    """The JSON type of a parsed value: null, boolean, number, string, array or object."""
     if value is None:
         return "null"
     if isinstance(value, bool):
-        return "a boolean"
+        return "boolean"
     if isinstance(value, (int, float)):
-        return "a number"
+        return "number"
     if isinstance(value, str):
-        return "a string"
+        return "string"
     if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return f"a {type(value).__name__}"
+        return "array"
+    return "object" if isinstance(value, dict) else type(value).__name__
+
+
+def kind(value: Any) -> str:
+    """The JSON type of a parsed value, with an article, for messages."""
+    name = json_type(value)
+    if name == "null":
+        return name
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
 
 
 def normalize_key(key: str) -> str:

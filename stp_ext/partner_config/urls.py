@@ -47,62 +47,61 @@ def url_problems(value: str, example: str) -> list[Problem]:
     stripped = value.strip()
     if stripped != value:
         problems.append(Problem(ERROR, "has leading or trailing spaces", f"Use {quote(stripped)}."))
-    if any(char.isspace() for char in stripped):
-        problems.append(Problem(ERROR, "contains spaces", "Remove them or encode them as %20."))
-        return problems
-    if "\\" in stripped:
+    # The first of these ends the checks: what follows would only repeat it in other words.
+    wrong = _character_problem(stripped) or _structure_problem(stripped, example)
+    if wrong is not None:
+        return [*problems, wrong]
+    parts = urlsplit(stripped)
+    if parts.scheme.lower() == "http" and not is_loopback(parts.hostname or ""):
+        https = "https" + stripped[len("http") :]
+        problems.append(Problem(WARNING, "uses http: Databricks requires https", f"Use {quote(https)}."))
+    return problems
+
+
+def _character_problem(url: str) -> Problem | None:
+    """Spaces, or a backslash: characters that make the URL not say what it seems to."""
+    if any(char.isspace() for char in url):
+        return Problem(ERROR, "contains spaces", "Remove them or encode them as %20.")
+    if "\\" in url:
         # Browsers read a backslash as '/', so `https://partner.example.com\@evil.example/` goes to
         # partner.example.com for them and to evil.example for other parsers: a host that is not what it seems.
-        problems.append(
-            Problem(
-                ERROR,
-                "contains a backslash; browsers read it as '/', so its host is not the one it seems to name",
-                "Write '/' between the parts of a URL (or %5C for a backslash in its path).",
-            )
+        return Problem(
+            ERROR,
+            "contains a backslash; browsers read it as '/', so its host is not the one it seems to name",
+            "Write '/' between the parts of a URL (or %5C for a backslash in its path).",
         )
-        return problems
+    return None
+
+
+def _structure_problem(url: str, example: str) -> Problem | None:
+    """The first thing wrong with the URL's parts: unparsable, not http(s), no host, user info, port, host."""
     try:
-        parts = urlsplit(stripped)
+        parts = urlsplit(url)
         port_error = False
         try:
             _ = parts.port  # reading it is what validates the port
         except ValueError:
             port_error = True
     except ValueError:  # e.g. an unclosed IPv6 bracket
-        problems.append(Problem(ERROR, f"{quote(stripped)} is not a valid URL", f"Use an absolute URL like {example}."))
-        return problems
+        return Problem(ERROR, f"{quote(url)} is not a valid URL", f"Use an absolute URL like {example}.")
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
-        problems.append(_not_http(stripped, scheme, example))
-        return problems
+        return _not_http(url, scheme, example)
     if not parts.hostname:
-        hint = f"Write it as {scheme}://host/path, e.g. {example}."
-        problems.append(Problem(ERROR, f"{quote(stripped)} has no host", hint))
-        return problems
+        return Problem(ERROR, f"{quote(url)} has no host", f"Write it as {scheme}://host/path, e.g. {example}.")
     if "@" in parts.netloc:
         # `https://partner.example.com@other.example/connect` goes to other.example: what is
         # before the @ is a user name, and a reader sees the host they expect there.
         host = parts.netloc.rsplit("@", 1)[1]
-        fixed = f"{scheme}://{host}{stripped.split(parts.netloc, 1)[1]}"
-        problems.append(
-            Problem(
-                ERROR,
-                f"has user info before its host (the host is {quote(parts.hostname)}, not what comes before the @)",
-                f"Remove the user info: {quote(fixed)}.",
-            )
+        fixed = f"{scheme}://{host}{url.split(parts.netloc, 1)[1]}"
+        return Problem(
+            ERROR,
+            f"has user info before its host (the host is {quote(parts.hostname)}, not what comes before the @)",
+            f"Remove the user info: {quote(fixed)}.",
         )
-        return problems
     if port_error:
-        problems.append(Problem(ERROR, f"{quote(stripped)} has an invalid port", "A port is a number from 1 to 65535."))
-        return problems
-    look_alike = _non_ascii_host(parts.hostname)
-    if look_alike is not None:
-        problems.append(look_alike)
-        return problems
-    if scheme == "http" and not is_loopback(parts.hostname):
-        https = "https" + stripped[len("http") :]
-        problems.append(Problem(WARNING, "uses http: Databricks requires https", f"Use {quote(https)}."))
-    return problems
+        return Problem(ERROR, f"{quote(url)} has an invalid port", "A port is a number from 1 to 65535.")
+    return _non_ascii_host(parts.hostname)
 
 
 def misleading_url(url: str) -> str | None:

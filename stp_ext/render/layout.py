@@ -19,6 +19,8 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from stp_ext.render.safe import WHOLE
+
 if TYPE_CHECKING:
     from rich.text import Text
 
@@ -61,8 +63,6 @@ def units(plain: str, whole: Sequence[tuple[int, int]] = ()) -> list[tuple[int, 
 def _whole_spans(line: Text, start: int, end: int) -> list[tuple[int, int]]:
     """The ``safe.whole`` spans of ``line`` within [start, end), relative to ``start``."""
     from rich.style import Style
-
-    from stp_ext.render.safe import WHOLE
 
     return [
         (max(span.start, start) - start, min(span.end, end) - start)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from stp_ext.core.errors import StpError, WorkspaceError
+from stp_ext.services.partners import PartnerService
 
 if TYPE_CHECKING:
     from stp_ext.services.next_steps import NextSteps
@@ -24,8 +25,6 @@ class NotTheActivePartner(StpError):
 
 def resolve_put_target(workspace: Workspace, partner_id: str | None, *, force: bool, steps: NextSteps) -> str:
     """The key to store under: ``partner_id`` once checked, else the active partner's id."""
-    from stp_ext.services.partners import PartnerService
-
     if partner_id is not None and force:
         return partner_id
     try:

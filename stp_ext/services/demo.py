@@ -18,11 +18,28 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from stp_ext.connect import http
+from stp_ext.connect.runner import run_connect_test
 from stp_ext.core import auth_header
 from stp_ext.core.errors import ExitCode, StpError
+from stp_ext.core.wire import TransportFailure
 from stp_ext.core.wording import plural
+from stp_ext.emulator import Emulator
+from stp_ext.partner_config import load_partner_config
+from stp_ext.sample_partner.server import SamplePartner
+from stp_ext.services.credential import CredentialService
+from stp_ext.services.doctor import run_doctor
+from stp_ext.services.flows import create_partner, unfinished_create
+from stp_ext.services.next_steps import NextSteps
+from stp_ext.services.partners import PartnerService
+from stp_ext.workspace.auth import connect
+
+if TYPE_CHECKING:
+    from stp_ext.core.auth_header import AuthHeader
+    from stp_ext.partner_config import ConfigReport, PartnerConfig
+    from stp_ext.workspace.client import Workspace
 
 DEMO_USER = "demo-user"
 DEMO_PASSWORD = "demo-password"  # a throwaway credential for a throwaway local partner
@@ -97,134 +114,154 @@ def run_demo(on_step: Callable[[StepResult], None]) -> list[StepResult]:
 
 
 def _run_steps(on_step: Callable[[StepResult], None], results: list[StepResult]) -> list[StepResult]:
-    from stp_ext.connect.runner import run_connect_test
-    from stp_ext.emulator import Emulator
-    from stp_ext.partner_config import load_partner_config
-    from stp_ext.sample_partner.server import SamplePartner
-    from stp_ext.services.credential import CredentialService
-    from stp_ext.services.doctor import run_doctor
-    from stp_ext.services.flows import create_partner, unfinished_create
-    from stp_ext.services.next_steps import NextSteps
-    from stp_ext.services.partners import PartnerService
-    from stp_ext.workspace.auth import connect
-
     header = auth_header.basic(DEMO_USER, DEMO_PASSWORD)
-
-    @contextmanager
-    def step(name: str) -> Iterator[dict[str, str]]:
-        started = time.perf_counter()
-        outcome = {"detail": ""}
-        try:
-            yield outcome
-        except StpError as e:
-            result = StepResult(name, False, e.message, (time.perf_counter() - started) * 1000)
-            results.append(result)
-            on_step(result)
-            raise DemoFailed(f"demo step {name!r} failed: {e.message}", e.hint, results) from None
-        result = StepResult(name, True, outcome["detail"], (time.perf_counter() - started) * 1000)
-        results.append(result)
-        on_step(result)
-
+    steps = _Steps(on_step, results)
     with tempfile.TemporaryDirectory(prefix="stp-demo-") as tmp, ExitStack() as servers:
         # Started inside the step, so its time is the servers' start-up, not 0 ms.
-        with step("start local workspace and partner") as out:
+        with steps.step("start local workspace and partner") as out:
             emu = servers.enter_context(Emulator(port=0))
             partner = servers.enter_context(SamplePartner(port=0, auth_header=header.value))
             out["detail"] = f"emulator {emu.url}, sample partner {partner.url}"
         path = Path(tmp) / "partner.json"
         path.write_text(json.dumps(demo_config(partner.url), indent=2))
 
-        with step("validate") as out:
+        with steps.step("validate") as out:
             report = load_partner_config(str(path))
             if not report.valid:
                 raise StpError(f"{plural(len(report.errors), 'error')}: {report.errors[0].message}")
-            config = report.partner
             out["detail"] = f"{path.name}: no errors, {plural(len(report.warnings), 'warning')}"
 
         workspace = connect(host=emu.url, token=emu.admin_token)
-        partners = PartnerService(workspace)
-        secrets = CredentialService(workspace)
-        created_id: str | None = None
-        try:
-            with step("create with credential") as out:
-                outcome = create_partner(workspace, config, header, steps=NextSteps(), status=_quiet)
-                created = outcome.partner
-                created_id = created.id
-                unfinished = unfinished_create(outcome, NextSteps(), "")
-                if unfinished is not None:
-                    raise unfinished
-                put = outcome.secret
-                assert put is not None  # a finished create with a header stored it
-                out["detail"] = f"partner {created.id}, secret {put.scope}/{put.key}, users can READ"
-
-            with step("get") as out:
-                listed = partners.list()
-                out["detail"] = ", ".join(f"{p.name} ({p.id})" for p in listed)
-
-            with step("secret status") as out:
-                checks = secrets.status(created.id, non_admin=config.is_non_admin)
-                failed = [c.check for c in checks if not c.ok]
-                if failed:
-                    raise StpError(f"failed checks: {', '.join(failed)}")
-                out["detail"] = "; ".join(c.check for c in checks)
-
-            with step("connect-test") as out:
-                connect_report = run_connect_test(
-                    config, header.value, timeout=5.0, test_connection_url=f"{partner.url}/test-connection"
-                )
-                if not connect_report.passed:
-                    names = ", ".join(s.case_id for s in connect_report.failed)
-                    raise StpError(f"{connect_report.summary}; failing: {names}")
-                out["detail"] = connect_report.summary
-
-            with step("doctor") as out:
-                doctor = run_doctor(
-                    connect=lambda: workspace, report=report, config_path=str(path), steps=NextSteps(), timeout=5.0
-                )
-                if not doctor.passed:
-                    raise StpError(f"failed checks: {', '.join(c.check for c in doctor.failed)}")
-                out["detail"] = f"{plural(len(doctor.checks), 'check')} passed"
-
-            connection_id = ""
-            for name, who in (
-                ("click the tile as admin", "admin"),
-                ("click again", "admin"),
-                ("click as a non-admin", "user"),
-            ):
-                with step(name) as out:
-                    click = _control(emu.url, "connect", {"user": who})
-                    if not click["passed"]:
-                        failed = [f["message"] for f in click["findings"] if f["severity"] == "error"]
-                        raise StpError(f"the partner answered {click['status']}: {'; '.join(failed[:2])}")
-                    connection_id = click["connection_id"]
-                    out["detail"] = _click_detail(click)
-
-            with step("delete the connection") as out:
-                deleted = _control(emu.url, "delete-connection", {"connection_id": connection_id})
-                if not deleted["passed"]:
-                    raise StpError(f"the partner's delete_url answered {deleted['status']}")
-                answer = deleted["response"].get("resource_status", "") if isinstance(deleted["response"], dict) else ""
-                out["detail"] = f"delete_url answered {deleted['status']} {answer}; principal and token revoked"
-        finally:
-            if created_id is not None:
-                with step("delete") as out:
-                    partners.delete(created_id)
-                    secret_deleted = secrets.delete(created_id, missing_ok=True)
-                    out["detail"] = f"partner {created_id} and {'its secret' if secret_deleted else 'no secret'}"
+        with _deleted_at_the_end(steps, workspace) as created:
+            _create(steps, workspace, report.partner, header, created)
+            _read_back(steps, workspace, report.partner, created.id)
+            _connect_test(steps, report.partner, header.value, partner.url)
+            _doctor(steps, workspace, report, path)
+            _journey(steps, emu.url)
     return results
+
+
+class _Steps:
+    """The demo's steps, each timed and reported as it finishes; the first that fails ends the demo."""
+
+    def __init__(self, on_step: Callable[[StepResult], None], results: list[StepResult]) -> None:
+        self.on_step = on_step
+        self.results = results  # the caller's list: what ran is still there after Ctrl-C
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[dict[str, str]]:
+        started = time.perf_counter()
+        outcome = {"detail": ""}
+        try:
+            yield outcome
+        except StpError as e:
+            self._report(StepResult(name, False, e.message, (time.perf_counter() - started) * 1000))
+            raise DemoFailed(f"demo step {name!r} failed: {e.message}", e.hint, self.results) from None
+        self._report(StepResult(name, True, outcome["detail"], (time.perf_counter() - started) * 1000))
+
+    def _report(self, result: StepResult) -> None:
+        self.results.append(result)
+        self.on_step(result)
+
+
+@dataclass
+class _Created:
+    id: str = ""  # the demo partner, once the workspace has it ("" before)
+
+
+@contextmanager
+def _deleted_at_the_end(steps: _Steps, workspace: Workspace) -> Iterator[_Created]:
+    """The demo partner and its secret are deleted as the last step, whatever happened after it was created."""
+    created = _Created()
+    try:
+        yield created
+    finally:
+        if created.id:
+            with steps.step("delete") as out:
+                PartnerService(workspace).delete(created.id)
+                secret_deleted = CredentialService(workspace).delete(created.id, missing_ok=True)
+                out["detail"] = f"partner {created.id} and {'its secret' if secret_deleted else 'no secret'}"
+
+
+def _create(steps: _Steps, workspace: Workspace, config: PartnerConfig, header: AuthHeader, created: _Created) -> None:
+    with steps.step("create with credential") as out:
+        outcome = create_partner(workspace, config, header, steps=NextSteps(), status=_quiet)
+        created.id = outcome.partner.id
+        unfinished = unfinished_create(outcome, NextSteps(), "")
+        if unfinished is not None:
+            raise unfinished
+        put = outcome.secret
+        assert put is not None  # a finished create with a header stored it
+        out["detail"] = f"partner {created.id}, secret {put.scope}/{put.key}, users can READ"
+
+
+def _read_back(steps: _Steps, workspace: Workspace, config: PartnerConfig, partner_id: str) -> None:
+    """`get` and `secret status`, as a partner checks what create did."""
+    with steps.step("get") as out:
+        out["detail"] = ", ".join(f"{p.name} ({p.id})" for p in PartnerService(workspace).list())
+
+    with steps.step("secret status") as out:
+        checks = CredentialService(workspace).status(partner_id, non_admin=config.is_non_admin)
+        failed = [c.check for c in checks if not c.ok]
+        if failed:
+            raise StpError(f"failed checks: {', '.join(failed)}")
+        out["detail"] = "; ".join(c.check for c in checks)
+
+
+def _connect_test(steps: _Steps, config: PartnerConfig, header_value: str, partner_url: str) -> None:
+    with steps.step("connect-test") as out:
+        report = run_connect_test(
+            config, header_value, timeout=5.0, test_connection_url=f"{partner_url}/test-connection"
+        )
+        if not report.passed:
+            names = ", ".join(s.case_id for s in report.failed)
+            raise StpError(f"{report.summary}; failing: {names}")
+        out["detail"] = report.summary
+
+
+def _doctor(steps: _Steps, workspace: Workspace, report: ConfigReport, path: Path) -> None:
+    with steps.step("doctor") as out:
+        doctor = run_doctor(
+            connect=lambda: workspace, report=report, config_path=str(path), steps=NextSteps(), timeout=5.0
+        )
+        if not doctor.passed:
+            raise StpError(f"failed checks: {', '.join(c.check for c in doctor.failed)}")
+        out["detail"] = f"{plural(len(doctor.checks), 'check')} passed"
+
+
+def _journey(steps: _Steps, emulator_url: str) -> None:
+    """A user's clicks on the tile, through the emulator's Partner Connect control API, then the connection's delete."""
+    connection_id = ""
+    for name, who in (
+        ("click the tile as admin", "admin"),
+        ("click again", "admin"),
+        ("click as a non-admin", "user"),
+    ):
+        with steps.step(name) as out:
+            click = _control(emulator_url, "connect", {"user": who})
+            if not click["passed"]:
+                failed = [f["message"] for f in click["findings"] if f["severity"] == "error"]
+                raise StpError(f"the partner answered {click['status']}: {'; '.join(failed[:2])}")
+            connection_id = click["connection_id"]
+            out["detail"] = _click_detail(click)
+
+    with steps.step("delete the connection") as out:
+        deleted = _control(emulator_url, "delete-connection", {"connection_id": connection_id})
+        if not deleted["passed"]:
+            raise StpError(f"the partner's delete_url answered {deleted['status']}")
+        answer = deleted["response"].get("resource_status", "") if isinstance(deleted["response"], dict) else ""
+        out["detail"] = f"delete_url answered {deleted['status']} {answer}; principal and token revoked"
 
 
 def _control(emulator_url: str, action: str, body: dict[str, Any]) -> dict[str, Any]:
     """One call of the emulator's Partner Connect control API (docs/partner-connect-in-a-box.md)."""
-    from stp_ext.connect import http
-
     url = f"{emulator_url}/_emulator/partner-connect/{action}"
     try:
         response = http.send(
             "POST", url, body=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, timeout=15.0
         )
         answer = response.json()
-    except (http.TransportError, ValueError) as e:
+    except (TransportFailure, ValueError) as e:
         raise StpError(f"POST {url}: {getattr(e, 'message', e)}") from None
     if response.status != 200 or not isinstance(answer, dict):
         message = answer.get("message") if isinstance(answer, dict) else None

@@ -15,12 +15,17 @@ from dataclasses import asdict, dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from stp_ext.connect.credential_probe import probe_credential
+from stp_ext.connect.probe import probe_connect
 from stp_ext.core.errors import StpError, WorkspaceError
+from stp_ext.core.logs import register_secret
+from stp_ext.core.together import Outcome, in_background, together
 from stp_ext.core.wording import plural
+from stp_ext.services.credential import SCOPE, SECRETS, CredentialService
+from stp_ext.services.partners import PartnerService
 
 if TYPE_CHECKING:
-    from stp_ext.core.together import Outcome
-    from stp_ext.partner_config import ConfigReport
+    from stp_ext.partner_config import ConfigReport, PartnerConfig
     from stp_ext.services.next_steps import NextSteps
     from stp_ext.workspace.client import Workspace
 
@@ -70,28 +75,10 @@ def run_doctor(
     endpoint_url: str | None = None,
     skip_endpoint: bool = False,
 ) -> DoctorReport:
-    from stp_ext.core.together import Outcome, in_background, together
-    from stp_ext.services.credential import CredentialService
-    from stp_ext.services.partners import PartnerService
-
     checks: list[DoctorCheck] = []
-    add = checks.append
     config = report.partner if report is not None and report.valid else None
-    file_arg = config_path or "partner.json"  # only for prose; commands come from `steps`
-
     if report is not None:
-        warnings = len(report.warnings)
-        if report.valid:
-            add(DoctorCheck("config valid", True, f"{report.source}: no errors, {plural(warnings, 'warning')}"))
-        else:
-            add(
-                DoctorCheck(
-                    "config valid",
-                    False,
-                    f"{report.source}: {plural(len(report.errors), 'error')}",
-                    steps.validate(config_path),
-                )
-            )
+        checks.append(_config_row(report, config_path, steps))
 
     # The connect endpoint's row needs nothing from the workspace: it is asked meanwhile, in the background.
     endpoint_row: Callable[[], Outcome] | None = None
@@ -100,114 +87,131 @@ def run_doctor(
 
     try:
         workspace = connect()
-        # Who am I and the active partner do not depend on each other: one round trip for both. Other
-        # auth than a PAT fetches a token first, one request at a time: who am I goes first and gets it.
-        me_call, partners_call = (lambda: workspace.read("GET", ME_PATH)), PartnerService(workspace).list
-        if workspace.info.auth_type == "pat":
-            me_answer, partners_answer = together(me_call, partners_call)
-        else:
-            me_answer = Outcome(me_call())
-            partners_answer = together(partners_call)[0]
-        me = me_answer.get()
-        groups = {g.text("display") for g in me.objects("groups")}
-        user = me.text("userName") or "unknown user"
+        me_answer, partners_answer = _me_and_partners(workspace)
+        checks.append(_authenticated_row(workspace, me_answer.get()))
     except StpError as e:
-        add(DoctorCheck("authenticated", False, e.message, e.hint or "Check -p PROFILE or -e."))
-        skipped = "skipped: no workspace"
-        for name in ("partner active", "secret present", CREDENTIAL_ROW):
-            add(DoctorCheck(name, None, skipped))
+        checks.append(DoctorCheck("authenticated", False, e.message, e.hint or "Check -p PROFILE or -e."))
+        checks += [DoctorCheck(name, None, "skipped: no workspace") for name in _NEED_A_WORKSPACE]
         if endpoint_row is not None:
-            add(endpoint_row().get())
+            checks.append(endpoint_row().get())
         return DoctorReport(checks)
-    role = "admin" if "admins" in groups else "not an admin"
-    add(
-        DoctorCheck(
-            "authenticated",
-            True,
-            f"{user} ({role}) on {workspace.host} via {workspace.info.source}",
-        )
-    )
 
-    partner_id: str | None = None
-    partner_matches = False  # the active partner is the one in -f FILE: its URLs may get its credential
+    partner = _partner_row(partners_answer, config, config_path, steps)
+    checks.append(partner.check)
+    non_admin = config.is_non_admin if config is not None else None
+    secret = _SecretRows([DoctorCheck("secret present", None, "skipped: no active partner")])
+    if partner.id is not None:
+        secret = _secret_rows(workspace, partner.id, non_admin, steps)
+    checks += secret.rows
+
+    if skip_endpoint:
+        checks.append(DoctorCheck(CREDENTIAL_ROW, None, "skipped: --skip-endpoint"))
+    elif config is None or not partner.matches or partner.id is None:
+        why = "give -f FILE to check it" if config is None else "the active partner is not the one in the file"
+        checks.append(DoctorCheck(CREDENTIAL_ROW, None, f"skipped: {why}"))
+    elif not secret.stored:
+        checks.append(DoctorCheck(CREDENTIAL_ROW, None, "skipped: no stored credential"))
+    elif not config.delete_url:
+        checks.append(DoctorCheck(CREDENTIAL_ROW, None, "skipped: the config has no delete_url to send it to"))
+    else:
+        args = (workspace, partner.id, config.delete_url, endpoint_url, timeout, steps, non_admin)
+        checks.append(_probe_credential(*args))
+
+    checks += _endpoint_rows(skip_endpoint, config, endpoint_row)
+    return DoctorReport(checks)
+
+
+def _endpoint_rows(
+    skip_endpoint: bool, config: PartnerConfig | None, probe: Callable[[], Outcome] | None
+) -> list[DoctorCheck]:
+    """The connect endpoint's row, last: the probe's answer, or why it was not asked."""
+    if skip_endpoint:
+        return [DoctorCheck(ENDPOINT_ROW, None, "skipped: --skip-endpoint")]
+    if config is None:
+        return [DoctorCheck(ENDPOINT_ROW, None, "skipped: give -f FILE to check the connect_url")]
+    return [probe().get()] if probe is not None else []
+
+
+# The rows after "authenticated" that cannot run without a workspace (the endpoint's row can).
+_NEED_A_WORKSPACE = ("partner active", "secret present", CREDENTIAL_ROW)
+
+
+def _config_row(report: ConfigReport, config_path: str | None, steps: NextSteps) -> DoctorCheck:
+    if report.valid:
+        return DoctorCheck(
+            "config valid", True, f"{report.source}: no errors, {plural(len(report.warnings), 'warning')}"
+        )
+    errors = plural(len(report.errors), "error")
+    return DoctorCheck("config valid", False, f"{report.source}: {errors}", steps.validate(config_path))
+
+
+def _me_and_partners(workspace: Workspace) -> tuple[Outcome, Outcome]:
+    """Who am I and the active partner do not depend on each other: one round trip for both. Other
+    auth than a PAT fetches a token first, one request at a time: who am I goes first and gets it."""
+    me_call, partners_call = (lambda: workspace.read("GET", ME_PATH)), PartnerService(workspace).list
+    if workspace.info.auth_type == "pat":
+        me_answer, partners_answer = together(me_call, partners_call)
+        return me_answer, partners_answer
+    me_answer = Outcome(me_call())
+    return me_answer, together(partners_call)[0]
+
+
+def _authenticated_row(workspace: Workspace, me: Any) -> DoctorCheck:
+    groups = {g.text("display") for g in me.objects("groups")}
+    user = me.text("userName") or "unknown user"
+    role = "admin" if "admins" in groups else "not an admin"
+    return DoctorCheck("authenticated", True, f"{user} ({role}) on {workspace.host} via {workspace.info.source}")
+
+
+@dataclass
+class _PartnerRow:
+    check: DoctorCheck
+    id: str | None = None  # the active partner, if there is one
+    matches: bool = False  # the active partner is the one in -f FILE: its URLs may get its credential
+
+
+def _partner_row(
+    partners_answer: Outcome, config: PartnerConfig | None, config_path: str | None, steps: NextSteps
+) -> _PartnerRow:
     try:
         partners = partners_answer.get()
     except StpError as e:
-        add(DoctorCheck("partner active", False, e.message, e.hint))
-        partners = []
-    else:
-        if not partners:
-            add(
-                DoctorCheck(
-                    "partner active",
-                    False,
-                    "no active self-testing partner",
-                    steps.create(config_path),
-                )
-            )
-        elif config is not None and partners[0].name != config.name:
-            partner_id = partners[0].id
-            add(
-                DoctorCheck(
-                    "partner active",
-                    False,
-                    f"active partner {partner_id} is named {partners[0].name!r}, {file_arg} says {config.name!r}",
-                    steps.update(config_path),
-                )
-            )
-        else:
-            partner_id = partners[0].id
-            partner_matches = config is not None
-            add(DoctorCheck("partner active", True, f"{partners[0].name} ({partner_id})"))
+        return _PartnerRow(DoctorCheck("partner active", False, e.message, e.hint))
+    if not partners:
+        return _PartnerRow(
+            DoctorCheck("partner active", False, "no active self-testing partner", steps.create(config_path))
+        )
+    active = partners[0]
+    if config is not None and active.name != config.name:
+        file_arg = config_path or "partner.json"  # only for prose; commands come from `steps`
+        detail = f"active partner {active.id} is named {active.name!r}, {file_arg} says {config.name!r}"
+        return _PartnerRow(DoctorCheck("partner active", False, detail, steps.update(config_path)), active.id)
+    return _PartnerRow(
+        DoctorCheck("partner active", True, f"{active.name} ({active.id})"), active.id, config is not None
+    )
 
-    non_admin = config.is_non_admin if config is not None else None
-    secret_stored = False
-    if partner_id is None:
-        add(DoctorCheck("secret present", None, "skipped: no active partner"))
-    else:
-        put = steps.secret_put(partner_id, non_admin=non_admin)
-        try:
-            status = CredentialService(workspace).status(partner_id, non_admin=non_admin)
-        except StpError as e:
-            add(DoctorCheck("secret present", False, e.message, e.hint))
-        else:
-            by_name = {c.check: c for c in status}
-            present = by_name["secret present"]
-            secret_stored = present.ok
-            add(DoctorCheck("secret present", present.ok, present.detail, None if present.ok else put))
-            for users in status[2:]:  # the `users` row, named for what the partner needs
-                if non_admin:
-                    add(
-                        DoctorCheck(
-                            "users can READ (NON_ADMIN)",
-                            users.ok,
-                            users.detail,
-                            None if users.ok else put,
-                            warning=users.warning,
-                        )
-                    )
-                elif users.warning:  # admin-only or unknown: a row only when users hold too much
-                    add(DoctorCheck(users.check, True, users.detail, warning=users.warning))
 
-    if skip_endpoint:
-        add(DoctorCheck(CREDENTIAL_ROW, None, "skipped: --skip-endpoint"))
-    elif config is None or not partner_matches or partner_id is None:
-        why = "give -f FILE to check it" if config is None else "the active partner is not the one in the file"
-        add(DoctorCheck(CREDENTIAL_ROW, None, f"skipped: {why}"))
-    elif not secret_stored:
-        add(DoctorCheck(CREDENTIAL_ROW, None, "skipped: no stored credential"))
-    elif not config.delete_url:
-        add(DoctorCheck(CREDENTIAL_ROW, None, "skipped: the config has no delete_url to send it to"))
-    else:
-        add(_probe_credential(workspace, partner_id, config.delete_url, endpoint_url, timeout, steps, non_admin))
+@dataclass
+class _SecretRows:
+    rows: list[DoctorCheck]
+    stored: bool = False  # the partner's credential is in the scope: worth proving against the endpoint
 
-    if skip_endpoint:
-        add(DoctorCheck(ENDPOINT_ROW, None, "skipped: --skip-endpoint"))
-    elif config is None:
-        add(DoctorCheck(ENDPOINT_ROW, None, "skipped: give -f FILE to check the connect_url"))
-    elif endpoint_row is not None:
-        add(endpoint_row().get())
-    return DoctorReport(checks)
+
+def _secret_rows(workspace: Workspace, partner_id: str, non_admin: bool | None, steps: NextSteps) -> _SecretRows:
+    put = steps.secret_put(partner_id, non_admin=non_admin)
+    try:
+        status = CredentialService(workspace).status(partner_id, non_admin=non_admin)
+    except StpError as e:
+        return _SecretRows([DoctorCheck("secret present", False, e.message, e.hint)])
+    present = {c.check: c for c in status}["secret present"]
+    rows = [DoctorCheck("secret present", present.ok, present.detail, None if present.ok else put)]
+    for users in status[2:]:  # the `users` row, named for what the partner needs
+        if non_admin:
+            fix = None if users.ok else put
+            rows.append(DoctorCheck("users can READ (NON_ADMIN)", users.ok, users.detail, fix, warning=users.warning))
+        elif users.warning:  # admin-only or unknown: a row only when users hold too much
+            rows.append(DoctorCheck(users.check, True, users.detail, warning=users.warning))
+    return _SecretRows(rows, bool(present.ok))
 
 
 def _probe_credential(
@@ -222,10 +226,6 @@ def _probe_credential(
     """Read the stored credential (Secrets API get) and prove it against the partner (credential_probe)."""
     import base64
     import binascii
-
-    from stp_ext.connect.credential_probe import probe_credential
-    from stp_ext.core.logs import register_secret
-    from stp_ext.services.credential import SCOPE, SECRETS
 
     try:
         answer = workspace.read("GET", f"{SECRETS}/get", query={"scope": SCOPE, "key": partner_id})
@@ -244,7 +244,5 @@ def _probe_credential(
 
 def _probe_connect(connect_url: str, base_url: str | None, timeout: float) -> DoctorCheck:
     """connect-test's machinery on one safe request (see ``stp_ext.connect.probe``)."""
-    from stp_ext.connect.probe import probe_connect
-
     result = probe_connect(connect_url, url=base_url, timeout=timeout)
     return DoctorCheck(ENDPOINT_ROW, result.ok, result.detail, result.fix)

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from stp_ext.core.errors import Interrupted, NotFoundError, PartialFailure, StpError, WorkspaceError
+from stp_ext.services.credential import CredentialService, SecretStepFailed
 from stp_ext.services.next_steps import NextSteps, done_not_done, finish
+from stp_ext.services.partners import NoActivePartner, PartnerService
 
 if TYPE_CHECKING:
     from stp_ext.core.auth_header import AuthHeader
@@ -55,9 +57,6 @@ def create_partner(
     workspace: Workspace, config: PartnerConfig, header: AuthHeader | None, *, steps: NextSteps, status: Status
 ) -> CreateOutcome:
     """Create the partner, then store its credential (when ``header`` is given)."""
-    from stp_ext.services.credential import CredentialService, SecretStepFailed
-    from stp_ext.services.partners import PartnerService
-
     try:
         with status("Creating the self-testing partner…"):
             partner = PartnerService(workspace).create(config.to_request_body())
@@ -125,9 +124,6 @@ def delete_partner(
     ``if_exists``: a partner that is gone already is not an error (a rerun of a
     half-done teardown); a credential left behind is still removed.
     """
-    from stp_ext.services.credential import CredentialService
-    from stp_ext.services.partners import PartnerService
-
     outcome = DeleteOutcome(partner_id=partner_id, keep_secret=keep_secret)
     try:
         with status("Deleting the self-testing partner…"):
@@ -171,8 +167,6 @@ def unknown_id_hint(steps: NextSteps) -> str:
 
 
 def update_partner(workspace: Workspace, partner_id: str, config: PartnerConfig, *, steps: NextSteps) -> None:
-    from stp_ext.services.partners import PartnerService
-
     try:
         PartnerService(workspace).update(partner_id, config.to_request_body())
     except NotFoundError as e:
@@ -182,8 +176,6 @@ def update_partner(workspace: Workspace, partner_id: str, config: PartnerConfig,
 
 def active_partner(workspace: Workspace, steps: NextSteps, *, status: Status) -> Partner:
     """The workspace's active partner; when there is none, say how to create one (with the user's -p/-e)."""
-    from stp_ext.services.partners import NoActivePartner, PartnerService
-
     with status("Looking up the active partner…"):
         try:
             return PartnerService(workspace).active()
@@ -194,8 +186,6 @@ def active_partner(workspace: Workspace, steps: NextSteps, *, status: Status) ->
 
 def name_active_partner(error: WorkspaceError, workspace: Workspace, steps: NextSteps) -> None:
     """Complete "already has an active partner" with which one it is and what to do."""
-    from stp_ext.services.partners import PartnerService
-
     try:
         partners = PartnerService(workspace).list()
     except StpError:

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from stp_ext.core.errors import InputError
+from stp_ext.core.safe_files import SHARED, write_whole
 from stp_ext.partner_config.model import INTEGRATION_TYPES, PARTNER_KEY, SCHEMA_KEY, Finding
 from stp_ext.partner_config.rules import validate_partner_config
 
@@ -211,8 +212,6 @@ def write_config(path: Path, partner: dict[str, Any], *, force: bool, example: s
 def _write_text(path: Path, text: str, *, force: bool) -> None:
     """Write whole (an interrupted init leaves no half file), never through a planted link, and,
     without ``force``, never over anything that appeared at ``path`` meanwhile (stp_ext.core.safe_files)."""
-    from stp_ext.core.safe_files import SHARED, write_whole
-
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         write_whole(path, text.encode("utf-8"), mode=SHARED, overwrite=force)

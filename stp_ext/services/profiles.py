@@ -17,8 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stp_ext.core.errors import AuthConfigError, StpError
+from stp_ext.core.together import together
+from stp_ext.services.credential import CredentialService, users_check
+from stp_ext.services.partners import PartnerService
+from stp_ext.workspace.auth import read_profiles as parse
 
 if TYPE_CHECKING:
+    from stp_ext.core.together import Outcome
     from stp_ext.workspace.client import Workspace
 
 # Profiles asked at once; each sends its four reads at once, so at most 4x this many requests are in
@@ -66,8 +71,6 @@ class ProfileStatus:
 
 def read_profiles(path: Path) -> dict[str, dict[str, str]]:
     """The config file's profiles, in file order."""
-    from stp_ext.workspace.auth import read_profiles as parse
-
     if not path.is_file():
         raise AuthConfigError(
             f"config file {path} does not exist (needed for --all-profiles)",
@@ -103,44 +106,13 @@ def query_profile(
     says what it said then (an auth failure first; no partner, no credential
     columns).
     """
-    from stp_ext.core.together import together
-    from stp_ext.services.credential import CredentialService
-    from stp_ext.services.partners import PartnerService
-
     row = ProfileStatus(profile=name)
     started = time.monotonic()
     try:
         with _CONNECT_LOCK:
             workspace = connect(name)
         row.host = workspace.host
-        credential = CredentialService(workspace)
-        reads = [PartnerService(workspace).list, credential.stored_keys, credential.users_permission]
-        if workspace.info.auth_type == "pat":
-            me_answer, partners_answer, keys_answer, acl_answer = together(lambda: workspace.do("GET", ME_PATH), *reads)
-            me = me_answer.get()
-        else:
-            # Any other auth gets a token first, and the SDK fetches it for one request at a time:
-            # four at once would queue for it (a hanging token endpoint: four timeouts, not one).
-            # Who am I goes first and gets the token; the other three then go out together.
-            me = workspace.do("GET", ME_PATH)
-            partners_answer, keys_answer, acl_answer = together(*reads)
-        row.auth_ok = True
-        row.user = str(me.get("userName") or "") or None
-        groups = me.get("groups")
-        row.admin = isinstance(groups, list) and any(
-            isinstance(g, dict) and g.get("display") == "admins" for g in groups
-        )
-        try:
-            partners = partners_answer.get()
-        except StpError as e:
-            status = getattr(e, "status", None)
-            row.partner_note = "needs a workspace admin" if status == 403 else e.message
-            return row
-        if not partners:
-            row.partner_note = "no active partner"
-            return row
-        row.partner_id, row.partner_name = partners[0].id, partners[0].name
-        _credential(row, keys_answer.get, acl_answer.get, non_admin)
+        _fill_row(row, workspace, non_admin)
     except StpError as e:
         row.error = e.message
     except Exception as e:  # a row, never a crash of the whole table (peers are hostile)
@@ -150,6 +122,41 @@ def query_profile(
     return row
 
 
+def _fill_row(row: ProfileStatus, workspace: Workspace, non_admin: bool | None) -> None:
+    """Who am I, then the partner, then the credential columns; an answer that stops the row ends it."""
+    me, partners_answer, keys_answer, acl_answer = _read_at_once(workspace)
+    row.auth_ok = True
+    row.user = str(me.get("userName") or "") or None
+    groups = me.get("groups")
+    row.admin = isinstance(groups, list) and any(isinstance(g, dict) and g.get("display") == "admins" for g in groups)
+    try:
+        partners = partners_answer.get()
+    except StpError as e:
+        status = getattr(e, "status", None)
+        row.partner_note = "needs a workspace admin" if status == 403 else e.message
+        return
+    if not partners:
+        row.partner_note = "no active partner"
+        return
+    row.partner_id, row.partner_name = partners[0].id, partners[0].name
+    _credential(row, keys_answer.get, acl_answer.get, non_admin)
+
+
+def _read_at_once(workspace: Workspace) -> tuple[dict[str, Any], Outcome, Outcome, Outcome]:
+    """Who am I (raising on failure), and the outcomes of the partner, the scope's keys and the ACL reads."""
+    credential = CredentialService(workspace)
+    reads = [PartnerService(workspace).list, credential.stored_keys, credential.users_permission]
+    if workspace.info.auth_type == "pat":
+        me_answer, partners_answer, keys_answer, acl_answer = together(lambda: workspace.do("GET", ME_PATH), *reads)
+        return me_answer.get(), partners_answer, keys_answer, acl_answer
+    # Any other auth gets a token first, and the SDK fetches it for one request at a time:
+    # four at once would queue for it (a hanging token endpoint: four timeouts, not one).
+    # Who am I goes first and gets the token; the other three then go out together.
+    me = workspace.do("GET", ME_PATH)
+    partners_answer, keys_answer, acl_answer = together(*reads)
+    return me, partners_answer, keys_answer, acl_answer
+
+
 def _credential(
     row: ProfileStatus,
     stored_keys: Callable[[], list[str] | None],
@@ -157,8 +164,6 @@ def _credential(
     non_admin: bool | None,
 ) -> None:
     """Fill the credential columns from the two reads (the scope's keys, the ACL of `users`)."""
-    from stp_ext.services.credential import users_check
-
     keys = stored_keys()
     if keys is None:  # no scope: nothing stored, and nobody can read it
         row.credential_stored = False

@@ -21,7 +21,10 @@ from typing import Any
 
 from stp_ext.core.errors import WorkspaceError
 from stp_ext.core.logs import redact_peer, register_basic, register_secret
+from stp_ext.core.wire import classify
 from stp_ext.workspace.client import DEFAULT_HTTP_TIMEOUT, HTTP_TIMEOUT_ENV
+from stp_ext.workspace.sdk_seam import oauth_token_class
+from stp_ext.workspace.transport import BoundedAdapter
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +61,6 @@ def retrieve_token(
     import requests
     import requests.auth
 
-    from stp_ext.workspace.transport import BoundedAdapter, classify
-
     register_basic(client_id, client_secret)  # an error echoing the request must not print them
     data = dict(params)
     if use_params:
@@ -76,7 +77,7 @@ def retrieve_token(
     except requests.RequestException as e:
         failure = classify(e)
         raise TokenEndpointError(
-            f"cannot get an OAuth token from {token_url}: {failure.reason}",
+            f"cannot get an OAuth token from {token_url}: {failure.message}",
             hint=(failure.hint + " " if failure.hint else "")
             + f"Check the host and your network; {HTTP_TIMEOUT_ENV} sets how long to wait.",
         ) from None
@@ -97,7 +98,7 @@ def retrieve_token(
     register_secret(token)
     token_type = document.get("token_type")
     refresh = document.get("refresh_token")
-    return _token_class()(
+    return oauth_token_class()(
         access_token=token,
         token_type=token_type if isinstance(token_type, str) and token_type else "Bearer",
         refresh_token=refresh if isinstance(refresh, str) else None,
@@ -126,9 +127,3 @@ def _lifetime(value: Any) -> float:
     if not math.isfinite(seconds) or seconds <= 0:
         return DEFAULT_LIFETIME_SECONDS
     return min(seconds, MAX_LIFETIME_SECONDS)
-
-
-def _token_class() -> Any:
-    from stp_ext.workspace.sdk_seam import oauth_token_class
-
-    return oauth_token_class()
