@@ -241,6 +241,21 @@ class EmulatorApp:
             return False
         return self.faults.spares(path)  # with a fault armed elsewhere, this path is still quick
 
+    def writes_durably(self, method: str, path: str) -> bool:
+        """A write to a state file with no fault on its path: the server answers it with a group (group commit).
+
+        The server's one writer thread runs such writes together inside
+        ``Store.group`` (one transaction, one sync) and sends their answers once
+        the group is on disk. The control API and the page are not in it (a
+        reset goes to a worker; a click calls a partner), nor a faulted request
+        (it may drip or hang, which the writer must never wait for).
+        """
+        if self.store.path is None or method in ("GET", "HEAD"):
+            return False
+        if path.startswith((CONTROL + "/", PAGE)) or path == CONTROL:
+            return False
+        return self.faults.spares(path)
+
     def hold(self, method: str, path: str) -> tuple[float, Fault | None] | None:
         """The server asks this once per request, before it is served: how long to park it, and its fault.
 
