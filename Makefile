@@ -7,7 +7,7 @@ SOURCES := stp_ext tests benchmarks labs_entrypoint.py labs_install.py
 # mypy checks the shipped code and the tools beside it (tests are checked by running them).
 TYPED := stp_ext benchmarks labs_entrypoint.py labs_install.py
 
-.PHONY: dev fmt lint test demo bench dist smoke clean
+.PHONY: dev fmt lint test test-oldest-sdk demo bench dist smoke clean
 
 # pytest rewrites the asserts of every test module and caches the result. In a fresh checkout
 # each xdist worker would rewrite every module itself (about 3 s of CPU each, measured); one
@@ -45,6 +45,24 @@ lint: $(STAMP)
 test: lint $(WARM)
 	$(BIN)/python -m compileall -q -j 0 stp_ext tests benchmarks
 	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -n 4 --dist worksteal -m "not packaging"
+
+# The workspace tests (marker `sdk`, set in tests/conftest.py: every test that talks to the emulator
+# through databricks-sdk) again on the OLDEST databricks-sdk the range in pyproject.toml allows, read
+# from its `databricks-sdk>=X` line, in a virtualenv of their own; `make test` runs everything on the
+# newest. The other tests (partner config, connect-test, the servers over raw HTTP) never import it.
+OLDEST_VENV := build/oldest-sdk
+OLDEST_SDK := $(shell sed -n 's/^ *"databricks-sdk>=\([0-9.]*\),.*/\1/p' pyproject.toml)
+
+$(OLDEST_VENV)/.installed-$(OLDEST_SDK): pyproject.toml
+	rm -rf $(OLDEST_VENV)
+	$(PYTHON) -m venv $(OLDEST_VENV)
+	$(OLDEST_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(OLDEST_VENV)/bin/python -m pip install --quiet -e '.[dev]' 'databricks-sdk==$(OLDEST_SDK)'
+	touch $@
+
+test-oldest-sdk: $(OLDEST_VENV)/.installed-$(OLDEST_SDK)
+	@$(OLDEST_VENV)/bin/python -c 'import databricks.sdk.version as v; print("databricks-sdk", v.__version__, "(the oldest allowed)")'
+	PYTHONDONTWRITEBYTECODE= $(OLDEST_VENV)/bin/pytest -q -n 4 --dist worksteal -p no:cacheprovider -m "sdk and not packaging"
 
 demo: $(STAMP)
 	$(BIN)/databricks-stp demo

@@ -37,12 +37,37 @@ def pytest_configure(config: pytest.Config) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+# The tests `make test-oldest-sdk` runs again on the oldest databricks-sdk the range allows (marker `sdk`):
+# every test given a workspace by these fixtures (a command run through databricks-sdk against the
+# emulator), and these modules whole (the seam's contracts, the loader, auth, OAuth and its bounds,
+# network failures, the emulator's fidelity to the SDK's own clients).
+SDK_FIXTURES = frozenset({"workspace", "env_auth", "profiles_file"})
+SDK_MODULES = frozenset(
+    {
+        "test_sdk_seam",
+        "test_sdk_loader",
+        "test_auth",
+        "test_oauth_bounds",
+        "test_emulator_oauth",
+        "test_workspace_network",
+        "test_workspace_shapes",
+        "test_faults_cli",
+        "test_fidelity_sdk",
+    }
+)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Start the slow tests (sustained load, real timeouts) first.
+    """Mark the tests that talk to a workspace through databricks-sdk (`sdk`); start the slow ones
+    (sustained load, real timeouts) first.
 
     pytest-xdist hands tests out in collection order; a slow test collected last
     runs alone at the end while the other workers sit idle.
     """
+    for item in items:
+        module = item.nodeid.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py")
+        if module in SDK_MODULES or SDK_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.sdk)
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: otherwise file order
 
 

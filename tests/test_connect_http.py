@@ -15,6 +15,7 @@ from connect_fixtures import BASIC, BASIC_PASSWORD, BASIC_USER, partner_config, 
 from helpers import interrupt
 
 from stp_ext.connect import http, run_connect_test
+from stp_ext.core.wire import TransportFailure
 from stp_ext.servers.serving import LocalServer
 
 
@@ -29,7 +30,7 @@ def test_timeout_bounds_the_whole_answer(fault: str) -> None:
     # 100 Continue every 2 s, or a byte every 0.2 s: each read is quick, the answer never comes.
     with sample_partner(fault=fault, slow_seconds=30) as partner:
         started = time.monotonic()
-        with pytest.raises(http.TransportError) as caught:
+        with pytest.raises(TransportFailure) as caught:
             _post_connect(partner.url, timeout=1.0)
         elapsed = time.monotonic() - started
     assert caught.value.kind == "timeout"
@@ -57,7 +58,7 @@ def test_cancel_ends_a_waiting_request_at_once() -> None:
         def call() -> None:
             try:
                 _post_connect(partner.url, timeout=30, cancel=cancel)
-            except http.TransportError as e:
+            except TransportFailure as e:
                 outcome.append(e.kind)
 
         thread = threading.Thread(target=call)
@@ -68,14 +69,14 @@ def test_cancel_ends_a_waiting_request_at_once() -> None:
         thread.join(timeout=5)
         assert time.monotonic() - started < 0.5
     assert outcome == ["cancelled"]
-    with pytest.raises(http.TransportError) as caught:  # and nothing new starts
+    with pytest.raises(TransportFailure) as caught:  # and nothing new starts
         http.send("GET", "http://127.0.0.1:9/", timeout=1, cancel=cancel)
     assert caught.value.kind == "cancelled"
 
 
 @pytest.mark.parametrize("url", ["http://a:99999/", "http://[::1/", "ftp://x/"])
 def test_bad_urls_are_transport_errors(url: str) -> None:
-    with pytest.raises(http.TransportError) as caught:
+    with pytest.raises(TransportFailure) as caught:
         http.send("GET", url, timeout=1)
     assert caught.value.kind == "bad_url"
 
@@ -136,7 +137,7 @@ def test_host_names_are_resolved_within_the_budget() -> None:
         response = http.send("GET", f"http://localhost:{partner.port}/", timeout=5)
     assert response.status == 200
     started = time.monotonic()
-    with pytest.raises(http.TransportError) as caught:
+    with pytest.raises(TransportFailure) as caught:
         http.send("GET", "http://no-such-host.invalid/", timeout=5)
     assert caught.value.kind in ("dns", "timeout")
     assert time.monotonic() - started < 5.5

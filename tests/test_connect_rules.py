@@ -12,7 +12,8 @@ import pytest
 
 from stp_ext.connect import http as http_module
 from stp_ext.connect import rules
-from stp_ext.connect.http import HttpResponse, TransportError
+from stp_ext.connect.http import HttpResponse
+from stp_ext.core.wire import TransportFailure, classify
 
 HOSTS = rules.HostPolicy(allowed=("partner.example.com", "app.partner.example.com"), local="127.0.0.1")
 GOOD = {
@@ -248,8 +249,10 @@ def test_test_results_and_connectors() -> None:
 def test_transport_kinds_are_checks() -> None:
     for kind in ("timeout", "connection_refused", "tls", "dns", "connection_error", "protocol_error"):
         assert kind in rules.CHECKS
-        assert rules.transport(TransportError(kind, "m"), "POST x").check == kind
-    assert rules.transport(TransportError("bad_url", "m"), "POST x").check == "connection_error"
+        assert rules.transport(TransportFailure(kind, "m"), "POST x").check == kind
+    # The kinds of the shared vocabulary that are not connect-test checks keep the checks they had.
+    assert rules.transport(TransportFailure("bad_url", "m"), "POST x").check == "connection_error"
+    assert rules.transport(TransportFailure("scheme", "m"), "POST x").check == "tls"
 
 
 def test_body_excerpts_never_show_a_registered_secret() -> None:
@@ -261,25 +264,26 @@ def test_body_excerpts_never_show_a_registered_secret() -> None:
 
 
 @pytest.mark.parametrize(
-    ("error", "kind"),
+    ("error", "check", "words"),
     [
-        (socket.timeout("timed out"), "timeout"),
-        (TimeoutError(), "timeout"),
-        (ConnectionRefusedError(111, "refused"), "connection_refused"),
-        (socket.gaierror(-2, "Name or service not known"), "dns"),
-        (ssl.SSLError(1, "WRONG_VERSION_NUMBER"), "tls"),
-        (http_client.RemoteDisconnected("closed"), "connection_error"),
-        (http_client.BadStatusLine("garbage"), "protocol_error"),
-        (ConnectionResetError(104, "reset"), "connection_error"),
+        (socket.timeout("timed out"), "timeout", "no complete answer within 10 s"),
+        (TimeoutError(), "timeout", "no complete answer within 10 s"),
+        (ConnectionRefusedError(111, "refused"), "connection_refused", "connection refused"),
+        (socket.gaierror(-2, "Name or service not known"), "dns", "does not resolve"),
+        (ssl.SSLError(1, "WRONG_VERSION_NUMBER"), "tls", "does not speak HTTPS on that port"),
+        (http_client.RemoteDisconnected("closed"), "connection_error", "closed without an answer"),
+        (http_client.BadStatusLine("garbage"), "protocol_error", "not valid HTTP: BadStatusLine('garbage')"),
+        (ConnectionResetError(104, "reset"), "connection_error", "closed without an answer"),
     ],
 )
-def test_transport_errors_are_classified(error: Exception, kind: str) -> None:
-    classified = http_module._classify(error, "https://partner.example.com/connect", 10)
-    assert classified.kind == kind
-    assert "partner.example.com" in classified.message
+def test_transport_errors_are_findings_that_name_the_request(error: Exception, check: str, words: str) -> None:
+    finding = rules.transport(classify(error, 10), "POST https://partner.example.com/connect")
+    assert finding.check == check
+    assert finding.message.startswith("POST https://partner.example.com/connect: ")
+    assert words in finding.message
 
 
 def test_bad_urls_are_transport_errors() -> None:
-    with pytest.raises(TransportError) as caught:
+    with pytest.raises(TransportFailure) as caught:
         http_module.send("POST", "ftp://partner.example.com/connect")
     assert caught.value.kind == "bad_url"

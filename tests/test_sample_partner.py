@@ -13,6 +13,7 @@ from connect_fixtures import BASIC, HOSTNAME, partner_config, sample_partner
 from stp_ext.connect import http
 from stp_ext.connect.payload import Caller, connect_request
 from stp_ext.core.errors import StpError
+from stp_ext.core.wire import TransportFailure
 from stp_ext.sample_partner import FAULT_NAMES, FAULTS, SamplePartner
 
 
@@ -353,7 +354,7 @@ def test_stop_closes_the_port() -> None:
     running = SamplePartner().start()
     url = running.url
     running.stop()
-    with pytest.raises(http.TransportError) as caught:
+    with pytest.raises(TransportFailure) as caught:
         http.send("GET", url + "/", timeout=2)
     assert caught.value.kind == "connection_refused"
 

@@ -7,6 +7,7 @@ by name, before a user sees the (slower, but working) public behaviour the fallb
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -116,8 +117,34 @@ def test_a_config_without_the_private_steps_builds_with_the_sdks_own(caplog: pyt
     assert "Config._fix_host_if_needed, Config._resolve_host_metadata" in caplog.text
 
 
-def test_without_the_request_path_a_command_still_works_end_to_end(env_auth: Any, run: Any, monkeypatch) -> None:
-    """The SDK's public ApiClient.do (with its own retries) carries the command instead."""
-    monkeypatch.setattr(sdk_seam, "request_path", lambda api_client: None)
-    result = run("get", "-e", "-o", "json")
+# The two with no fallback: Token is read from the module retrieve_token lives in, and _content is how
+# requests itself caches a body (both pinned above).
+WITH_FALLBACK = sorted(set(sdk_seam.PRIVATE_NAMES) - {"databricks.sdk.oauth.Token", "requests.Response._content"})
+
+
+@pytest.mark.parametrize("moved", WITH_FALLBACK)
+def test_a_command_works_on_the_sdks_public_behaviour_when_a_name_moves(
+    moved: str, emulator: Any, run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A release without ``moved``, simulated where the seam reads it: `get` still answers (OAuth M2M, so
+    every hook is on the way: the probe, OIDC discovery, the token request, the request path, the errors)
+    and --debug names the name and what is done instead, on one line."""
+    from stp_ext.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+    from stp_ext.workspace import auth
+
+    real = sdk_seam._lookup
+    monkeypatch.setattr(
+        sdk_seam, "_lookup", lambda name, owner, attr: None if name == moved else real(name, owner, attr)
+    )
+    auth._config_class.cache_clear()  # built once per process: build it again in this "release"
+    monkeypatch.setenv("DATABRICKS_HOST", emulator.url)
+    monkeypatch.setenv("DATABRICKS_CLIENT_ID", DEFAULT_CLIENT_ID)
+    monkeypatch.setenv("DATABRICKS_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
+    try:
+        result = run("get", "-e", "-o", "json", "--debug")
+    finally:
+        auth._config_class.cache_clear()
     assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == {"partners": []}
+    lines = [line for line in result.stderr.splitlines() if "databricks-sdk internals moved" in line]
+    assert lines and all(f"moved ({moved} not found): " in line for line in lines), lines

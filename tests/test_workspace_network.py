@@ -19,11 +19,15 @@ from functools import partial
 from typing import Any
 
 import pytest
+import requests
 from fake_clock import FakeClock
 from helpers import free_port, get_failing
 
+from stp_ext.connect import http as connect_http
+from stp_ext.core.wire import TransportFailure, classify
 from stp_ext.emulator import Emulator
 from stp_ext.workspace.sdk_seam import load_core
+from stp_ext.workspace.transport import bound_session
 
 PARTNERS = "/api/2.0/partnerhub/self-test-partners"
 RETRY_ENV = "DATABRICKS_STP_RETRY_TIMEOUT_SECONDS"
@@ -143,10 +147,48 @@ def test_an_untrusted_certificate_fails_at_once(
         host = f"https://127.0.0.1:{server.port}"
         result, elapsed, first = get_failing(run, host, monkeypatch)
         accepted = server.accepted
-    assert first == f"Error: cannot use {host}: its TLS certificate is not trusted"
+    # OpenSSL's reason follows: which check failed (self-signed, expired, another host's name).
+    assert first == f"Error: cannot use {host}: its TLS certificate is not trusted (self-signed certificate)"
     assert "REQUESTS_CA_BUNDLE" in result.stderr
     assert accepted == 1
     assert elapsed < 1
+
+
+def _both_roads(url: str, seconds: float) -> tuple[TransportFailure, TransportFailure]:
+    """The failure of a workspace call (requests, through the workspace's bounded session) and of
+    connect-test's client (http.client) sending to the same ``url``."""
+    with requests.Session() as session:
+        bound_session(session, seconds)
+        try:
+            session.get(url, timeout=seconds)
+        except requests.RequestException as e:
+            workspace = classify(e)
+    try:
+        connect_http.send("GET", url, timeout=seconds)
+    except TransportFailure as e:
+        connect = e
+    return workspace, connect
+
+
+@pytest.mark.parametrize("shape", ["closed port", "https to plain", "plain to tls", "untrusted", "silent"])
+def test_one_failure_has_one_name_on_both_roads(shape: str, emulator: Emulator, untrusted_tls: ssl.SSLContext) -> None:
+    """Workspace calls and connect-test name and word each transport failure alike (one vocabulary)."""
+    replies = {"plain to tls": (b"\x15\x03\x03\x00\x02\x02\x46", None), "untrusted": (b"", untrusted_tls)}
+    with listening(*replies.get(shape, (None, None))) as server:
+        url = {
+            "closed port": f"http://127.0.0.1:{free_port()}/",
+            "https to plain": f"https://127.0.0.1:{emulator.port}/",
+            "plain to tls": f"http://127.0.0.1:{server.port}/",
+            "untrusted": f"https://127.0.0.1:{server.port}/",
+            "silent": f"http://127.0.0.1:{server.port}/",
+        }[shape]
+        # Time enough for a TLS handshake on a busy machine; a silent host costs the whole of it.
+        workspace, connect = _both_roads(url, 0.3 if shape == "silent" else 5)
+    expected = {"closed port": "connection_refused", "https to plain": "scheme", "plain to tls": "scheme"}
+    assert workspace.kind == connect.kind == expected.get(shape, "tls" if shape == "untrusted" else "timeout")
+    if shape != "silent":  # connect-test names its time budget: "no complete answer within 0.3 s (timed out)"
+        assert workspace.message == connect.message
+        assert workspace.hint == connect.hint
 
 
 # -- bounded -------------------------------------------------------------------------------------

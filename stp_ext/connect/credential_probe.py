@@ -19,6 +19,7 @@ from stp_ext.connect import http, rules
 from stp_ext.connect.payload import Caller, delete_connection_request
 from stp_ext.connect.session import headers
 from stp_ext.connect.urls import reroot
+from stp_ext.core.wire import TransportFailure
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ def probe_credential(
     body = json.dumps(delete_connection_request(connection_id, caller)).encode()
     try:
         response = http.send("POST", target, body=body, headers=headers(auth_header), timeout=timeout)
-    except http.TransportError as e:
+    except TransportFailure as e:
         return CredentialProbe(False, f"POST {target}: {e.message}", "Check delete_url and that the partner is up.")
     findings, doc = rules.envelope(response, (404,), "")
     reason = doc.get("error_reason") if isinstance(doc, dict) else None

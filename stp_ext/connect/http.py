@@ -4,8 +4,9 @@ Built on ``http.client`` rather than a full client library because connect-test
 must see the wire as Databricks does: no automatic redirects (a 302 is a
 finding, not something to follow), a hard time budget per request, a cap on
 how much of a body is read (a runaway body is a finding, not a memory
-problem), and every transport failure turned into a ``TransportError`` with a
-stable ``kind`` instead of a traceback.
+problem), and every transport failure turned into a ``TransportFailure`` with a
+stable ``kind`` instead of a traceback. The reader and the failure names are
+the tool's one HTTP vocabulary, ``stp_ext.core.wire``, shared with workspace calls.
 """
 
 from __future__ import annotations
@@ -25,18 +26,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from stp_ext.core.wire import TransportFailure, classify, read_capped
+
 # A connect answer is a few hundred bytes; a megabyte is already absurd.
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
-_CHUNK = 64 * 1024
-
-
-class TransportError(Exception):
-    """The request got no HTTP answer. ``kind`` names why, for a finding."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
 
 
 @dataclass
@@ -88,7 +81,7 @@ class Cancel:
         with self._lock:
             if self.cancelled:
                 _shut(sock)
-                raise TransportError("cancelled", "interrupted")
+                raise TransportFailure("cancelled", "interrupted")
             self._sockets.add(sock)
 
     def unregister(self, sock: socket.socket) -> None:
@@ -118,7 +111,7 @@ class _Deadline:
             self.expired = True
             raise socket.timeout("out of time")
         if self.cancel is not None and self.cancel.cancelled:
-            raise TransportError("cancelled", "interrupted")
+            raise TransportFailure("cancelled", "interrupted")
         return left
 
     def guard(self, sock: socket.socket) -> None:
@@ -155,65 +148,104 @@ def send(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     cancel: Cancel | None = None,
 ) -> HttpResponse:
-    """One request on a fresh connection; raises ``TransportError`` when there is no HTTP answer.
+    """One request on a fresh connection; raises ``TransportFailure`` when there is no HTTP answer.
 
     ``timeout`` bounds the whole exchange (connect, TLS, request, status line,
     headers, body), not each socket operation, so a server that trickles
     bytes cannot hold the test for longer. ``cancel`` ends it early.
     """
-    try:
-        parts = urlsplit(url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError as e:  # an unclosed [IPv6 literal, a port out of range
-        raise TransportError("bad_url", f"not a valid URL ({e}): {url}") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise TransportError("bad_url", f"not an absolute http(s) URL: {url}")
-    host = parts.hostname
-    target = parts.path or "/"
-    if parts.query:
-        target += "?" + parts.query
+    target = _Target.of(url)
     started = time.monotonic()
     budget = _Deadline(timeout, cancel)
     conn: http.client.HTTPConnection | None = None
     try:
-        sock = _connect(host, port, budget)
-        if parts.scheme == "https":
-            context = ssl.create_default_context()
-            sock = context.wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
-            budget.guard(sock)
-            sock.settimeout(budget.remaining())
-            sock.do_handshake()
-            conn = http.client.HTTPSConnection(host, port, context=context)
-        else:
-            conn = http.client.HTTPConnection(host, port)
-        conn.sock = sock  # connected and guarded: http.client uses it as is
-        sock.settimeout(budget.remaining())
-        conn.request(method, target, body=body, headers=headers or {})
-        sock.settimeout(budget.remaining())
-        response = conn.getresponse()
-        data, truncated = _read_capped(response, sock, budget, max_body_bytes)
-        if budget.expired:  # the watchdog cut the body short: an end of data that is not the answer's end
-            raise socket.timeout("out of time")
-        return HttpResponse(
-            status=response.status,
-            reason=response.reason,
-            headers={name.lower(): value for name, value in response.getheaders()},
-            body=data,
-            truncated=truncated,
-            elapsed_ms=(time.monotonic() - started) * 1000,
-        )
-    except TransportError:
+        conn = _open(target, budget)
+        response = _exchange(conn, method, target.path, body, headers or {}, budget, max_body_bytes)
+        response.elapsed_ms = (time.monotonic() - started) * 1000
+        return response
+    except TransportFailure:
         raise
     except Exception as e:
-        if cancel is not None and cancel.cancelled:
-            raise TransportError("cancelled", "interrupted") from None
-        if budget.expired:
-            raise _classify(socket.timeout("out of time"), url, timeout) from None
-        raise _classify(e, url, timeout) from None
+        raise _failure(e, budget, timeout) from None
     finally:
         budget.release()
         if conn is not None:
             conn.close()
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where a URL sends a request: scheme, host, port and the request target (path and query)."""
+
+    scheme: str
+    host: str
+    port: int
+    path: str
+
+    @classmethod
+    def of(cls, url: str) -> _Target:
+        try:
+            parts = urlsplit(url)
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError as e:  # an unclosed [IPv6 literal, a port out of range
+            raise TransportFailure("bad_url", f"not a valid URL ({e}): {url}") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise TransportFailure("bad_url", f"not an absolute http(s) URL: {url}")
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        return cls(parts.scheme, parts.hostname, port, path)
+
+
+def _open(target: _Target, budget: _Deadline) -> http.client.HTTPConnection:
+    """A connection to ``target``, connected (and TLS-shaken) within the budget, its socket guarded."""
+    sock = _connect(target.host, target.port, budget)
+    if target.scheme != "https":
+        conn = http.client.HTTPConnection(target.host, target.port)
+    else:
+        context = ssl.create_default_context()
+        sock = context.wrap_socket(sock, server_hostname=target.host, do_handshake_on_connect=False)
+        budget.guard(sock)
+        sock.settimeout(budget.remaining())
+        sock.do_handshake()
+        conn = http.client.HTTPSConnection(target.host, target.port, context=context)
+    conn.sock = sock  # connected and guarded: http.client uses it as is
+    return conn
+
+
+def _exchange(
+    conn: http.client.HTTPConnection,
+    method: str,
+    path: str,
+    body: bytes | None,
+    headers: dict[str, str],
+    budget: _Deadline,
+    max_body_bytes: int,
+) -> HttpResponse:
+    """Send the request and read the whole answer, every wait bounded by what is left of the budget."""
+    sock = conn.sock
+    sock.settimeout(budget.remaining())
+    conn.request(method, path, body=body, headers=headers)
+    sock.settimeout(budget.remaining())
+    response = conn.getresponse()
+    read = read_capped(
+        response.read1, budget.deadline, max_body_bytes, before_read=lambda: sock.settimeout(budget.remaining())
+    )
+    if budget.expired:  # the watchdog cut the body short: an end of data that is not the answer's end
+        raise socket.timeout("out of time")
+    return HttpResponse(
+        status=response.status,
+        reason=response.reason,
+        headers={name.lower(): value for name, value in response.getheaders()},
+        body=read.data,
+        truncated=read.truncated,
+    )
+
+
+def _failure(error: Exception, budget: _Deadline, timeout: float) -> TransportFailure:
+    if budget.cancel is not None and budget.cancel.cancelled:
+        return TransportFailure("cancelled", "interrupted")
+    if budget.expired:  # whatever the socket said when the watchdog shut it: the budget ran out
+        return classify(socket.timeout("out of time"), timeout)
+    return classify(error, timeout)
 
 
 def _connect(host: str, port: int, budget: _Deadline) -> socket.socket:
@@ -278,46 +310,3 @@ def _shut(sock: socket.socket) -> None:
     # OSError: already closed or never connected, so nothing is blocked on it.
     with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
-
-
-def _read_capped(
-    response: http.client.HTTPResponse, sock: socket.socket, budget: _Deadline, cap: int
-) -> tuple[bytes, bool]:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        sock.settimeout(budget.remaining())
-        chunk = response.read1(_CHUNK)
-        if not chunk:
-            return b"".join(chunks), False
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > cap:
-            # Stop reading: the connection is closed by the caller, which is
-            # what a careful client does with a runaway body.
-            return b"".join(chunks)[:cap], True
-
-
-def _classify(error: Exception, url: str, timeout: float) -> TransportError:
-    host = urlsplit(url).netloc
-    # Order matters: SSL errors and timeouts are OSErrors too.
-    if isinstance(error, (socket.timeout, TimeoutError)):
-        return TransportError("timeout", f"no complete answer from {host} within {timeout:g} s")
-    if isinstance(error, ssl.SSLCertVerificationError):
-        detail = getattr(error, "verify_message", None) or error
-        return TransportError("tls", f"TLS certificate of {host} not trusted: {detail}")
-    if isinstance(error, ssl.SSLError):
-        # .reason is set on errors from the ssl module, not on hand-made ones.
-        detail = getattr(error, "reason", None) or error
-        return TransportError("tls", f"TLS handshake with {host} failed: {detail}")
-    if isinstance(error, ConnectionRefusedError):
-        return TransportError("connection_refused", f"connection to {host} refused: nothing is listening")
-    if isinstance(error, socket.gaierror):
-        return TransportError("dns", f"cannot resolve the host of {url}: {error.strerror or error}")
-    if isinstance(error, http.client.RemoteDisconnected):
-        return TransportError("connection_error", f"{host} closed the connection without answering")
-    if isinstance(error, http.client.HTTPException):
-        return TransportError("protocol_error", f"{host} sent an answer that is not valid HTTP: {error!r}")
-    if isinstance(error, OSError):
-        return TransportError("connection_error", f"connection to {host} failed: {error.strerror or error}")
-    return TransportError("connection_error", f"request to {host} failed: {type(error).__name__}: {error}")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from stp_ext.connect import http, rules
 from stp_ext.connect.session import headers
 from stp_ext.connect.urls import reroot
+from stp_ext.core.wire import TransportFailure
 
 
 @dataclass(frozen=True)
@@ -27,10 +28,10 @@ def probe_connect(connect_url: str, *, url: str | None = None, timeout: float = 
     target = reroot(connect_url, url) if url else connect_url
     try:
         response = http.send("POST", target, body=json.dumps({}).encode(), headers=headers(""), timeout=timeout)
-    except http.TransportError as e:
+    except TransportFailure as e:
         return ProbeResult(
             False,
-            e.message,
+            f"POST {target}: {e.message}",
             "Check connect_url in the config and that the endpoint is up and reachable from the internet.",
         )
     answered = f"{target} answered HTTP {response.status} in {response.elapsed_ms:.0f} ms"

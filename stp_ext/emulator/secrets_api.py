@@ -161,12 +161,7 @@ def list_secrets(store: Store, call: Call) -> dict[str, Any]:
 
 def get_secret(store: Store, call: Call) -> dict[str, Any]:
     scope, key = _scope_name(call), _key_name(call)
-    with store.read() as db:
-        scope = _require(db, call, scope, "READ")
-        row = db.execute("SELECT value FROM secrets WHERE scope = ? AND key = ?", (scope, key)).fetchone()
-    if row is None:
-        raise not_found(f"Secret {key} does not exist in scope {scope}!")
-    return {"key": key, "value": base64.b64encode(row[0]).decode("ascii")}
+    return {"key": key, "value": base64.b64encode(read_as(store, call, scope, key)).decode("ascii")}
 
 
 # -- ACLs ---------------------------------------------------------------------
@@ -221,7 +216,7 @@ def list_acls(store: Store, call: Call) -> dict[str, Any]:
 def read_as(store: Store, call: Call, scope: str, key: str) -> bytes:
     """A secret's value read with ``call.user``'s rights, as a workspace reads one on a user's behalf.
 
-    For Partner Connect's click (partner_connect.py): the same 404 and 403 as ``get``.
+    For Partner Connect's click (partner_connect.py), and for ``get``: the same 404 and 403.
     """
     with store.read() as db:
         scope = _require(db, call, scope, "READ")

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import os
-from types import TracebackType
 
 from stp_ext.emulator.app import CALLS_OUT, REQUEST_LOG_BYTES, REQUEST_LOG_SIZE, EmulatorApp, RequestRecord
 from stp_ext.emulator.faults import Faults
 from stp_ext.emulator.http import DEFAULT_ADMIN_TOKEN, DEFAULT_USER_TOKEN
 from stp_ext.emulator.oauth import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, TOKEN_TTL_S, OAuthServer
 from stp_ext.emulator.state import Store
+from stp_ext.servers.hosted import Hosted
 from stp_ext.servers.serving import LocalServer
 
 
-class Emulator:
+class Emulator(Hosted):
     """A local Databricks workspace: self-testing partners, Secrets API 2.0, SCIM Me.
 
     ``state_path``: a SQLite file that keeps everything across restarts; None
@@ -67,20 +67,12 @@ class Emulator:
         )
 
     @property
-    def url(self) -> str:
-        return self._server.url
-
-    @property
     def client_id(self) -> str:
         return self.oauth.client_id
 
     @property
     def client_secret(self) -> str:
         return self.oauth.client_secret
-
-    @property
-    def port(self) -> int:
-        return self._server.port
 
     @property
     def faults(self) -> Faults:
@@ -98,25 +90,6 @@ class Emulator:
     def clear_log(self) -> None:
         self.app.clear_log()
 
-    def bind(self) -> Emulator:
-        self._server.bind()
-        return self
-
-    def start(self) -> Emulator:
-        self._server.start()
-        return self
-
-    def serve_forever(self) -> None:
-        self._server.serve_forever()
-
     def stop(self) -> None:
-        self._server.stop()
+        super().stop()
         self.store.close()
-
-    def __enter__(self) -> Emulator:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from types import TracebackType
 from typing import Any
 
 from stp_ext.sample_partner.app import LogFunction, SamplePartnerApp, framing_error
 from stp_ext.sample_partner.faults import check_fault
+from stp_ext.servers.hosted import Hosted
 from stp_ext.servers.serving import LocalServer
 
 
-class SamplePartner:
+class SamplePartner(Hosted):
     """The reference Partner Connect endpoint on a real socket.
 
     ``auth_header``: the exact Authorization value to accept ("" accepts any
@@ -59,42 +59,12 @@ class SamplePartner:
     def state(self) -> Any:
         return self.app.state
 
-    @property
-    def port(self) -> int:
-        return self._server.port
-
-    @property
-    def url(self) -> str:
-        return self._server.url
-
-    def bind(self) -> SamplePartner:
-        """Bind the port without serving yet (``start`` and ``serve_forever`` call it)."""
-        self._server.bind()
-        return self
-
-    def start(self) -> SamplePartner:
-        """Serve in a daemon thread; returns self once the port accepts connections."""
-        self._server.start()
-        return self
-
     def serve_forever(self) -> None:
-        """Serve in this thread until interrupted (Ctrl-C) or ``stop`` is called from another."""
         try:
-            self._server.serve_forever()
+            super().serve_forever()
         finally:
             self._stopping.set()
 
     def stop(self) -> None:
         self._stopping.set()  # wakes requests sleeping in the slow fault
-        self._server.stop()
-
-    def __enter__(self) -> SamplePartner:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        super().stop()

@@ -24,6 +24,7 @@ from stp_ext.connect import http
 from stp_ext.connect.runner import run_connect_test
 from stp_ext.core import auth_header
 from stp_ext.core.errors import ExitCode, StpError
+from stp_ext.core.wire import TransportFailure
 from stp_ext.core.wording import plural
 from stp_ext.emulator import Emulator
 from stp_ext.partner_config import load_partner_config
@@ -260,7 +261,7 @@ def _control(emulator_url: str, action: str, body: dict[str, Any]) -> dict[str, 
             "POST", url, body=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, timeout=15.0
         )
         answer = response.json()
-    except (http.TransportError, ValueError) as e:
+    except (TransportFailure, ValueError) as e:
         raise StpError(f"POST {url}: {getattr(e, 'message', e)}") from None
     if response.status != 200 or not isinstance(answer, dict):
         message = answer.get("message") if isinstance(answer, dict) else None

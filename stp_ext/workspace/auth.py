@@ -44,6 +44,7 @@ from stp_ext.core.clock import Clock, MonotonicClock
 from stp_ext.core.errors import AuthConfigError, WorkspaceError
 from stp_ext.core.inputs import MiB, decode_utf8, read_path
 from stp_ext.core.logs import redact_peer, register_basic, register_secret
+from stp_ext.core.wire import classify
 from stp_ext.workspace import oauth_token, sdk_seam
 from stp_ext.workspace.client import Timeouts, Workspace, WorkspaceInfo
 from stp_ext.workspace.sdk_seam import load_core
@@ -388,15 +389,13 @@ def _request_error_in(error: BaseException | None) -> BaseException | None:
 def _probe_unreachable(probe: _Probe, host: str) -> WorkspaceError | None:
     """The auth failed after the host-metadata probe or OIDC discovery could not reach the host:
     say that, not the SDK's words ("refused the credentials" after a 60 s wait, once)."""
-    from stp_ext.workspace.transport import classify
-
     cause = _request_error_in(probe.failure)
     if cause is None:
         return None
     reached = classify(cause)
     host = normalize_host(host) if host else "the workspace"
     return WorkspaceError(
-        f"cannot reach {host}: {reached.reason} (asking {probe.asking}, which OAuth needs)",
+        f"cannot reach {host}: {reached.message} (asking {probe.asking}, which OAuth needs)",
         hint=reached.hint or "Check the host and your network.",
     )
 
@@ -514,6 +513,24 @@ def connect(
     timeouts = Timeouts.from_environment()
     _bound_oauth_token_requests(timeouts.http_seconds)
     clock = clock or MonotonicClock()
+    common = _common_settings(clock, debug)
+    service_principal: tuple[str, str] | None = None
+    source = f"the token given for {host}"
+    if use_env and not (host and token):
+        host, token, service_principal = _from_environment()
+        credentials = CLIENT_ID_ENV + "/" + CLIENT_SECRET_ENV if service_principal else TOKEN_ENV
+        source = f"{HOST_ENV}/{credentials} (--env)"
+    if host and (token or service_principal is not None):
+        cfg = _config_for_host(core, source, debug, host, token, service_principal, common)
+    elif profile:
+        cfg, source = _config_for_profile(core, profile, debug, common)
+    else:
+        cfg, source = _config_by_default(core, debug, common)
+    return _workspace(core, cfg, source, timeouts, clock)
+
+
+def _common_settings(clock: Clock, debug: bool) -> dict[str, Any]:
+    """The Config settings every way of connecting shares; the probe's short budget until it is done."""
     common: dict[str, Any] = {
         "product": "databricks-stp",
         "product_version": __version__,
@@ -523,75 +540,82 @@ def connect(
     }
     if debug:
         common["debug_truncate_bytes"] = 4096
-    service_principal: tuple[str, str] | None = None
-    if use_env and not (host and token):
-        host, token, service_principal = _from_environment()
-        source = (
-            f"{HOST_ENV}/{TOKEN_ENV} (--env)"
-            if service_principal is None
-            else f"{HOST_ENV}/{CLIENT_ID_ENV}/{CLIENT_SECRET_ENV} (--env)"
-        )
-    else:
-        source = f"the token given for {host}"
-    if host and service_principal is not None:
+    return common
+
+
+def _config_for_host(
+    core: Any,
+    source: str,
+    debug: bool,
+    host: str,
+    token: str | None,
+    service_principal: tuple[str, str] | None,
+    common: dict[str, Any],
+) -> Any:
+    """A Config for a host named directly (--env, or `demo`'s host and token): a service principal's
+    OAuth M2M or a token, with the SDK's environment variables and config file ignored."""
+    credentials: dict[str, Any]
+    if service_principal is not None:
         client_id, client_secret = service_principal
         register_secret(client_secret)
         register_basic(client_id, client_secret)
-        with _hidden_environment(core.Config, _sdk_env_names(core.Config)):
-            cfg = _build(
-                core,
-                source,
-                debug,
-                host=normalize_host(host),
-                client_id=client_id,
-                client_secret=client_secret,
-                auth_type="oauth-m2m",
-                **common,
-            )
-        _log_normalized(host, cfg.host)
-    elif host and token:
-        register_secret(token)
-        with _hidden_environment(core.Config, _sdk_env_names(core.Config)):
-            cfg = _build(core, source, debug, host=normalize_host(host), token=token, auth_type="pat", **common)
-        _log_normalized(host, cfg.host)
-    elif profile:
-        path = config_file_path()
-        if not path.is_file():
-            raise AuthConfigError(
-                f"config file {path} does not exist (needed for --profile {profile})",
-                hint="Create the profile with `databricks configure --profile NAME`, "
-                "point DATABRICKS_CONFIG_FILE at your file, or use --env.",
-            )
-        profiles = read_profiles(path)
-        if profile not in profiles:
-            raise _profile_not_found(profile, path, profiles)
-        source = f"profile {profile!r} in {path}"
-        section = profiles[profile]
-        _register_credentials(section.get)  # before the SDK sends any of it
-        if not (section.get("host", "").strip() or section.get("azure_workspace_resource_id", "").strip()):
-            raise AuthConfigError(
-                f"{source} has no host",
-                hint="Add `host = https://<workspace>` to the profile, e.g. with `databricks configure`.",
-            )
-        with _hidden_environment(core.Config, _sdk_env_names(core.Config)):
-            cfg = _build(core, source, debug, profile=profile, config_file=str(path), **common)
+        credentials = {"client_id": client_id, "client_secret": client_secret, "auth_type": "oauth-m2m"}
     else:
-        source = "the default databricks-sdk authentication (environment, then the DEFAULT profile)"
-        path = config_file_path()
-        _register_credentials(_environment_setting(core.Config))  # before the SDK sends any of it
-        if path.is_file():
-            profiles = read_profiles(path)  # a broken file is named with its line, not as the SDK's "unexpected" error
-            chosen = os.environ.get("DATABRICKS_CONFIG_PROFILE") or "DEFAULT"
-            _register_credentials(profiles.get(chosen, {}).get)
-        try:
-            cfg = _build(core, source, debug, **common)
-        except AuthConfigError:
-            half = _half_set_environment(path, core.Config)
-            if half is None:
-                raise
-            raise half from None
-        if cfg.profile:
-            source = f"profile {cfg.profile!r} in {cfg.config_file or path}"
+        register_secret(token)
+        credentials = {"token": token, "auth_type": "pat"}
+    with _hidden_environment(core.Config, _sdk_env_names(core.Config)):
+        cfg = _build(core, source, debug, host=normalize_host(host), **credentials, **common)
+    _log_normalized(host, cfg.host)
+    return cfg
+
+
+def _config_for_profile(core: Any, profile: str, debug: bool, common: dict[str, Any]) -> tuple[Any, str]:
+    """A Config from ``profile`` in the config file (the SDK's environment variables ignored), and its source."""
+    path = config_file_path()
+    if not path.is_file():
+        raise AuthConfigError(
+            f"config file {path} does not exist (needed for --profile {profile})",
+            hint="Create the profile with `databricks configure --profile NAME`, "
+            "point DATABRICKS_CONFIG_FILE at your file, or use --env.",
+        )
+    profiles = read_profiles(path)
+    if profile not in profiles:
+        raise _profile_not_found(profile, path, profiles)
+    source = f"profile {profile!r} in {path}"
+    section = profiles[profile]
+    _register_credentials(section.get)  # before the SDK sends any of it
+    if not (section.get("host", "").strip() or section.get("azure_workspace_resource_id", "").strip()):
+        raise AuthConfigError(
+            f"{source} has no host",
+            hint="Add `host = https://<workspace>` to the profile, e.g. with `databricks configure`.",
+        )
+    with _hidden_environment(core.Config, _sdk_env_names(core.Config)):
+        return _build(core, source, debug, profile=profile, config_file=str(path), **common), source
+
+
+def _config_by_default(core: Any, debug: bool, common: dict[str, Any]) -> tuple[Any, str]:
+    """A Config as databricks-sdk finds one by default (environment, then the DEFAULT profile), and its source."""
+    source = "the default databricks-sdk authentication (environment, then the DEFAULT profile)"
+    path = config_file_path()
+    _register_credentials(_environment_setting(core.Config))  # before the SDK sends any of it
+    if path.is_file():
+        profiles = read_profiles(path)  # a broken file is named with its line, not as the SDK's "unexpected" error
+        chosen = os.environ.get("DATABRICKS_CONFIG_PROFILE") or "DEFAULT"
+        _register_credentials(profiles.get(chosen, {}).get)
+    try:
+        cfg = _build(core, source, debug, **common)
+    except AuthConfigError:
+        half = _half_set_environment(path, core.Config)
+        if half is None:
+            raise
+        raise half from None
+    if cfg.profile:
+        source = f"profile {cfg.profile!r} in {cfg.config_file or path}"
+    return cfg, source
+
+
+def _workspace(core: Any, cfg: Any, source: str, timeouts: Timeouts, clock: Clock) -> Workspace:
+    """The Workspace on a built Config: the token checked, the user agent tagged, the real budget set."""
     _check_token_travels(getattr(cfg, "token", None), source)
     for key, value in user_agent.extras():  # cmd/<command>, cli/<version>: as the Databricks CLI tags requests
         cfg.with_user_agent_extra(key, value)

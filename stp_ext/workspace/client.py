@@ -37,17 +37,11 @@ from stp_ext.core.clock import Clock, MonotonicClock
 from stp_ext.core.errors import AuthConfigError, NotFoundError, OutcomeUnknownError, WorkspaceError
 from stp_ext.core.inputs import MAX_SECONDS
 from stp_ext.core.logs import redact_peer
+from stp_ext.core.wire import BACKOFF, NEVER, ONCE, TransportFailure, classify
 from stp_ext.workspace import sdk_seam
 from stp_ext.workspace.sdk_seam import load_core
 from stp_ext.workspace.shapes import Shape
-from stp_ext.workspace.transport import (
-    MAX_BODY_BYTES,
-    Answer,
-    NetworkFailure,
-    bound_session,
-    classify,
-    last_answer,
-)
+from stp_ext.workspace.transport import MAX_BODY_BYTES, Answer, bound_session, last_answer
 
 logger = logging.getLogger(__name__)
 
@@ -188,36 +182,34 @@ class Workspace:
                     if budgeted is None:
                         raise self._gave_up(error, now - started) from None
                     wait = budgeted
-            except NetworkFailure as failure:
+            except TransportFailure as failure:
                 now = clock.time()
                 pause = self._network_pause(failure, method, attempt, now - started, deadline - now, timeouts_retried)
                 if pause is None:
-                    if failure.kind in ("dropped", "timeout") and method not in READS:
+                    if failure.maybe_acted_on and method not in READS:
                         raise self._outcome_unknown(method, path, failure, now - started) from None
                     raise self._unreachable(failure, now - started) from None
-                if failure.kind in ("timeout", "connect_timeout"):
+                if failure.retry == ONCE:
                     timeouts_retried += 1
                 wait = pause
             logger.debug("retrying %s %s in %s (attempt %d)", method, path, _seconds(wait), attempt + 1)
             clock.sleep(wait)
 
     def _network_pause(
-        self, failure: NetworkFailure, method: str, attempt: int, spent: float, left: float, timeouts_retried: int
+        self, failure: TransportFailure, method: str, attempt: int, spent: float, left: float, timeouts_retried: int
     ) -> float | None:
-        """How long to wait before trying again after a network failure; None: do not try again."""
+        """How long to wait before trying again after a network failure (``core.wire.KINDS`` says which
+        kinds a retry can help); None: do not try again."""
         if self._one_attempt is None:
             return None  # the fallback path (ApiClient.do) retried already
-        if failure.kind in ("dropped", "timeout") and method not in READS:
+        if failure.maybe_acted_on and method not in READS:
             return None  # it may have been done: repeating a write is not ours to decide
-        if failure.kind == "dropped":
+        if failure.retry == BACKOFF:
             return self._within_budget(_backoff(attempt), 0.0, left)
-        if failure.kind in ("timeout", "connect_timeout"):
+        if failure.retry == ONCE:
             # Once, and only if a whole HTTP timeout still fits: a silent host costs one timeout, two at most.
             return 0.0 if timeouts_retried == 0 and left >= self.timeouts.http_seconds else None
-        # dns, tls, scheme, refused, too_large, other: retrying cannot fix them. A refused connection
-        # was retried for 0.3 s once; that made a closed port fail 2x slower than the legacy CLI, which
-        # fails at once, and nothing listening on a port seldom starts to within 0.3 s.
-        return None
+        return None  # NEVER: retrying cannot fix it
 
     @staticmethod
     def _within_budget(wait: float, now: float, deadline: float) -> float | None:
@@ -317,28 +309,27 @@ class Workspace:
             error_code=last.error_code,
         )
 
-    def _unreachable(self, failure: NetworkFailure, elapsed: float) -> WorkspaceError:
-        if failure.kind in ("dns", "tls", "scheme", "too_large", "other"):
-            # Retrying cannot fix these: no "gave up", just what is wrong.
+    def _unreachable(self, failure: TransportFailure, elapsed: float) -> WorkspaceError:
+        if failure.kind == "connection_refused":  # failed on the first try: nothing was waited for
             return WorkspaceError(
-                f"cannot use {self.host}: {failure.reason}",
-                hint=f"Check the host in {self.info.source}." + (f" {failure.hint}" if failure.hint else ""),
-            )
-        if failure.kind == "refused":  # failed on the first try: nothing was waited for
-            return WorkspaceError(
-                f"cannot reach {self.host}: {failure.reason}",
+                f"cannot reach {self.host}: {failure.message}",
                 hint=f"Check the host in {self.info.source}, and that the workspace (or emulator) is up.",
             )
+        if failure.retry == NEVER:  # retrying cannot fix these: no "gave up", just what is wrong
+            return WorkspaceError(
+                f"cannot use {self.host}: {failure.message}",
+                hint=f"Check the host in {self.info.source}." + (f" {failure.hint}" if failure.hint else ""),
+            )
         return WorkspaceError(
-            f"cannot reach {self.host}: {failure.reason} (gave up after {_seconds(elapsed)})",
+            f"cannot reach {self.host}: {failure.message} (gave up after {_seconds(elapsed)})",
             hint=f"Check the host in {self.info.source} and your network. "
             f"{RETRY_TIMEOUT_ENV} and {HTTP_TIMEOUT_ENV} set how long to wait.",
         )
 
-    def _outcome_unknown(self, method: str, path: str, failure: NetworkFailure, elapsed: float) -> WorkspaceError:
+    def _outcome_unknown(self, method: str, path: str, failure: TransportFailure, elapsed: float) -> WorkspaceError:
         check = "databricks-stp secret status" if "/secrets/" in path else "databricks-stp get"
         return OutcomeUnknownError(
-            f"no answer from {self.host} to {method} {path}: {failure.reason} after {_seconds(elapsed)}; "
+            f"no answer from {self.host} to {method} {path}: {failure.message} after {_seconds(elapsed)}; "
             "the change may or may not have been made",
             hint=f"Check with `{check}` before trying again; {HTTP_TIMEOUT_ENV} sets how long to wait for an answer.",
         )

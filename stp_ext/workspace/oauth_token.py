@@ -21,9 +21,10 @@ from typing import Any
 
 from stp_ext.core.errors import WorkspaceError
 from stp_ext.core.logs import redact_peer, register_basic, register_secret
+from stp_ext.core.wire import classify
 from stp_ext.workspace.client import DEFAULT_HTTP_TIMEOUT, HTTP_TIMEOUT_ENV
 from stp_ext.workspace.sdk_seam import oauth_token_class
-from stp_ext.workspace.transport import BoundedAdapter, classify
+from stp_ext.workspace.transport import BoundedAdapter
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ def retrieve_token(
     except requests.RequestException as e:
         failure = classify(e)
         raise TokenEndpointError(
-            f"cannot get an OAuth token from {token_url}: {failure.reason}",
+            f"cannot get an OAuth token from {token_url}: {failure.message}",
             hint=(failure.hint + " " if failure.hint else "")
             + f"Check the host and your network; {HTTP_TIMEOUT_ENV} sets how long to wait.",
         ) from None

@@ -149,6 +149,15 @@ def _moved(name: str, fallback: str) -> None:
     logger.debug("databricks-sdk internals moved (%s not found): %s", name, fallback)
 
 
+def _lookup(name: str, owner: Any, attribute: str) -> Any:
+    """``owner.attribute``, the private name ``name`` of PRIVATE_NAMES; None when this release moved it.
+
+    Every accessor below reads the SDK's private names through here, one name at a time, so a test can
+    make any one of them "moved" and watch its fallback carry a command (tests/test_sdk_seam.py).
+    """
+    return getattr(owner, attribute, None)
+
+
 def loaded(name: str) -> ModuleType | None:
     """A module already imported (by load_core), without importing anything."""
     return sys.modules.get(name)
@@ -165,12 +174,21 @@ class RequestPath:
 
 def request_path(api_client: Any) -> RequestPath | None:
     """The inner client's ``_perform``, ``_user_agent_base`` and ``_session``; None if any has moved."""
-    base = getattr(api_client, "_api_client", None)
-    perform = getattr(base, "_perform", None)
-    user_agent = getattr(base, "_user_agent_base", None)
-    session = getattr(base, "_session", None)
-    if not callable(perform) or not isinstance(user_agent, str) or session is None:
-        _moved("ApiClient._api_client._perform/_user_agent_base/_session", "using ApiClient.do with the SDK's retries")
+    fallback = "using ApiClient.do with the SDK's retries"
+    base = _lookup("ApiClient._api_client", api_client, "_api_client")
+    if base is None:
+        _moved("ApiClient._api_client", fallback)
+        return None
+    perform = _lookup("_BaseClient._perform", base, "_perform")
+    user_agent = _lookup("_BaseClient._user_agent_base", base, "_user_agent_base")
+    session = _lookup("_BaseClient._session", base, "_session")
+    found = {
+        "_perform": callable(perform),
+        "_user_agent_base": isinstance(user_agent, str),
+        "_session": session is not None,
+    }
+    if not all(found.values()):
+        _moved(", ".join(f"_BaseClient.{name}" for name, ok in found.items() if not ok), fallback)
         return None
     return RequestPath(perform, user_agent, session)
 
@@ -186,14 +204,19 @@ class ErrorHooks:
 
 def error_hooks(api_client: Any, core: ModuleType) -> ErrorHooks | None:
     """The inner client's error parser lists and the SDK's customizer base; None if they moved."""
-    parser = getattr(getattr(api_client, "_api_client", None), "_error_parser", None)
-    customizers = getattr(parser, "_error_customizers", None)
-    base = getattr(core, "_ErrorCustomizer", None)
+    inner = _lookup("ApiClient._api_client", api_client, "_api_client")
+    parser = getattr(inner, "_error_parser", None)
+    customizers = _lookup("_BaseClient._error_parser._error_customizers", parser, "_error_customizers")
+    base = _lookup("core._ErrorCustomizer", core, "_ErrorCustomizer")
     if not isinstance(customizers, list) or not isinstance(base, type):
-        _moved("_error_parser._error_customizers/_ErrorCustomizer", "the SDK's own error messages")
+        what = "ApiClient._api_client" if inner is None else "_BaseClient._error_parser._error_customizers"
+        _moved(what if isinstance(base, type) else "core._ErrorCustomizer", "the SDK's own error messages")
         return None
-    parsers = getattr(parser, "_error_parsers", None)
-    return ErrorHooks(base, customizers, parsers if isinstance(parsers, list) else None)
+    parsers = _lookup("_BaseClient._error_parser._error_parsers", parser, "_error_parsers")
+    if not isinstance(parsers, list):
+        _moved("_BaseClient._error_parser._error_parsers", "the SDK's own text for an error body it cannot parse")
+        parsers = None
+    return ErrorHooks(base, customizers, parsers)
 
 
 CONFIG_HOOKS = ("_fix_host_if_needed", "_resolve_host_metadata", "_load_from_env")
@@ -201,7 +224,7 @@ CONFIG_HOOKS = ("_fix_host_if_needed", "_resolve_host_metadata", "_load_from_env
 
 def config_hooks_present(config_cls: Any) -> dict[str, bool]:
     """Which of the private Config steps we override exist in the installed databricks-sdk."""
-    return {name: callable(getattr(config_cls, name, None)) for name in CONFIG_HOOKS}
+    return {name: callable(_lookup(f"Config.{name}", config_cls, name)) for name in CONFIG_HOOKS}
 
 
 def config_subclass(
@@ -240,7 +263,7 @@ def config_subclass(
 
 def base_client_class() -> type | None:
     """databricks-sdk's ``_BaseClient`` (the probes' client), if loaded and still there."""
-    cls = getattr(loaded("databricks.sdk._base_client"), "_BaseClient", None)
+    cls = _lookup("databricks.sdk._base_client._BaseClient", loaded("databricks.sdk._base_client"), "_BaseClient")
     if not isinstance(cls, type):
         _moved("databricks.sdk._base_client._BaseClient", "the SDK's own clients for its probes")
         return None
@@ -253,7 +276,7 @@ def rebound(module_name: str, wrappers: Mapping[str, Callable[[Any], Any]]) -> I
     by ``wrappers[name](original)``; yields which were replaced. Missing names stay the SDK's."""
     module = loaded(module_name)
     names = vars(module) if module is not None else {}
-    originals = {name: names.get(name) for name in wrappers}
+    originals = {name: _lookup(f"{module_name}.{name}", module, name) for name in wrappers}
     for name, original in originals.items():
         if callable(original):
             names[name] = wrappers[name](original)
@@ -270,7 +293,7 @@ def rebound(module_name: str, wrappers: Mapping[str, Callable[[Any], Any]]) -> I
 def rebind(module_name: str, name: str, value: Callable[..., Any]) -> bool:
     """Bind ``value`` as ``name`` in ``module_name`` for good (the SDK calls it by that name)."""
     module = loaded(module_name)
-    if module is None or not callable(getattr(module, name, None)):
+    if module is None or not callable(_lookup(f"{module_name}.{name}", module, name)):
         _moved(f"{module_name}.{name}", "the SDK's own function")
         return False
     vars(module)[name] = value

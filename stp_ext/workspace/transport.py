@@ -1,16 +1,13 @@
-"""The transport under ``Workspace.do``: one bounded reader for every answer, and what a failure means.
+"""The transport under ``Workspace.do``: one bounded reader for every answer.
 
 databricks-sdk's ApiClient sends through a ``requests`` session. The adapter
-mounted here reads every answer itself, whatever the call site: at most
+mounted here reads every answer itself, whatever the call site, with the
+tool's one capped reader (``stp_ext.core.wire.read_capped``): at most
 ``MAX_BODY_BYTES``, and all of it within the HTTP timeout, however slowly it
 drips (requests' own timeout only bounds each wait for the next bytes). A
 response hook remembers the status and Retry-After of the last answer, which
-the SDK's error classes do not keep.
-
-``classify`` turns a ``requests`` exception into a ``NetworkFailure`` whose
-``kind`` decides the retry: dns, tls and scheme (retrying cannot fix them),
-refused (nothing was sent), connect_timeout (nothing was sent), timeout and
-dropped (the request may have been acted on), too_large, other.
+the SDK's error classes do not keep. What a failure means, and whether a
+retry can help, is ``stp_ext.core.wire.classify``.
 """
 
 from __future__ import annotations
@@ -24,6 +21,7 @@ from typing import Any
 import requests
 import requests.adapters
 
+from stp_ext.core.wire import AnswerTooLarge, AnswerTooSlow, read_capped
 from stp_ext.workspace.sdk_seam import settle_body
 
 logger = logging.getLogger(__name__)
@@ -32,11 +30,12 @@ logger = logging.getLogger(__name__)
 # (a secret scope lists at most 1000 keys); 16 MiB leaves room and keeps a
 # runaway answer from taking the machine's memory.
 MAX_BODY_BYTES = 16 * 1024 * 1024
-_CHUNK = 64 * 1024
 
 
+# requests' types, so that the SDK and ``Workspace`` handle them as the failures of a request; each
+# is raised from the reader's own exception, which ``classify`` finds in the chain.
 class ResponseTooLarge(requests.exceptions.RequestException):
-    """The answer is larger than MAX_BODY_BYTES."""
+    """The answer is larger than the adapter's cap."""
 
 
 class ResponseTooSlow(requests.exceptions.ReadTimeout):
@@ -47,16 +46,6 @@ class ResponseTooSlow(requests.exceptions.ReadTimeout):
 class Answer:
     status: int
     retry_after: str | None
-
-
-class NetworkFailure(Exception):
-    """A request that got no usable HTTP answer; ``kind`` decides whether to retry."""
-
-    def __init__(self, kind: str, reason: str, hint: str | None = None) -> None:
-        super().__init__(reason)
-        self.kind = kind
-        self.reason = reason
-        self.hint = hint
 
 
 class BoundedAdapter(requests.adapters.HTTPAdapter):
@@ -86,25 +75,20 @@ class BoundedAdapter(requests.adapters.HTTPAdapter):
 
 
 def read_bounded(raw: Any, deadline: float, max_bytes: int) -> bytes:
-    """All of a urllib3 response body, or ResponseTooSlow / ResponseTooLarge.
-
-    ``read1`` returns as soon as some bytes arrived, so the deadline is checked
-    between small reads (each bounded by the socket timeout) instead of after
-    a read that waits for a whole buffer.
-    """
+    """All of a urllib3 response body, or ResponseTooSlow / ResponseTooLarge."""
     read1 = getattr(raw, "read1", None)
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        if time.monotonic() > deadline:
-            raise ResponseTooSlow(f"the answer was still arriving after the HTTP timeout ({size} bytes so far)")
-        chunk = read1(_CHUNK, decode_content=True) if callable(read1) else raw.read(8192, decode_content=True)
-        if not chunk:
-            return b"".join(chunks)
-        size += len(chunk)
-        if size > max_bytes:
-            raise ResponseTooLarge(f"the answer is larger than {max_bytes // (1024 * 1024)} MiB")
-        chunks.append(chunk)
+
+    def read(size: int) -> bytes:
+        return bytes(read1(size, decode_content=True) if callable(read1) else raw.read(8192, decode_content=True))
+
+    try:
+        body = read_capped(read, deadline, max_bytes)
+    except AnswerTooSlow as e:
+        raise ResponseTooSlow(str(e)) from e
+    if body.truncated:
+        too_large = AnswerTooLarge(max_bytes)
+        raise ResponseTooLarge(str(too_large)) from too_large
+    return body.data
 
 
 def bound_session(session: Any, total_seconds: float) -> Any:
@@ -132,61 +116,3 @@ def bound_session(session: Any, total_seconds: float) -> Any:
 def last_answer(session: Any) -> Answer | None:
     """The last answer this thread got on ``session``."""
     return getattr(getattr(session, "stp_answers", None), "last", None)
-
-
-def _chain(error: BaseException) -> list[BaseException]:
-    """The exception, its wrapped reasons (urllib3 keeps them in args and .reason) and causes."""
-    seen: list[BaseException] = []
-    todo = [error]
-    while todo:
-        current = todo.pop()
-        if current in seen:
-            continue
-        seen.append(current)
-        for nested in (getattr(current, "reason", None), current.__cause__, current.__context__, *current.args):
-            if isinstance(nested, BaseException):
-                todo.append(nested)
-    return seen
-
-
-def classify(error: BaseException) -> NetworkFailure:
-    """What went wrong, in words a user can act on, and whether a retry can help (``kind``)."""
-    chain = _chain(error)
-    text = " ".join(str(e) for e in chain)
-    lowered = text.lower()
-    names = {type(e).__name__ for e in chain}
-    if isinstance(error, ResponseTooLarge):
-        return NetworkFailure("too_large", str(error), "A workspace API answers a few KiB; is it a workspace?")
-    if isinstance(error, ResponseTooSlow):
-        return NetworkFailure("timeout", str(error))
-    if "NameResolutionError" in names or "gaierror" in names or "name or service not known" in lowered:
-        return NetworkFailure("dns", "the host name does not resolve (DNS)", "Is the host name spelled right?")
-    if isinstance(error, requests.exceptions.SSLError) or "SSLError" in names:
-        if "wrong_version_number" in lowered or "wrong version number" in lowered or "record layer" in lowered:
-            return NetworkFailure(
-                "scheme",
-                "the TLS handshake failed: the server does not speak HTTPS on that port",
-                "Does the URL need http:// instead of https://, or another port?",
-            )
-        if "certificate" in lowered:
-            return NetworkFailure(
-                "tls",
-                "its TLS certificate is not trusted",
-                "If a proxy re-signs TLS, point REQUESTS_CA_BUNDLE at its CA certificate.",
-            )
-        return NetworkFailure("tls", "the TLS handshake failed")
-    if "\\x15\\x03" in text or "\x15\x03" in text:  # a TLS alert record where an HTTP status line belongs
-        return NetworkFailure(
-            "scheme", "it answered in TLS to a plain HTTP request", "Use https:// in the workspace URL."
-        )
-    if isinstance(error, requests.exceptions.ConnectTimeout):
-        return NetworkFailure("connect_timeout", "no answer to the connection (timed out)")
-    if isinstance(error, requests.exceptions.Timeout) or "timed out" in lowered:
-        return NetworkFailure("timeout", "no answer (timed out)")
-    if "ConnectionRefusedError" in names or "refused" in lowered:
-        return NetworkFailure("refused", "connection refused (is the port right, is the service up?)")
-    if isinstance(error, (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError)):
-        return NetworkFailure("dropped", "the connection was closed without an answer")
-    from stp_ext.core.logs import redact_peer
-
-    return NetworkFailure("other", redact_peer(str(error))[:200] or type(error).__name__)
