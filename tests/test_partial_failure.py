@@ -11,11 +11,10 @@ from __future__ import annotations
 import base64
 import json
 import shlex
-import urllib.error
-import urllib.request
 from typing import Any
 
 import pytest
+from emulator_client import RawClient
 from helpers import error_lines
 
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, DEFAULT_USER_TOKEN, Emulator
@@ -28,15 +27,8 @@ BASIC = "Basic " + base64.b64encode(b"svc team:pa ss").decode()
 
 
 def call(emu: Emulator, method: str, path: str, body: Any = None, token: str = DEFAULT_ADMIN_TOKEN) -> tuple[int, Any]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        emu.url + path, data=data, method=method, headers={"Authorization": f"Bearer {token}"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"{}")
+    reply = RawClient(emu.port, token).request(method, path, *([] if body is None else [body]))
+    return reply.status, json.loads(reply.body or b"{}")
 
 
 def partners(emu: Emulator) -> list[str]:

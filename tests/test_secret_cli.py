@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
-import urllib.request
 
 import pytest
+from emulator_client import RawClient
 from helpers import create_partner
 
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, DEFAULT_USER_TOKEN
@@ -15,18 +15,9 @@ BASIC = "Basic " + base64.b64encode(b"u:p").decode()
 SECRETS = "/api/2.0/secrets"
 
 
-def _get(emulator, path, token=DEFAULT_ADMIN_TOKEN):
-    request = urllib.request.Request(emulator.url + path, headers={"Authorization": f"Bearer {token}"})
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"{}")
-
-
 def _secret_value(emulator, key, token=DEFAULT_ADMIN_TOKEN):
-    status, body = _get(emulator, f"{SECRETS}/get?scope=partner-connect&key={key}", token)
-    return status, (base64.b64decode(body["value"]).decode() if status == 200 else body)
+    reply = RawClient(emulator.port, token).get(f"{SECRETS}/get", scope="partner-connect", key=key)
+    return reply.status, (base64.b64decode(reply.json()["value"]).decode() if reply.status == 200 else reply.json())
 
 
 def test_create_with_basic_auth_non_admin(workspace, run, partner_file):

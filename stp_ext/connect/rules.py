@@ -422,53 +422,11 @@ def redirect_target(uri: str, hosts: HostPolicy) -> tuple[list[CheckFinding], st
         ], None
     parts = urlsplit(uri)
     raw_host = _raw_host(parts.netloc)  # as java.net.URL.getHost gives it: the suite compares case-sensitively
-    host = raw_host.lower()
-    shown = ", ".join(hosts.allowed) or "(none)"
-    findings: list[CheckFinding] = []
     containing = next((h for h in hosts.allowed if h and h in raw_host), None)
-    if containing is None and hosts.local_tolerated and hosts.local and host == hosts.local.lower():
-        findings.append(
-            warning(
-                "redirect_uri_host",
-                f"redirect_uri host {host} is the --url host but not in hostnames ({shown}); "
-                "Databricks would refuse it in production",
-            )
-        )
-        return findings, uri
     if containing is None:
-        local = (
-            f" (for a local run, list {raw_host} in hostnames, or make the partner redirect to a listed host)"
-            if hosts.local and host == hosts.local.lower()
-            else ""
-        )
-        findings.append(
-            error(
-                "redirect_uri_host",
-                f"redirect_uri host {raw_host} is not in the config's hostnames ({shown}); the certification suite "
-                f"requires a host that contains one of them, and Databricks refuses redirects elsewhere{local}",
-            )
-        )
-        return findings, None
-    listed = [h.lower() for h in hosts.allowed]
-    if host not in listed:
-        parent = next((h for h in listed if host.endswith("." + h)), None)
-        if parent is not None:
-            findings.append(
-                beyond(
-                    "redirect_uri_host",
-                    f"redirect_uri host {host} is a sub-domain of {parent} but not itself in hostnames ({shown})",
-                    f"Databricks allows only the hostnames you share: add {host} to hostnames",
-                )
-            )
-        else:
-            findings.append(
-                beyond(
-                    "redirect_uri_host",
-                    f"redirect_uri host {host} contains {containing} but is neither it nor a sub-domain of it "
-                    f"({shown}); such a host can belong to anyone",
-                    "Databricks allows only the hostnames you share: return a URL on a listed host",
-                )
-            )
+        return _unlisted_host(uri, raw_host, hosts)
+    host = raw_host.lower()
+    findings = _not_exactly_listed(host, containing, hosts)
     if parts.scheme == "http" and host not in _LOOPBACK:
         findings.append(
             beyond(
@@ -478,6 +436,59 @@ def redirect_target(uri: str, hosts: HostPolicy) -> tuple[list[CheckFinding], st
             )
         )
     return findings, reroot(uri, hosts.base) if hosts.base else uri
+
+
+def _unlisted_host(uri: str, raw_host: str, hosts: HostPolicy) -> tuple[list[CheckFinding], str | None]:
+    """No configured hostname is in redirect_uri's host: certification fails (the page is not fetched),
+    unless the emulator's click tolerates the --url host, with a warning."""
+    host = raw_host.lower()
+    shown = ", ".join(hosts.allowed) or "(none)"
+    at_local = hosts.local is not None and host == hosts.local.lower()
+    if at_local and hosts.local_tolerated:
+        return [
+            warning(
+                "redirect_uri_host",
+                f"redirect_uri host {host} is the --url host but not in hostnames ({shown}); "
+                "Databricks would refuse it in production",
+            )
+        ], uri
+    local = (
+        f" (for a local run, list {raw_host} in hostnames, or make the partner redirect to a listed host)"
+        if at_local
+        else ""
+    )
+    return [
+        error(
+            "redirect_uri_host",
+            f"redirect_uri host {raw_host} is not in the config's hostnames ({shown}); the certification suite "
+            f"requires a host that contains one of them, and Databricks refuses redirects elsewhere{local}",
+        )
+    ], None
+
+
+def _not_exactly_listed(host: str, containing: str, hosts: HostPolicy) -> list[CheckFinding]:
+    """Beyond certification: a host that contains a configured hostname but is not one of them."""
+    shown = ", ".join(hosts.allowed) or "(none)"
+    listed = [h.lower() for h in hosts.allowed]
+    if host in listed:
+        return []
+    parent = next((h for h in listed if host.endswith("." + h)), None)
+    if parent is not None:
+        return [
+            beyond(
+                "redirect_uri_host",
+                f"redirect_uri host {host} is a sub-domain of {parent} but not itself in hostnames ({shown})",
+                f"Databricks allows only the hostnames you share: add {host} to hostnames",
+            )
+        ]
+    return [
+        beyond(
+            "redirect_uri_host",
+            f"redirect_uri host {host} contains {containing} but is neither it nor a sub-domain of it "
+            f"({shown}); such a host can belong to anyone",
+            "Databricks allows only the hostnames you share: return a URL on a listed host",
+        )
+    ]
 
 
 def _raw_host(netloc: str) -> str:

@@ -62,36 +62,22 @@ def run_connect_test(
     suite's default config, and the report says it was assumed).
     ``supports_demo``/``require_manual_signup``: the config fields of the
     suite's partner config. ``strict``: beyond-certification findings fail
-    the run too. ``cases``: only these case ids.
-    ``cloud``: the workspace's cloud (aws, azure, gcp) the requests speak for.
+    the run too. ``cases``: only these case ids. ``cloud``: the workspace's
+    cloud (aws, azure, gcp) the requests speak for.
     """
-
-    def local(target: str | None) -> str | None:
-        return reroot(target, url) if target and url else target or None
-
-    connect_url = local(partner.connect_url) or partner.connect_url
-    delete_url = local(partner.delete_url)
-    session = Session(
-        partner=partner,
-        connect_url=connect_url,
-        delete_url=delete_url,
-        auth_header=auth_header,
-        hosts=rules.HostPolicy(
-            allowed=tuple(partner.hostname_list),
-            local=urlsplit(url).hostname if url else None,
-            base=url,
-            local_tolerated=False,  # the suite fails a redirect to an unlisted host, local or not
-        ),
+    session = _session(
+        partner,
+        auth_header,
+        url,
+        test_connection_url=test_connection_url,
+        connectors_url=connectors_url,
+        new_user_action=new_user_action,
         timeout=timeout,
         max_body_bytes=max_body_bytes,
         overrides=overrides,
-        new_user_action=new_user_action or "auto_add",
-        new_user_action_assumed=new_user_action is None,
         supports_demo=supports_demo,
         require_manual_signup=require_manual_signup,
         slow_after=slow_after,
-        test_connection_url=local(test_connection_url),
-        connectors_url=local(connectors_url),
         cloud=cloud,
     )
     wanted = set(cases) if cases is not None else None
@@ -99,12 +85,47 @@ def run_connect_test(
     ordered = _run_all(chosen, session, max_workers)
     return ConnectTestReport(
         scenarios=ordered,
-        connect_url=connect_url,
-        delete_url=delete_url,
+        connect_url=session.connect_url,
+        delete_url=session.delete_url,
         strict=strict,
         new_user_action=session.new_user_action,
         new_user_action_assumed=session.new_user_action_assumed,
         one_reason=one_reason(ordered, session),
+    )
+
+
+def _session(
+    partner: PartnerConfig,
+    auth_header: str,
+    url: str | None,
+    *,
+    test_connection_url: str | None,
+    connectors_url: str | None,
+    new_user_action: str | None,
+    **settings: Any,
+) -> Session:
+    """What the cases of one run share: the endpoints re-rooted on ``url`` (when given), the hosts
+    redirect_uri may name, and ``settings`` (Session's fields: timeout, overrides, cloud...) as given."""
+
+    def local(target: str | None) -> str | None:
+        return reroot(target, url) if target and url else target or None
+
+    return Session(
+        partner=partner,
+        connect_url=local(partner.connect_url) or partner.connect_url,
+        delete_url=local(partner.delete_url),
+        auth_header=auth_header,
+        hosts=rules.HostPolicy(
+            allowed=tuple(partner.hostname_list),
+            local=urlsplit(url).hostname if url else None,
+            base=url,
+            local_tolerated=False,  # the suite fails a redirect to an unlisted host, local or not
+        ),
+        new_user_action=new_user_action or "auto_add",
+        new_user_action_assumed=new_user_action is None,
+        test_connection_url=local(test_connection_url),
+        connectors_url=local(connectors_url),
+        **settings,
     )
 
 

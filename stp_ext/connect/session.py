@@ -126,25 +126,13 @@ class Journey:
         self, method: str, url: str, body: dict[str, Any] | None, step: str, *, auth_header: str | None = None
     ) -> http.HttpResponse | None:
         """Send; a transport failure becomes a finding and None."""
-        header = self.session.auth_header if auth_header is None else auth_header
-        sent = headers(header)
+        endpoint = f"{method} {url.partition('?')[0]}"
+        self.status = None
+        if self._already_timed_out(endpoint, step):
+            return None
+        sent = headers(self.session.auth_header if auth_header is None else auth_header)
         if body is None:
             sent.pop("Content-Type")
-        endpoint = f"{method} {url.partition('?')[0]}"
-        earlier = self.session.timed_out(endpoint)
-        if earlier is not None:
-            self.add(
-                [
-                    rules.error(
-                        "not_run",
-                        f"not run: {endpoint} had already timed out (in {earlier}, no complete answer within "
-                        f"{self.session.timeout:g} s), so this case would only wait for it again",
-                    )
-                ],
-                step,
-            )
-            self.status = None
-            return None
         started = time.monotonic()
         try:
             response = http.send(
@@ -161,7 +149,6 @@ class Journey:
             if e.kind == "timeout":
                 self.session.mark_timed_out(endpoint, self.case_id)
             self.add([rules.transport(e, f"{method} {url}")], step)
-            self.status = None
             return None
         finally:
             self.elapsed_ms += (time.monotonic() - started) * 1000
@@ -169,20 +156,42 @@ class Journey:
             "%s %s: %s %s -> %s in %.0f ms", self.case_id, step, method, url, response.status, response.elapsed_ms
         )
         self.status = response.status
-        if response.elapsed_ms > self.session.slow_after * 1000:
-            self.add(
-                [
-                    rules.beyond(
-                        "slow_answer",
-                        f"{method} {url} answered in {response.elapsed_ms / 1000:.1f} s, over "
-                        f"{self.session.slow_after:g} s",
-                        "your users would stare at a blank tab that long (the suite waits 60 s): answer within "
-                        f"{self.session.slow_after:g} s and finish slow work afterwards",
-                    )
-                ],
-                step,
-            )
+        self._check_speed(response, f"{method} {url}", step)
         return response
+
+    def _already_timed_out(self, endpoint: str, step: str) -> bool:
+        """True, with a not_run finding, when ``endpoint`` timed out earlier in the run: a silent
+        endpoint costs one timeout per run, not one per case."""
+        earlier = self.session.timed_out(endpoint)
+        if earlier is None:
+            return False
+        self.add(
+            [
+                rules.error(
+                    "not_run",
+                    f"not run: {endpoint} had already timed out (in {earlier}, no complete answer within "
+                    f"{self.session.timeout:g} s), so this case would only wait for it again",
+                )
+            ],
+            step,
+        )
+        return True
+
+    def _check_speed(self, response: http.HttpResponse, request: str, step: str) -> None:
+        """Beyond certification: an answer slower than ``slow_after`` (the suite waits 60 s)."""
+        if response.elapsed_ms <= self.session.slow_after * 1000:
+            return
+        self.add(
+            [
+                rules.beyond(
+                    "slow_answer",
+                    f"{request} answered in {response.elapsed_ms / 1000:.1f} s, over {self.session.slow_after:g} s",
+                    "your users would stare at a blank tab that long (the suite waits 60 s): answer within "
+                    f"{self.session.slow_after:g} s and finish slow work afterwards",
+                )
+            ],
+            step,
+        )
 
     def answer(
         self, response: http.HttpResponse, expected: tuple[int, ...], expectation: str, step: str

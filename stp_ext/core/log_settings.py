@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from typing import IO, Any
 
 from stp_ext.core.errors import InputError
-from stp_ext.core.logs import _LIBRARY_LOGGERS, RedactingFilter, configure_logging
+from stp_ext.core.logs import RedactingFilter, configure_logging, route_library_logs
 
 LEVEL_ENV = "DATABRICKS_LOG_LEVEL"
 FILE_ENV = "DATABRICKS_LOG_FILE"
@@ -99,13 +99,7 @@ def configure(debug: bool) -> None:
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter() if settings.format == "json" else logging.Formatter(TEXT_FORMAT))
     handler.addFilter(RedactingFilter())
-    for name in _LIBRARY_LOGGERS:
-        logger = logging.getLogger(name)
-        for old in list(logger.handlers):
-            logger.removeHandler(old)
-        logger.addHandler(handler)
-        logger.setLevel(settings.level)
-        logger.propagate = False
+    route_library_logs(handler, settings.level)
 
 
 def _open(target: str) -> IO[str]:

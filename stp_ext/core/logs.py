@@ -260,7 +260,7 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-_LIBRARY_LOGGERS = ("databricks", "urllib3", "werkzeug", "waitress", "stp_ext")
+_LIBRARY_LOGGERS = ("databricks", "urllib3", "werkzeug", "stp_ext")
 
 
 def configure_logging(debug: bool) -> None:
@@ -277,12 +277,17 @@ def configure_logging(debug: bool) -> None:
     else:
         # Without a handler, Python's last-resort handler would print warnings.
         handler = logging.NullHandler()
+    route_library_logs(handler, logging.DEBUG if debug else logging.WARNING)
+
+
+def route_library_logs(handler: logging.Handler, level: int) -> None:
+    """Send the libraries' and our loggers to ``handler`` alone, from ``level`` up (and not to the root's)."""
     for name in _LIBRARY_LOGGERS:
         logger = logging.getLogger(name)
         for old in list(logger.handlers):
             logger.removeHandler(old)
         logger.addHandler(handler)
-        logger.setLevel(logging.DEBUG if debug else logging.WARNING)
+        logger.setLevel(level)
         logger.propagate = False
 
 

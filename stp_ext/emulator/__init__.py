@@ -2,7 +2,7 @@
 
 It speaks the endpoints this tool uses with their real rules: the
 self-testing partner endpoints, the Secrets API 2.0, SCIM Me, host
-metadata and OAuth M2M (client credentials). Standard library and waitress only: no databricks-sdk.
+metadata and OAuth M2M (client credentials). Standard library only (served by stp_ext/servers): no databricks-sdk.
 """
 
 from __future__ import annotations

@@ -1,1 +1,1 @@
-"""The WSGI serving both local servers (emulator, sample partner) share."""
+"""The HTTP server core both local servers (emulator, sample partner) share: asyncio, standard library only."""

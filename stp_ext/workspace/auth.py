@@ -39,13 +39,16 @@ from typing import Any
 
 from stp_ext import __version__
 from stp_ext.core import user_agent
+from stp_ext.core.auth_header import not_visible_ascii
 from stp_ext.core.clock import Clock, MonotonicClock
 from stp_ext.core.errors import AuthConfigError, WorkspaceError
+from stp_ext.core.inputs import MiB, decode_utf8, read_path
 from stp_ext.core.logs import redact_peer, register_basic, register_secret
 from stp_ext.core.wire import classify
-from stp_ext.workspace import sdk_seam
+from stp_ext.workspace import oauth_token, sdk_seam
 from stp_ext.workspace.client import Timeouts, Workspace, WorkspaceInfo
 from stp_ext.workspace.sdk_seam import load_core
+from stp_ext.workspace.transport import BoundedAdapter
 
 logger = logging.getLogger(__name__)
 
@@ -132,8 +135,6 @@ def _parse_error(path: Path, error: Exception) -> AuthConfigError:
 
 def read_profiles(path: Path) -> dict[str, dict[str, str]]:
     """The profiles of a config file (DEFAULT included when it has settings)."""
-    from stp_ext.core.inputs import MiB, decode_utf8, read_path
-
     # Through the capped reader: a config file is a few KiB, and a huge or endless one
     # (DATABRICKS_CONFIG_FILE=/dev/zero, a 4 GiB file) must not be read whole.
     raw = read_path(
@@ -150,6 +151,13 @@ def read_profiles(path: Path) -> dict[str, dict[str, str]]:
     except configparser.Error as e:
         raise _parse_error(path, e) from None
     return {name: dict(parser.items(name)) for name in parser.sections()}
+
+
+def read_existing_profiles(path: Path, needed_for: str, hint: str) -> dict[str, dict[str, str]]:
+    """``read_profiles``, after one clear error when there is no file: what needed it, and ``hint``."""
+    if not path.is_file():
+        raise AuthConfigError(f"config file {path} does not exist (needed for {needed_for})", hint=hint)
+    return read_profiles(path)
 
 
 def _profile_not_found(profile: str, path: Path, profiles: dict[str, dict[str, str]]) -> AuthConfigError:
@@ -308,8 +316,6 @@ def _bounded_host_metadata_probe(http_seconds: float = PROBE_HTTP_TIMEOUT) -> It
     failure, which the SDK itself only logs before failing later with
     "Invalid URL 'None'" or an auth error.
     """
-    from stp_ext.workspace.transport import BoundedAdapter
-
     probe = _Probe()
     client_cls = sdk_seam.base_client_class()
     if client_cls is None:
@@ -424,8 +430,6 @@ def _environment_setting(config_cls: Any) -> Any:
 def _check_token_travels(token: str | None, source: str) -> None:
     """A token that cannot be an HTTP header value (``dapi€``, a pasted newline) is bad local input,
     refused before anything is sent; requests would fail to encode it, which read as a refusal."""
-    from stp_ext.core.auth_header import not_visible_ascii
-
     problem = not_visible_ascii(token) if token else None
     if problem is not None:
         raise AuthConfigError(
@@ -442,8 +446,6 @@ def _bound_oauth_token_requests(http_seconds: float) -> None:
     the one change (a release that renames it keeps the SDK's unbounded request,
     and tests/test_sdk_loader.py fails).
     """
-    from stp_ext.workspace import oauth_token
-
     oauth_token.set_http_timeout(http_seconds)
     sdk_seam.rebind("databricks.sdk.oauth", "retrieve_token", oauth_token.retrieve_token)
 
@@ -518,6 +520,24 @@ def connect(
     timeouts = Timeouts.from_environment()
     _bound_oauth_token_requests(timeouts.http_seconds)
     clock = clock or MonotonicClock()
+    common = _common_settings(clock, debug)
+    service_principal: tuple[str, str] | None = None
+    source = f"the token given for {host}"
+    if use_env and not (host and token):
+        host, token, service_principal = _from_environment()
+        credentials = CLIENT_ID_ENV + "/" + CLIENT_SECRET_ENV if service_principal else TOKEN_ENV
+        source = f"{HOST_ENV}/{credentials} (--env)"
+    if host and (token or service_principal is not None):
+        cfg = _config_for_host(core, source, debug, host, token, service_principal, common)
+    elif profile:
+        cfg, source = _config_for_profile(core, profile, debug, common)
+    else:
+        cfg, source = _config_by_default(core, debug, common)
+    return _workspace(core, cfg, source, timeouts, clock)
+
+
+def _common_settings(clock: Clock, debug: bool) -> dict[str, Any]:
+    """The Config settings every way of connecting shares; the probe's short budget until it is done."""
     common: dict[str, Any] = {
         "product": "databricks-stp",
         "product_version": __version__,
@@ -527,75 +547,77 @@ def connect(
     }
     if debug:
         common["debug_truncate_bytes"] = 4096
-    service_principal: tuple[str, str] | None = None
-    if use_env and not (host and token):
-        host, token, service_principal = _from_environment()
-        source = (
-            f"{HOST_ENV}/{TOKEN_ENV} (--env)"
-            if service_principal is None
-            else f"{HOST_ENV}/{CLIENT_ID_ENV}/{CLIENT_SECRET_ENV} (--env)"
-        )
-    else:
-        source = f"the token given for {host}"
-    if host and service_principal is not None:
+    return common
+
+
+def _config_for_host(
+    core: Any,
+    source: str,
+    debug: bool,
+    host: str,
+    token: str | None,
+    service_principal: tuple[str, str] | None,
+    common: dict[str, Any],
+) -> Any:
+    """A Config for a host named directly (--env, or `demo`'s host and token): a service principal's
+    OAuth M2M or a token, with the SDK's environment variables and config file ignored."""
+    credentials: dict[str, Any]
+    if service_principal is not None:
         client_id, client_secret = service_principal
         register_secret(client_secret)
         register_basic(client_id, client_secret)
-        with _hidden_environment(core.Config, _sdk_env_names(core.Config)):
-            cfg = _build(
-                core,
-                source,
-                debug,
-                host=normalize_host(host),
-                client_id=client_id,
-                client_secret=client_secret,
-                auth_type="oauth-m2m",
-                **common,
-            )
-        _log_normalized(host, cfg.host)
-    elif host and token:
-        register_secret(token)
-        with _hidden_environment(core.Config, _sdk_env_names(core.Config)):
-            cfg = _build(core, source, debug, host=normalize_host(host), token=token, auth_type="pat", **common)
-        _log_normalized(host, cfg.host)
-    elif profile:
-        path = config_file_path()
-        if not path.is_file():
-            raise AuthConfigError(
-                f"config file {path} does not exist (needed for --profile {profile})",
-                hint="Create the profile with `databricks configure --profile NAME`, "
-                "point DATABRICKS_CONFIG_FILE at your file, or use --env.",
-            )
-        profiles = read_profiles(path)
-        if profile not in profiles:
-            raise _profile_not_found(profile, path, profiles)
-        source = f"profile {profile!r} in {path}"
-        section = profiles[profile]
-        _register_credentials(section.get)  # before the SDK sends any of it
-        if not (section.get("host", "").strip() or section.get("azure_workspace_resource_id", "").strip()):
-            raise AuthConfigError(
-                f"{source} has no host",
-                hint="Add `host = https://<workspace>` to the profile, e.g. with `databricks configure`.",
-            )
-        with _hidden_environment(core.Config, _sdk_env_names(core.Config)):
-            cfg = _build(core, source, debug, profile=profile, config_file=str(path), **common)
+        credentials = {"client_id": client_id, "client_secret": client_secret, "auth_type": "oauth-m2m"}
     else:
-        source = "the default databricks-sdk authentication (environment, then the DEFAULT profile)"
-        path = config_file_path()
-        _register_credentials(_environment_setting(core.Config))  # before the SDK sends any of it
-        if path.is_file():
-            profiles = read_profiles(path)  # a broken file is named with its line, not as the SDK's "unexpected" error
-            chosen = os.environ.get("DATABRICKS_CONFIG_PROFILE") or "DEFAULT"
-            _register_credentials(profiles.get(chosen, {}).get)
-        try:
-            cfg = _build(core, source, debug, **common)
-        except AuthConfigError:
-            half = _half_set_environment(path, core.Config)
-            if half is None:
-                raise
-            raise half from None
-        if cfg.profile:
-            source = f"profile {cfg.profile!r} in {cfg.config_file or path}"
+        register_secret(token)
+        credentials = {"token": token, "auth_type": "pat"}
+    with _hidden_environment(core.Config, _sdk_env_names(core.Config)):
+        cfg = _build(core, source, debug, host=normalize_host(host), **credentials, **common)
+    _log_normalized(host, cfg.host)
+    return cfg
+
+
+def _config_for_profile(core: Any, profile: str, debug: bool, common: dict[str, Any]) -> tuple[Any, str]:
+    """A Config from ``profile`` in the config file (the SDK's environment variables ignored), and its source."""
+    path = config_file_path()
+    hint = "Create the profile with `databricks configure --profile NAME`, point DATABRICKS_CONFIG_FILE at your file"
+    profiles = read_existing_profiles(path, f"--profile {profile}", f"{hint}, or use --env.")
+    if profile not in profiles:
+        raise _profile_not_found(profile, path, profiles)
+    source = f"profile {profile!r} in {path}"
+    section = profiles[profile]
+    _register_credentials(section.get)  # before the SDK sends any of it
+    if not (section.get("host", "").strip() or section.get("azure_workspace_resource_id", "").strip()):
+        raise AuthConfigError(
+            f"{source} has no host",
+            hint="Add `host = https://<workspace>` to the profile, e.g. with `databricks configure`.",
+        )
+    with _hidden_environment(core.Config, _sdk_env_names(core.Config)):
+        return _build(core, source, debug, profile=profile, config_file=str(path), **common), source
+
+
+def _config_by_default(core: Any, debug: bool, common: dict[str, Any]) -> tuple[Any, str]:
+    """A Config as databricks-sdk finds one by default (environment, then the DEFAULT profile), and its source."""
+    source = "the default databricks-sdk authentication (environment, then the DEFAULT profile)"
+    path = config_file_path()
+    _register_credentials(_environment_setting(core.Config))  # before the SDK sends any of it
+    if path.is_file():
+        profiles = read_profiles(path)  # a broken file is named with its line, not as the SDK's "unexpected" error
+        chosen = os.environ.get("DATABRICKS_CONFIG_PROFILE") or "DEFAULT"
+        _register_credentials(profiles.get(chosen, {}).get)
+    try:
+        cfg = _build(core, source, debug, **common)
+    except AuthConfigError:
+        half = _half_set_environment(path, core.Config)
+        if half is None:
+            raise
+        raise half from None
+    if cfg.profile:
+        source = f"profile {cfg.profile!r} in {cfg.config_file or path}"
+    return cfg, source
+
+
+def _workspace(core: Any, cfg: Any, source: str, timeouts: Timeouts, clock: Clock) -> Workspace:
+    """The Workspace on a built Config: the token checked, the user agent tagged, the real budget set."""
     _check_token_travels(getattr(cfg, "token", None), source)
     for key, value in user_agent.extras():  # cmd/<command>, cli/<version>: as the Databricks CLI tags requests
         cfg.with_user_agent_extra(key, value)
