@@ -263,6 +263,12 @@ def test_body_excerpts_never_show_a_registered_secret() -> None:
     assert all("echoed-secret-value" not in f.message for f in findings)
 
 
+def _wrapped(error: Exception) -> Exception:
+    """As urllib3 and requests wrap a failure: each wrapper quotes it in its own args."""
+    aborted = Exception("Connection aborted.", error)
+    return Exception(aborted)
+
+
 @pytest.mark.parametrize(
     ("error", "check", "words"),
     [
@@ -274,6 +280,9 @@ def test_body_excerpts_never_show_a_registered_secret() -> None:
         (http_client.RemoteDisconnected("closed"), "connection_error", "closed without an answer"),
         (http_client.BadStatusLine("garbage"), "protocol_error", "not valid HTTP: BadStatusLine('garbage')"),
         (ConnectionResetError(104, "reset"), "connection_error", "closed without an answer"),
+        # The peer's bytes do not choose the kind, however they are worded, bare or wrapped.
+        (http_client.BadStatusLine("connection refused, timed out"), "protocol_error", "not valid HTTP"),
+        (_wrapped(http_client.BadStatusLine("SSLError: certificate")), "protocol_error", "not valid HTTP"),
     ],
 )
 def test_transport_errors_are_findings_that_name_the_request(error: Exception, check: str, words: str) -> None:

@@ -22,6 +22,7 @@ from stp_ext.cli.junit_xml import junit_xml_option, write_junit_xml
 from stp_ext.cli.options import CommandEnv, command_env, config_file_option, offline_options, timeout_option
 from stp_ext.connect.catalog import CASE_IDS, NEW_USER_ACTIONS
 from stp_ext.core.errors import CheckFailed, InputError
+from stp_ext.core.inputs import MiB, decode_utf8, read_path
 
 if TYPE_CHECKING:
     from stp_ext.connect import ConnectTestReport
@@ -191,6 +192,7 @@ def connect_test(
     junit_path: str | None,
     **kwargs: Any,
 ) -> None:
+    # deferred: keeps the connect-test runner (http.client, ssl: ~65 ms) out of --help
     from stp_ext.connect import run_connect_test
     from stp_ext.render.views import connect as view
 
@@ -215,6 +217,7 @@ def connect_test(
             strict=strict,
         )
     if junit_path:
+        # deferred: xml.etree (~14 ms with the JUnit model) only when a report is written
         from stp_ext.connect import junit
 
         write_junit_xml(junit_path, "databricks-stp connect-test", junit.connect_test_cases(report))
@@ -281,6 +284,7 @@ def _fail_unless_passed(report: ConnectTestReport) -> None:
 @contextlib.contextmanager
 def _reporting_interrupts(render: Any) -> Iterator[None]:
     """On Ctrl-C, say which cases had finished before the interrupt ends the command (exit 130)."""
+    # deferred: keeps the connect-test runner (http.client, ssl: ~65 ms) out of --help
     from stp_ext.connect.runner import Interrupted
 
     try:
@@ -293,8 +297,7 @@ def _reporting_interrupts(render: Any) -> Iterator[None]:
 
 
 def _read_payload(path: str) -> dict[str, Any]:
-    from stp_ext.core import json_limits
-    from stp_ext.core.inputs import MiB, decode_utf8, read_path
+    from stp_ext.core import json_limits  # deferred: --help imports every command module
 
     raw = read_path(
         path,

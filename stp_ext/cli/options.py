@@ -157,6 +157,7 @@ class Seconds(click.ParamType):
             seconds = float(value)
         except (TypeError, ValueError):
             self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        # deferred: keeps --version and shell completion light (~5 ms)
         from stp_ext.core.inputs import MAX_SECONDS
 
         if not math.isfinite(seconds) or seconds <= 0:
@@ -213,6 +214,7 @@ class CommandEnv:
 
     def workspace(self) -> Any:
         """Build the workspace client; imports databricks-sdk, so only on demand."""
+        # deferred: keeps databricks-sdk (and requests) out of --help and the offline commands
         from stp_ext.workspace.auth import connect
 
         with self.renderer.status("Connecting to the workspace…"):

@@ -33,6 +33,7 @@ def create(config_path: str, no_secret: bool, **kwargs: Any) -> None:
           --auth-header-stdin
       databricks-stp create -f partner.json --no-secret -o json
     """
+    # deferred: --help imports every command module; what a command runs loads when it runs
     from stp_ext.render.views import partners as view
     from stp_ext.services.flows import create_partner, unfinished_create
 
@@ -79,11 +80,13 @@ def get(all_profiles: bool, config_path: str | None) -> None:
       databricks-stp get -e -o json
       databricks-stp get --all-profiles -f partner.json
     """
+    # deferred: --help imports every command module; what a command runs loads when it runs
     from stp_ext.render.views import partners as view
     from stp_ext.services.partners import PartnerService
 
     env = command_env()
     if all_profiles:
+        # deferred: keeps databricks-sdk (and requests) out of --help and the offline commands
         from stp_ext.cli.profiles import show_all_profiles
 
         show_all_profiles(env, config_path)
@@ -114,6 +117,7 @@ def update(config_path: str, partner_id: str | None, yes: bool) -> None:
       databricks-stp update -f partner-v2.json \\
           --id 0123456789ABCDEF0123456789ABCDEF --yes -o json
     """
+    # deferred: --help imports every command module; what a command runs loads when it runs
     from stp_ext.render.views import partners as view
     from stp_ext.services.flows import active_partner, update_partner
 
@@ -154,6 +158,7 @@ def delete(partner_id: str | None, yes: bool, keep_secret: bool, if_exists: bool
       databricks-stp delete --id 0123456789ABCDEF0123456789ABCDEF --yes -e -o json
       databricks-stp delete --if-exists --yes -e  # CI teardown: none is fine
     """
+    # deferred: --help imports every command module; what a command runs loads when it runs
     from stp_ext.render.views import partners as view
     from stp_ext.services.flows import active_partner, delete_partner, unfinished_delete
     from stp_ext.services.partners import NoActivePartner

@@ -17,6 +17,7 @@ from stp_ext.core.errors import InputError
 
 def profile_names() -> list[str]:
     path = Path(os.environ.get("DATABRICKS_CONFIG_FILE") or "~/.databrickscfg").expanduser()
+    # deferred: keeps --version light (~5 ms); only completing -p reads the file
     from stp_ext.core.inputs import MiB, read_path
 
     parser = configparser.ConfigParser(default_section="__no_default__", interpolation=None)

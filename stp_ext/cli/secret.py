@@ -41,6 +41,7 @@ def _resolve_non_admin(non_admin: bool | None, config_path: str | None, env: Com
 def _partner_id(partner_id: str | None, workspace: Any, env: CommandEnv) -> str:
     if partner_id is not None:
         return partner_id
+    # deferred: --help imports every command module; what a command runs loads when it runs
     from stp_ext.services.flows import active_partner
 
     try:
@@ -96,6 +97,7 @@ def put(partner_id: str | None, non_admin: bool | None, config_path: str | None,
           --auth-header-stdin --non-admin
       databricks-stp secret put -f partner.json --no-auth-header -p my-workspace
     """
+    # deferred: --help imports every command module; what a command runs loads when it runs
     from stp_ext.render.views import secret as view
     from stp_ext.services.credential import CredentialService, SecretStepFailed
     from stp_ext.services.credential_target import resolve_put_target
@@ -142,6 +144,7 @@ def status(partner_id: str | None, non_admin: bool | None, config_path: str | No
       databricks-stp secret status -p my-workspace
       databricks-stp secret status -f partner.json -o json
     """
+    # deferred: --help imports every command module; what a command runs loads when it runs
     from stp_ext.render.views import secret as view
     from stp_ext.services.credential import CredentialService
 
@@ -178,6 +181,7 @@ def delete(partner_id: str | None, yes: bool, if_exists: bool) -> None:
       databricks-stp secret delete --id 0123456789ABCDEF0123456789ABCDEF --yes \\
           --if-exists
     """
+    # deferred: --help imports every command module; what a command runs loads when it runs
     from stp_ext.render.views import secret as view
     from stp_ext.services.credential import SCOPE, CredentialService
     from stp_ext.services.partners import NoActivePartner

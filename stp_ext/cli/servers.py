@@ -14,15 +14,11 @@ import click
 
 from stp_ext.cli.credential_input import CredentialInput, credential_options_for
 from stp_ext.cli.options import CommandEnv, command_env, offline_options
+from stp_ext.sample_partner import FAULTS
+from stp_ext.sample_partner.faults import FAULT_NAMES
 
 if TYPE_CHECKING:
     from stp_ext.core.auth_header import AuthHeader
-
-
-def _fault_choice() -> click.Choice:
-    from stp_ext.sample_partner.faults import FAULT_NAMES
-
-    return click.Choice(FAULT_NAMES)
 
 
 @click.command(
@@ -45,7 +41,7 @@ def _fault_choice() -> click.Choice:
 )
 @click.option(
     "--fault",
-    type=_fault_choice(),
+    type=click.Choice(FAULT_NAMES),
     metavar="NAME",
     help="Break one rule of the contract on purpose (see --list-faults); a request can also ask "
     "with the query parameter ?fault=NAME.",
@@ -93,8 +89,9 @@ def sample_partner(
       curl -s -X POST 'http://127.0.0.1:8766/connect?fault=html_body' \\
           -H 'Content-Type: application/json' -d '{}'
     """
+    # deferred: --help imports every command module; the server (werkzeug) and the view load when it runs
     from stp_ext.render.views import servers as view
-    from stp_ext.sample_partner import FAULTS, SamplePartner
+    from stp_ext.sample_partner import SamplePartner
 
     env = command_env()
     render = env.renderer
@@ -138,6 +135,7 @@ def _announce(
     render: Any,
     credential: CredentialInput,
 ) -> None:
+    # deferred: --help imports every command module; what a command runs loads when it runs
     from stp_ext.render.views import servers as view
 
     url = server.url

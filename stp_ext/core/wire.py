@@ -176,7 +176,14 @@ def _names(chain: list[BaseException]) -> set[str]:
 
 
 def _lowered(chain: list[BaseException]) -> str:
-    return " ".join(str(e) for e in chain).lower()
+    """The chain's words, lower-cased, without what the peer sent (a status line that is not HTTP,
+    quoted again by the exceptions wrapping it): a peer's bytes must not choose the kind."""
+    text = " ".join(str(e) for e in chain).lower()
+    for sent in (e for e in chain if isinstance(e, http.client.HTTPException)):
+        for quoted in {str(sent), repr(sent), *(repr(arg) for arg in sent.args)}:
+            if quoted:
+                text = text.replace(quoted.lower(), " ")
+    return text
 
 
 # Each rule names one kind, or passes (None); the first that names one wins. Order matters: TLS errors

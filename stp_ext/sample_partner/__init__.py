@@ -18,8 +18,8 @@ __all__ = ["FAULTS", "FAULT_NAMES", "Fault", "SamplePartner"]
 
 
 def __getattr__(name: str) -> Any:
-    # The server pulls in werkzeug; `sample-partner --help` needs only the fault names.
     if name == "SamplePartner":
+        # deferred: the server pulls in werkzeug; `sample-partner --help` needs only the fault names
         from stp_ext.sample_partner.server import SamplePartner
 
         return SamplePartner

@@ -39,13 +39,16 @@ from typing import Any
 
 from stp_ext import __version__
 from stp_ext.core import user_agent
+from stp_ext.core.auth_header import not_visible_ascii
 from stp_ext.core.clock import Clock, MonotonicClock
 from stp_ext.core.errors import AuthConfigError, WorkspaceError
+from stp_ext.core.inputs import MiB, decode_utf8, read_path
 from stp_ext.core.logs import redact_peer, register_basic, register_secret
 from stp_ext.core.wire import classify
-from stp_ext.workspace import sdk_seam
+from stp_ext.workspace import oauth_token, sdk_seam
 from stp_ext.workspace.client import Timeouts, Workspace, WorkspaceInfo
 from stp_ext.workspace.sdk_seam import load_core
+from stp_ext.workspace.transport import BoundedAdapter
 
 logger = logging.getLogger(__name__)
 
@@ -132,8 +135,6 @@ def _parse_error(path: Path, error: Exception) -> AuthConfigError:
 
 def read_profiles(path: Path) -> dict[str, dict[str, str]]:
     """The profiles of a config file (DEFAULT included when it has settings)."""
-    from stp_ext.core.inputs import MiB, decode_utf8, read_path
-
     # Through the capped reader: a config file is a few KiB, and a huge or endless one
     # (DATABRICKS_CONFIG_FILE=/dev/zero, a 4 GiB file) must not be read whole.
     raw = read_path(
@@ -150,6 +151,13 @@ def read_profiles(path: Path) -> dict[str, dict[str, str]]:
     except configparser.Error as e:
         raise _parse_error(path, e) from None
     return {name: dict(parser.items(name)) for name in parser.sections()}
+
+
+def read_existing_profiles(path: Path, needed_for: str, hint: str) -> dict[str, dict[str, str]]:
+    """``read_profiles``, after one clear error when there is no file: what needed it, and ``hint``."""
+    if not path.is_file():
+        raise AuthConfigError(f"config file {path} does not exist (needed for {needed_for})", hint=hint)
+    return read_profiles(path)
 
 
 def _profile_not_found(profile: str, path: Path, profiles: dict[str, dict[str, str]]) -> AuthConfigError:
@@ -308,8 +316,6 @@ def _bounded_host_metadata_probe(http_seconds: float = PROBE_HTTP_TIMEOUT) -> It
     failure, which the SDK itself only logs before failing later with
     "Invalid URL 'None'" or an auth error.
     """
-    from stp_ext.workspace.transport import BoundedAdapter
-
     probe = _Probe()
     client_cls = sdk_seam.base_client_class()
     if client_cls is None:
@@ -424,8 +430,6 @@ def _environment_setting(config_cls: Any) -> Any:
 def _check_token_travels(token: str | None, source: str) -> None:
     """A token that cannot be an HTTP header value (``dapi€``, a pasted newline) is bad local input,
     refused before anything is sent; requests would fail to encode it, which read as a refusal."""
-    from stp_ext.core.auth_header import not_visible_ascii
-
     problem = not_visible_ascii(token) if token else None
     if problem is not None:
         raise AuthConfigError(
@@ -442,8 +446,6 @@ def _bound_oauth_token_requests(http_seconds: float) -> None:
     the one change (a release that renames it keeps the SDK's unbounded request,
     and tests/test_sdk_loader.py fails).
     """
-    from stp_ext.workspace import oauth_token
-
     oauth_token.set_http_timeout(http_seconds)
     sdk_seam.rebind("databricks.sdk.oauth", "retrieve_token", oauth_token.retrieve_token)
 
@@ -577,13 +579,8 @@ def _config_for_host(
 def _config_for_profile(core: Any, profile: str, debug: bool, common: dict[str, Any]) -> tuple[Any, str]:
     """A Config from ``profile`` in the config file (the SDK's environment variables ignored), and its source."""
     path = config_file_path()
-    if not path.is_file():
-        raise AuthConfigError(
-            f"config file {path} does not exist (needed for --profile {profile})",
-            hint="Create the profile with `databricks configure --profile NAME`, "
-            "point DATABRICKS_CONFIG_FILE at your file, or use --env.",
-        )
-    profiles = read_profiles(path)
+    hint = "Create the profile with `databricks configure --profile NAME`, point DATABRICKS_CONFIG_FILE at your file"
+    profiles = read_existing_profiles(path, f"--profile {profile}", f"{hint}, or use --env.")
     if profile not in profiles:
         raise _profile_not_found(profile, path, profiles)
     source = f"profile {profile!r} in {path}"
