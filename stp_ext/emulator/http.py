@@ -62,7 +62,8 @@ class Request:
         self.environ = environ
         self.method: str = environ.get("REQUEST_METHOD", "GET").upper()
         # WSGI hands the path over as latin-1 text of the raw bytes; clients send UTF-8.
-        self.path: str = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace") or "/"
+        path = environ.get("PATH_INFO", "")
+        self.path: str = (path if path.isascii() else path.encode("latin-1").decode("utf-8", "replace")) or "/"
         self._args: dict[str, str] | None = None
         self._body: bytes | None = None
 

@@ -55,12 +55,13 @@ class Head:
         self.length: int | None = None
         self.chunked = False
         self.conflict = False  # Content-Length and Transfer-Encoding both: answered, then closed
-        connection = headers.get("HTTP_CONNECTION", "").lower()
+        connection = headers.get("HTTP_CONNECTION")
         if version == "HTTP/1.1":
-            self.keep_alive = "close" not in connection
+            self.keep_alive = connection is None or "close" not in connection.lower()
         else:
-            self.keep_alive = "keep-alive" in connection
-        self.expect = headers.get("HTTP_EXPECT", "").lower() == "100-continue" and version == "HTTP/1.1"
+            self.keep_alive = connection is not None and "keep-alive" in connection.lower()
+        expect = headers.get("HTTP_EXPECT")
+        self.expect = expect is not None and expect.lower() == "100-continue" and version == "HTTP/1.1"
 
 
 def parse_head(block: bytes, max_body: int) -> Head:
@@ -213,7 +214,7 @@ class RequestReader:
         """The head, once whole (consumed from ``buffer``); None while it is still coming."""
         if self.head is not None:
             return self.head
-        while buffer[:2] == b"\r\n":  # empty lines before a request line are allowed (RFC 9112, 2.2)
+        while buffer.startswith(b"\r\n"):  # empty lines before a request line are allowed (RFC 9112, 2.2)
             del buffer[:2]
         if buffer and buffer[0] not in REQUEST_START:
             raise bad("This server speaks plain HTTP/1.1")
