@@ -20,7 +20,7 @@ from stp_ext.core.errors import AuthConfigError, StpError
 from stp_ext.core.together import together
 from stp_ext.services.credential import CredentialService, users_check
 from stp_ext.services.partners import PartnerService
-from stp_ext.workspace.auth import read_profiles as parse
+from stp_ext.workspace.auth import read_existing_profiles
 
 if TYPE_CHECKING:
     from stp_ext.core.together import Outcome
@@ -71,13 +71,8 @@ class ProfileStatus:
 
 def read_profiles(path: Path) -> dict[str, dict[str, str]]:
     """The config file's profiles, in file order."""
-    if not path.is_file():
-        raise AuthConfigError(
-            f"config file {path} does not exist (needed for --all-profiles)",
-            hint="Create profiles with `databricks configure --profile NAME`, or point DATABRICKS_CONFIG_FILE "
-            "at your file.",
-        )
-    profiles = parse(path)
+    hint = "Create profiles with `databricks configure --profile NAME`, or point DATABRICKS_CONFIG_FILE at your file."
+    profiles = read_existing_profiles(path, "--all-profiles", hint)
     if not profiles:
         raise AuthConfigError(f"no profiles in {path}", hint="Add one with `databricks configure --profile NAME`.")
     return profiles

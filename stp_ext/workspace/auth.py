@@ -155,6 +155,13 @@ def read_profiles(path: Path) -> dict[str, dict[str, str]]:
     return {name: dict(parser.items(name)) for name in parser.sections()}
 
 
+def read_existing_profiles(path: Path, needed_for: str, hint: str) -> dict[str, dict[str, str]]:
+    """``read_profiles``, after one clear error when there is no file: what needed it, and ``hint``."""
+    if not path.is_file():
+        raise AuthConfigError(f"config file {path} does not exist (needed for {needed_for})", hint=hint)
+    return read_profiles(path)
+
+
 def _profile_not_found(profile: str, path: Path, profiles: dict[str, dict[str, str]]) -> AuthConfigError:
     known = ", ".join(profiles) if profiles else "none"
     stripped = profile.strip().strip("[]").strip()
@@ -572,13 +579,8 @@ def _config_for_host(
 def _config_for_profile(core: Any, profile: str, debug: bool, common: dict[str, Any]) -> tuple[Any, str]:
     """A Config from ``profile`` in the config file (the SDK's environment variables ignored), and its source."""
     path = config_file_path()
-    if not path.is_file():
-        raise AuthConfigError(
-            f"config file {path} does not exist (needed for --profile {profile})",
-            hint="Create the profile with `databricks configure --profile NAME`, "
-            "point DATABRICKS_CONFIG_FILE at your file, or use --env.",
-        )
-    profiles = read_profiles(path)
+    hint = "Create the profile with `databricks configure --profile NAME`, point DATABRICKS_CONFIG_FILE at your file"
+    profiles = read_existing_profiles(path, f"--profile {profile}", f"{hint}, or use --env.")
     if profile not in profiles:
         raise _profile_not_found(profile, path, profiles)
     source = f"profile {profile!r} in {path}"
