@@ -63,8 +63,12 @@ CONTRACTS: dict[str, Callable[[Any], bool]] = {
     "databricks.sdk.config.get_host_metadata": lambda api: (
         "client" in inspect.signature(_module("databricks.sdk.config").get_host_metadata).parameters
     ),
+    # ... and no other OIDC discovery of a workspace or account: up to 0.100 it went through
+    # get_workspace_endpoints on the SDK's 300 s budget, outside the bound (OAuth hung on a dead host).
     "databricks.sdk.config.get_endpoints_from_url": lambda api: (
-        "get_endpoints_from_url(" in inspect.getsource(_module("databricks.sdk.config").Config)
+        "get_endpoints_from_url(" in (source := inspect.getsource(_module("databricks.sdk.config").Config))
+        and "get_workspace_endpoints(" not in source
+        and "get_account_endpoints(" not in source
     ),
     "databricks.sdk.oauth.retrieve_token": lambda api: (
         "retrieve_token(" in inspect.getsource(_module("databricks.sdk.oauth").ClientCredentials.refresh)

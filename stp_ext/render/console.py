@@ -41,7 +41,7 @@ def more_findings(hidden: Sequence[Any]) -> str:
 
 
 def _console(stream: Any, width: int | None = None) -> Console:
-    from rich.console import Console
+    from rich.console import Console  # deferred: rich (~40 ms) loads when something is printed, not for --help
 
     # Consoles are built per use so that they follow whatever sys.stdout/stderr
     # is now (click's CliRunner swaps them). Rich honours NO_COLOR and disables
