@@ -1,9 +1,10 @@
 """The project's imports are at the top of each module; one inside a function says why.
 
 docs/architecture.md ("Imports at the top; the deferred ones say why"): an import of an
-``stp_ext`` module inside a function is there only because at the top it would load something
-new in `--help`, `--version`, completion or an offline command, and its block says so in a
-``# deferred:`` comment (on the line above the block, or at the end of the import's line).
+``stp_ext`` module or of a dependency inside a function is there only because at the top it
+would load something new in `--help`, `--version`, completion or an offline command, and its
+block says so in a ``# deferred:`` comment (on the line above the block, or at the end of the
+import's line). The standard library's small modules are not checked.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "stp_ext"
 MARKER = "# deferred:"
+# stp_ext and the dependencies in pyproject.toml (and what they bring that we import by name).
+CHECKED = ("stp_ext", "click", "rich", "requests", "urllib3", "databricks", "werkzeug", "waitress")
 
 
 def _unexplained(path: Path, root: Path = PACKAGE.parent) -> list[str]:
@@ -25,7 +28,7 @@ def _unexplained(path: Path, root: Path = PACKAGE.parent) -> list[str]:
     found = []
     for node in imports.values():
         module = node.module if isinstance(node, ast.ImportFrom) else node.names[0].name
-        if not (module or "").startswith("stp_ext") or MARKER in lines[node.lineno - 1]:
+        if (module or "").split(".")[0] not in CHECKED or MARKER in lines[node.lineno - 1]:
             continue
         above = node.lineno - 1  # up through the block's other imports and blank lines
         while above >= 1 and (above in import_lines or not lines[above - 1].strip()):
@@ -55,8 +58,13 @@ def test_the_check_finds_an_unexplained_import(tmp_path: Path) -> None:
         "\n"
         "\n"
         "def unexplained():\n"
+        "    import base64\n"
         "    from stp_ext.core import logs\n"
         "\n"
-        "    return logs\n"
+        "    import rich\n"
+        "    return logs, rich, base64\n"
     )
-    assert _unexplained(module, tmp_path) == ["stp_ext/m.py:10: from stp_ext.core import logs"]
+    assert _unexplained(module, tmp_path) == [
+        "stp_ext/m.py:11: from stp_ext.core import logs",
+        "stp_ext/m.py:13: import rich",
+    ]

@@ -14,7 +14,9 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from emulator_client import SECRETS, RawClient, raw_exchange
@@ -116,3 +118,39 @@ def test_a_dropped_connection_leaves_no_traceback(emulator: Emulator, capfd: pyt
     assert RawClient(emulator.port).get(f"{SECRETS}/scopes/list").status == 200
     out, err = capfd.readouterr()
     assert (out, err) == ("", "")
+
+
+# -- group commit: many durable writes, one transaction and one sync -------------------------------------
+
+
+def test_concurrent_durable_writes_are_committed_in_groups_each_on_disk_when_answered(tmp_path: Path) -> None:
+    """Each 200 is in the file when it arrives (read by another connection); a failing write fails alone."""
+    state = tmp_path / "state.db"
+    emu = Emulator(state_path=state)
+    groups: list[int] = []
+    store_group = emu.store.group
+
+    def counting(since: float) -> Any:
+        groups.append(1)
+        return store_group(since)
+
+    emu._server.group = counting  # before start: the server takes its hooks when it binds
+    with emu:
+        client = RawClient(emu.port)
+        assert client.create_scope("s").status == 200
+
+        def put(n: int) -> tuple[int, int]:
+            scope = "missing" if n % 5 == 0 else "s"  # every fifth write fails (no such scope)
+            reply = client.post(f"{SECRETS}/put", {"scope": scope, "key": f"k{n}", "string_value": "v"})
+            if reply.status == 200:
+                with sqlite3.connect(state) as other:  # durable before answered
+                    found = other.execute("SELECT COUNT(*) FROM secrets WHERE key = ?", (f"k{n}",)).fetchone()[0]
+                assert found == 1, n
+            return n, reply.status
+
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            statuses = dict(pool.map(put, range(80)))
+    assert all(status == (404 if n % 5 == 0 else 200) for n, status in statuses.items()), statuses
+    assert 0 < len(groups) < 81  # some writes shared a group (the scope's creation had one of its own)
+    with sqlite3.connect(state) as other:
+        assert other.execute("SELECT COUNT(*) FROM secrets").fetchone()[0] == 64

@@ -170,22 +170,29 @@ def _both_roads(url: str, seconds: float) -> tuple[TransportFailure, TransportFa
     return workspace, connect
 
 
-@pytest.mark.parametrize("shape", ["closed port", "https to plain", "plain to tls", "untrusted", "silent"])
-def test_one_failure_has_one_name_on_both_roads(shape: str, emulator: Emulator, untrusted_tls: ssl.SSLContext) -> None:
+@pytest.mark.parametrize(
+    ("shape", "kind"),
+    [
+        ("closed port", "connection_refused"),
+        ("https to plain", "scheme"),
+        ("plain to tls", "scheme"),
+        ("untrusted", "tls"),
+        ("silent", "timeout"),
+    ],
+)
+def test_one_failure_has_one_name_on_both_roads(
+    shape: str, kind: str, emulator: Emulator, untrusted_tls: ssl.SSLContext
+) -> None:
     """Workspace calls and connect-test name and word each transport failure alike (one vocabulary)."""
     replies = {"plain to tls": (b"\x15\x03\x03\x00\x02\x02\x46", None), "untrusted": (b"", untrusted_tls)}
     with listening(*replies.get(shape, (None, None))) as server:
         url = {
             "closed port": f"http://127.0.0.1:{free_port()}/",
             "https to plain": f"https://127.0.0.1:{emulator.port}/",
-            "plain to tls": f"http://127.0.0.1:{server.port}/",
-            "untrusted": f"https://127.0.0.1:{server.port}/",
-            "silent": f"http://127.0.0.1:{server.port}/",
-        }[shape]
+        }.get(shape, f"{'https' if shape == 'untrusted' else 'http'}://127.0.0.1:{server.port}/")
         # Time enough for a TLS handshake on a busy machine; a silent host costs the whole of it.
         workspace, connect = _both_roads(url, 0.3 if shape == "silent" else 5)
-    expected = {"closed port": "connection_refused", "https to plain": "scheme", "plain to tls": "scheme"}
-    assert workspace.kind == connect.kind == expected.get(shape, "tls" if shape == "untrusted" else "timeout")
+    assert workspace.kind == connect.kind == kind
     if shape != "silent":  # connect-test names its time budget: "no complete answer within 0.3 s (timed out)"
         assert workspace.message == connect.message
         assert workspace.hint == connect.hint

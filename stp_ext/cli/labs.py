@@ -24,16 +24,15 @@ import os
 import sys
 from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import click
 
 from stp_ext.cli import COMMANDS, _version_message, cli
 from stp_ext.core.errors import InputError
 from stp_ext.core.logs import redact
 from stp_ext.render import Renderer
 from stp_ext.render.safe import clean
-
-if TYPE_CHECKING:
-    import click
 
 PROG_NAME = "databricks labs stp"
 
@@ -122,8 +121,6 @@ class LabsCommand:
     command: click.Command
 
     def flags(self) -> list[LabsFlag]:
-        import click
-
         return [
             LabsFlag.from_option(param)
             for param in self.command.params
@@ -146,15 +143,11 @@ class LabsCommand:
 
 
 def _context() -> click.Context:
-    import click
-
     return click.Context(cli, info_name=PROG_NAME)
 
 
 def labs_commands() -> Iterator[LabsCommand]:
     """Every labs command, in the order of `databricks-stp --help`; groups become `group-sub`."""
-    import click
-
     ctx = _context()
     for name in COMMANDS:
         command = cli.get_command(ctx, name)
@@ -171,8 +164,6 @@ def labs_commands() -> Iterator[LabsCommand]:
 
 def resolve(name: str) -> LabsCommand:
     """The labs command called ``name``; imports only the module that holds it."""
-    import click
-
     ctx = _context()
     if name in COMMANDS:
         command = cli.get_command(ctx, name)

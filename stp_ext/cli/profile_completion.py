@@ -30,6 +30,6 @@ def profile_names() -> list[str]:
 
 
 def complete_profile(_ctx: Any, _param: Any, incomplete: str) -> list[Any]:
-    from click.shell_completion import CompletionItem
+    from click.shell_completion import CompletionItem  # deferred: loaded only when a shell completes
 
     return [CompletionItem(name) for name in profile_names() if name.startswith(incomplete)]

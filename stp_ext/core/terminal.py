@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import click
+
 from stp_ext.core.logs import clean
 
 
@@ -37,8 +39,6 @@ class Terminal:
 
     def confirm(self, question: str) -> bool:
         """Ask yes/no on stderr; the default (Enter) is no."""
-        import click
-
         return bool(click.confirm(question, default=False, err=True))
 
     def hidden_prompt(self, label: str, *, repeat: bool = False) -> str:
@@ -47,8 +47,6 @@ class Terminal:
         ``repeat``: ask twice; a typo in a hidden value would otherwise be
         stored, and found only when the tile fails.
         """
-        import click
-
         value: str = click.prompt(
             label,
             hide_input=True,
@@ -62,8 +60,6 @@ class Terminal:
     def ask(self, label: str, default: str | None, check: Callable[[str], Any]) -> Any:
         """Ask for a visible value; ``check`` returns the value to keep or raises click.BadParameter,
         and then the message is shown and the question asked again."""
-        import click
-
         return click.prompt(label, default=default, value_proc=check, err=True)
 
     def say(self, message: str) -> None:
@@ -77,7 +73,7 @@ class Terminal:
         if not self.stderr_is_tty() or os.environ.get("CI"):
             yield
             return
-        from rich.console import Console
+        from rich.console import Console  # deferred: rich (~40 ms) stays out of --help
 
         console = Console(file=sys.stderr, highlight=False)
         with console.status(clean(message), spinner="dots"):
@@ -121,8 +117,6 @@ class FakeTerminal(Terminal):
 
     def ask(self, label: str, default: str | None, check: Callable[[str], Any]) -> Any:
         """Answers come from ``replies`` ("" takes the default); a refused one is recorded in ``said``."""
-        import click
-
         self.asked.append(label)
         while self.replies:
             reply = self.replies.pop(0)

@@ -64,6 +64,8 @@ class Emulator(Hosted):
             run_inline=self.app.answers_quickly,
             never_inline=CALLS_OUT,
             hold=self.app.hold,
+            grouped=self.app.writes_durably,
+            group=self.store.group,
         )
 
     @property

@@ -32,6 +32,7 @@ from stp_ext.core.errors import InputError
 SCHEMA_VERSION = 1
 READ_WAIT_S = 0.25  # a read's wait for a lock (rare in WAL mode: see read())
 WRITE_WAIT_S = 2.0  # the longest a write waits for the state's locks, ours and then SQLite's, before StateBusy
+WRITE_WAIT_MS = int(WRITE_WAIT_S * 1000)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -55,12 +56,24 @@ class StateBusy(Exception):
     """The state's write lock could not be taken within WRITE_WAIT_S (another program holds it)."""
 
 
+class _Group:
+    """One group commit in progress: its thread, the deadline for its lock, whether it has begun."""
+
+    def __init__(self, deadline: float) -> None:
+        self.thread = threading.get_ident()
+        self.deadline = deadline
+        self.begun = False
+        self.busy = False  # another program held the lock past the deadline
+
+
 class Store:
     """All partners, scopes, secrets and ACLs; in memory, or in a SQLite file that survives restarts."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path) if path is not None else None
         self._lock = threading.Lock()  # the writing connection (and the only one, in memory)
+        self._group: _Group | None = None  # the group being committed (group), on the writer's thread
+        self._busy_ms = WRITE_WAIT_MS  # SQLite's busy_timeout now (set below, at connect)
         self._read_lock = self._lock  # a file store reads through its own connection, under its own lock
         created = False
         if self.path is None:
@@ -148,20 +161,18 @@ class Store:
         """One atomic, durable unit of work; committed before the caller answers.
 
         StateBusy when the lock cannot be had within WRITE_WAIT_S: nothing was written.
+        Inside a ``group`` (on its thread), a savepoint of the group's transaction.
         """
+        group = self._group
+        if group is not None and group.thread == threading.get_ident():
+            with self._in_group(group) as db:
+                yield db
+            return
         deadline = time.monotonic() + WRITE_WAIT_S
         if not self._lock.acquire(timeout=WRITE_WAIT_S):
             raise StateBusy("the writes before this one hold the state")
         try:
-            try:
-                # What is left of the bound, for SQLite's lock (another program may hold it).
-                left_ms = max(1, int((deadline - time.monotonic()) * 1000))
-                self._db.execute(f"PRAGMA busy_timeout = {left_ms}")
-                self._db.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as e:
-                if _is_busy(e):
-                    raise StateBusy("another program holds the state file's write lock") from None
-                raise
+            self._begin(deadline)
             try:
                 yield self._db
                 self._db.execute("COMMIT")
@@ -172,6 +183,72 @@ class Store:
                 raise
         finally:
             self._lock.release()
+
+    def _begin(self, deadline: float) -> None:
+        """BEGIN IMMEDIATE, waiting for another program's lock until ``deadline`` at most."""
+        try:
+            left_ms = max(1, int((deadline - time.monotonic()) * 1000))
+            # What is left of the bound, for SQLite's lock (another program may hold it); set only when
+            # it moved by more than 50 ms: it is a statement of its own, and most writes wait for nothing.
+            if abs(left_ms - self._busy_ms) > 50:
+                self._db.execute(f"PRAGMA busy_timeout = {left_ms}")
+                self._busy_ms = left_ms
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            if _is_busy(e):
+                raise StateBusy("another program holds the state file's write lock") from None
+            raise
+
+    @contextmanager
+    def group(self, since: float) -> Iterator[None]:
+        """Many writes, one transaction and one sync (group commit): durable once this returns.
+
+        The server's one writer thread answers the writes that waited while it
+        committed the group before, each in its own savepoint (a write that
+        fails is rolled back alone), then commits them all at once and only
+        then sends their answers. ``since``: when the oldest of them came
+        (``time.monotonic()``); none waits for a lock past WRITE_WAIT_S after it.
+        """
+        group = _Group(since + WRITE_WAIT_S)
+        # Another thread's write (a reset, a click) waiting for another program's lock: each write of
+        # this group then answers StateBusy (a 503 to retry), as it would have alone.
+        locked = self._lock.acquire(timeout=max(0.001, group.deadline - time.monotonic()))
+        group.busy = not locked
+        self._group = group
+        try:
+            yield
+            if group.begun:
+                self._db.execute("COMMIT")
+        except BaseException:
+            if group.begun:
+                self._db.execute("ROLLBACK")
+            raise
+        finally:
+            self._group = None
+            if locked:
+                self._lock.release()
+
+    @contextmanager
+    def _in_group(self, group: _Group) -> Iterator[sqlite3.Connection]:
+        if group.busy:
+            raise StateBusy("another program holds the state file's write lock")
+        if not group.begun:
+            try:
+                self._begin(group.deadline)
+            except StateBusy:
+                group.busy = True  # the others of this group would wait in vain: they fail at once
+                raise
+            group.begun = True
+        self._db.execute("SAVEPOINT write")
+        try:
+            yield self._db
+            self._db.execute("RELEASE write")
+        except BaseException as e:
+            self._db.execute("ROLLBACK TO write")
+            self._db.execute("RELEASE write")
+            if isinstance(e, sqlite3.OperationalError) and _is_busy(e):
+                raise StateBusy("another program holds the state file locked") from None
+            raise
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+
+from rich.cells import cell_len
+from rich.style import Style
+from rich.text import Text
 
 from stp_ext.render.safe import WHOLE
-
-if TYPE_CHECKING:
-    from rich.text import Text
 
 # Spans that must stay on one line although they contain spaces.
 _BACKTICKED = r"`[^`\n]+`"
@@ -39,8 +39,6 @@ MAX_HANG = 16
 
 def cell_width(value: Text) -> int:
     """The width of the widest of ``value``'s own lines, in terminal cells."""
-    from rich.cells import cell_len
-
     return max((cell_len(line) for line in value.plain.split("\n")), default=0)
 
 
@@ -62,8 +60,6 @@ def units(plain: str, whole: Sequence[tuple[int, int]] = ()) -> list[tuple[int, 
 
 def _whole_spans(line: Text, start: int, end: int) -> list[tuple[int, int]]:
     """The ``safe.whole`` spans of ``line`` within [start, end), relative to ``start``."""
-    from rich.style import Style
-
     return [
         (max(span.start, start) - start, min(span.end, end) - start)
         for span in line.spans
@@ -77,9 +73,6 @@ def wrap(line: Text, width: int, *, hang: int | None = None) -> list[Text]:
     Our own line breaks are kept. Continuation lines are indented by the
     line's own indent plus two, or by ``hang`` when given (a ``label: value``).
     """
-    from rich.cells import cell_len
-    from rich.text import Text
-
     out: list[Text] = []
     offset = 0
     for own_line in line.plain.split("\n"):
@@ -120,8 +113,6 @@ def wrap(line: Text, width: int, *, hang: int | None = None) -> list[Text]:
 
 def labelled(label: str, value: Text, width: int, *, indent: int = 0, bold_value: bool = False) -> list[Text]:
     """``label: value`` wrapped to ``width``, continuation lines hung under the value."""
-    from rich.text import Text
-
     head = Text(" " * indent)
     head.append(f"{label}:", style="bold" if not indent else "")
     head.append(" ")
@@ -142,8 +133,6 @@ def stacked(headers: Sequence[str], rows: Sequence[Sequence[Text]], width: int) 
 
     Empty fields are left out (a table would show an empty cell).
     """
-    from rich.text import Text
-
     lines: list[Text] = []
     for number, row in enumerate(rows):
         if number:

@@ -32,7 +32,7 @@ Piece = Union[str, "tuple[str, str]", "Text"]
 
 def text(*pieces: Any, no_wrap: bool = False) -> Text:
     """A rich Text from pieces that are never parsed as markup, each cleaned."""
-    from rich.text import Text
+    from rich.text import Text  # deferred: rich.text (~25 ms) stays out of --help, which loads this module
 
     out = Text(no_wrap=no_wrap, overflow="ignore" if no_wrap else "fold")
     for piece in pieces:
@@ -53,6 +53,7 @@ WHOLE = "stp.whole"
 def whole(value: object, style: str = "") -> Text:
     """Data shown whole on one line although it has spaces (a partner name on its labelled line):
     the layout moves it to a line of its own rather than break it."""
+    # deferred: rich.text (~25 ms) stays out of --help, which loads this module
     from rich.style import Style
     from rich.text import Text
 

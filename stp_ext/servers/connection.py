@@ -48,6 +48,7 @@ class Shared:
         error_document: ErrorDocument,
         quick: Callable[[str, str], bool],
         hold: Hold | None,
+        grouped: Callable[[str, str], bool] | None = None,
     ) -> None:
         self.app = app
         self.site = site
@@ -56,6 +57,8 @@ class Shared:
         self.error_document = error_document
         self.quick = quick  # (method, PATH_INFO): answer in the loop
         self.hold = hold
+        self.grouped = grouped  # (method, PATH_INFO): a durable write, answered by the group writer
+        self.writer: Any = None  # the GroupWriter (group.py), when grouped is given
         self.loop: Any = None  # set when the loop is made
         self.connections: set[Connection] = set()
         self.on_lost: Callable[[], None] = lambda: None  # the listener resumes accepting below the limit
@@ -178,7 +181,11 @@ class Connection(asyncio.BufferedProtocol):
                 self._pause_reading()
                 self.timer = shared.loop.call_later(held[0], self.to_worker, environ, head)
                 return
-        if shared.quick(head.method, path):
+        if shared.grouped is not None and shared.grouped(head.method, path):
+            self.busy = True  # answered with its group, once the group is durable (group.py)
+            self._pause_reading()
+            shared.writer.submit(self, environ, head)
+        elif shared.quick(head.method, path):
             self.answered(answer(shared.app, environ, self, head, shared.error_document))
         else:
             self.to_worker(environ, head)
@@ -216,6 +223,14 @@ class Connection(asyncio.BufferedProtocol):
             self.waiting_writes.append(ready)
         else:
             ready.set()
+
+    def group_answered(self, data: bytes, close: bool) -> None:
+        """In the loop: this connection's write is durable; its answer goes out now."""
+        if self.closed:
+            return
+        self.transport.write(data)
+        self.busy = False
+        self.answered(close)
 
     def _worker_done(self, close: bool) -> None:
         self.busy = False

@@ -22,7 +22,6 @@ REQUEST_START = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _FIELD = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\r\n\x00]*"
 _FIELDS = re.compile(_FIELD + rb"(?:\r\n" + _FIELD + rb")*")
-_FIELD_PARTS = re.compile(r"([^:\r\n]+):[ \t]*(.*?)[ \t]*(?:\r\n|\Z)")  # name, value: lines already checked
 _ENVIRON_KEYS: dict[str, str] = {}  # header name as sent -> its environ key
 _HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
 _DIGITS = re.compile(r"[0-9]{1,20}")
@@ -86,7 +85,9 @@ def _headers(fields: str) -> dict[str, str]:
     """Header lines (checked) to environ keys: ``Content-Type`` -> CONTENT_TYPE, ``X-A`` -> HTTP_X_A."""
     headers: dict[str, str] = {}
     keys = _ENVIRON_KEYS
-    for name, value in _FIELD_PARTS.findall(fields):
+    for line in fields.split("\r\n"):
+        name, _, value = line.partition(":")
+        value = value.strip(" \t")
         key = keys.get(name)
         if key is None:
             key = _environ_key(name)

@@ -34,6 +34,8 @@ class Loop:
         self.loop.set_exception_handler(_log_loop_error)
         shared.loop = self.loop
         shared.on_lost = self._below_limit
+        if shared.writer is not None:
+            shared.writer.deliver = self._deliver_group
         self._accepting = False
         self._pending: set[Any] = set()  # connections being set up (their tasks)
         listener.setblocking(False)
@@ -98,6 +100,16 @@ class Loop:
         except OSError:
             sock.close()  # gone before it was set up
 
+    def _deliver_group(self, answers: list[tuple[Any, bytes, bool]]) -> None:
+        """From the group writer's thread: a committed group's answers, sent by the loop."""
+
+        def send() -> None:
+            for conn, data, close in answers:
+                conn.group_answered(data, close)
+
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the server stopped
+            self.loop.call_soon_threadsafe(send)
+
     # -- bounds and stopping --------------------------------------------------------------------------
 
     def _sweep(self) -> None:
@@ -111,6 +123,8 @@ class Loop:
         self._accept_off()
         self.listener.close()
         self.shared.workers.stop()
+        if self.shared.writer is not None:
+            self.shared.writer.stop()
         for task in list(self._pending):
             task.cancel()
         for conn in list(self.shared.connections):

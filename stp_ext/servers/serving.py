@@ -38,6 +38,7 @@ from typing import Any
 
 from stp_ext.core.errors import StpError
 from stp_ext.servers.connection import Hold, Shared
+from stp_ext.servers.group import Group, GroupWriter
 from stp_ext.servers.http11 import MAX_BODY_BYTES, MAX_HEADER_BYTES
 from stp_ext.servers.limits import IDLE_TIMEOUT_S, REQUEST_TIMEOUT_S
 from stp_ext.servers.loop import Loop
@@ -82,7 +83,10 @@ class LocalServer:
     loop answers it itself; ``never_inline``: path prefixes always answered by
     a worker (their app calls out, and the peer it calls may call this server
     back); ``hold(method, path)``: None, or (seconds to park the request, a
-    note the app finds under ``HELD`` in its environ).
+    note the app finds under ``HELD`` in its environ); ``grouped(method, path)``:
+    a durable write, answered by one writer thread inside ``group(since)`` with
+    the others that waited meanwhile, and sent once that group is durable
+    (group commit, ``group.py``).
     """
 
     def __init__(
@@ -99,6 +103,8 @@ class LocalServer:
         never_inline: tuple[str, ...] = (),
         error_document: ErrorDocument = workspace_error,
         hold: Hold | None = None,
+        grouped: Callable[[str, str], bool] | None = None,
+        group: Group | None = None,
     ) -> None:
         self.app = app
         self.error_document = error_document
@@ -111,6 +117,8 @@ class LocalServer:
         self.run_inline = run_inline
         self.never_inline = never_inline
         self.hold = hold
+        self.grouped = grouped if group is not None else None
+        self.group = group
         self._loop: Loop | None = None
         self._port: int | None = None  # kept after stop(), so a URL can still be named
         self._thread: threading.Thread | None = None
@@ -143,7 +151,10 @@ class LocalServer:
                 error_document=self.error_document,
                 quick=self.run_inline if self.run_inline is not None and not self.never_inline else self.quick,
                 hold=self.hold,
+                grouped=self.grouped,
             )
+            if self.group is not None:
+                shared.writer = GroupWriter(self.app, self.group, self.error_document)
             self._loop = Loop(sock, shared, request_timeout=self.request_timeout, idle_timeout=self.idle_timeout)
             self._port = port
         return self

@@ -162,7 +162,7 @@ def answer(app: Any, environ: dict[str, Any], sink: Sink, head: Head, error_docu
         body = app(environ, reply.start_response)
     except Exception:
         log.exception("serving: the app failed on %s", head.method)
-        sink.write(_internal_error(error_document, head.version))
+        sink.write(internal_error(error_document, head.version))
         return True
     try:
         if environ.get(RAW_RESPONSE):
@@ -209,7 +209,7 @@ def _send_raw(body: Iterable[bytes], sink: Sink) -> None:
             return
 
 
-def _internal_error(error_document: ErrorDocument, version: str) -> bytes:
+def internal_error(error_document: ErrorDocument, version: str) -> bytes:
     body = json.dumps(error_document(500, "INTERNAL_ERROR", "Internal error in the local server")).encode()
     headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
     return head_bytes(version, f"500 {HTTPStatus(500).phrase}", headers, close=True) + body

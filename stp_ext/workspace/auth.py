@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from stp_ext import __version__
 from stp_ext.core import user_agent
 from stp_ext.core.auth_header import not_visible_ascii
@@ -385,8 +387,6 @@ def _build(core: Any, source: str, debug: bool, **kwargs: Any) -> Any:
 
 def _request_error_in(error: BaseException | None) -> BaseException | None:
     """The first ``requests`` exception in an exception's chain of causes, if any."""
-    import requests
-
     cause = error
     while cause is not None and not isinstance(cause, requests.RequestException):
         cause = cause.__cause__ or cause.__context__

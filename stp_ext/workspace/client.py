@@ -33,6 +33,8 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+import requests
+
 from stp_ext.core.clock import Clock, MonotonicClock
 from stp_ext.core.errors import AuthConfigError, NotFoundError, OutcomeUnknownError, WorkspaceError
 from stp_ext.core.inputs import MAX_SECONDS
@@ -231,8 +233,6 @@ class Workspace:
         return Shape(answer, f"{self.host} answered {method.upper()} {path}", hint)
 
     def _attempt(self, method: str, path: str, body: dict[str, Any] | None, query: dict[str, Any] | None) -> bytes:
-        import requests
-
         headers = {"Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = "application/json"
@@ -398,6 +398,7 @@ def _prefer_reason_phrase(api_client: Any) -> None:
 def _status_by_class() -> dict[type, int]:
     """databricks-sdk's own status table (status -> error class), inverted."""
     try:
+        # deferred: databricks-sdk is loaded by sdk_seam.load_core (its fast loader), before this runs
         from databricks.sdk.errors import platform
 
         return {cls: status for status, cls in platform.STATUS_CODE_MAPPING.items()}

@@ -19,6 +19,9 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
+import requests
+import requests.auth
+
 from stp_ext.core.errors import WorkspaceError
 from stp_ext.core.logs import redact_peer, register_basic, register_secret
 from stp_ext.core.wire import classify
@@ -58,9 +61,6 @@ def retrieve_token(
 ) -> Any:
     """databricks-sdk's ``oauth.retrieve_token``, bounded: a ``Token``, a ValueError when the endpoint
     refuses the client (the SDK's contract, worded by ``Workspace``), or TokenEndpointError."""
-    import requests
-    import requests.auth
-
     register_basic(client_id, client_secret)  # an error echoing the request must not print them
     data = dict(params)
     if use_params:

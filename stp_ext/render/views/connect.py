@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
+
 from stp_ext.render.console import Column, Renderer
 from stp_ext.render.safe import text
 
 if TYPE_CHECKING:
-    from rich.text import Text
-
     from stp_ext.connect import ConnectTestReport
     from stp_ext.connect.report import CheckFinding, FindingGroup
 
@@ -87,8 +87,6 @@ def _groups(render: Renderer, heading: str, groups: list[FindingGroup]) -> None:
 
 def findings_cell(findings: list[CheckFinding]) -> Text:
     """The checks a case broke, by name (their text is listed once under the table); notes in full."""
-    from rich.text import Text
-
     cell = Text()
     named: set[tuple[str, str]] = set()
     for finding in findings:
