@@ -124,7 +124,7 @@ def emulator(
       databricks-stp emulator --port 0 --token dapi-my-admin-token
       databricks-stp emulator --fail-next 2 --fail-status 429 --latency-ms 100
     """
-    # deferred: keeps the emulator (sqlite3, its server: ~90 ms) out of --help
+    # deferred: keeps the emulator (sqlite3, its server: ~0.1 s) out of --help
     from stp_ext.emulator import DEFAULT_CLIENT_ID, Emulator
     from stp_ext.render.views import servers as view
 
@@ -176,7 +176,7 @@ def _running_info(emu: Emulator, state_path: str | None) -> dict[str, Any]:
 
 def _credentials(token: str | None, user_token: str | None) -> tuple[str, str, str]:
     """The admin token, the user token and the OAuth client secret, which must all differ."""
-    # deferred: keeps the emulator (sqlite3, its server: ~90 ms) out of --help
+    # deferred: keeps the emulator (sqlite3, its server: ~0.1 s) out of --help
     from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, DEFAULT_CLIENT_SECRET, DEFAULT_USER_TOKEN
 
     admin_token, user_token = token or DEFAULT_ADMIN_TOKEN, user_token or DEFAULT_USER_TOKEN

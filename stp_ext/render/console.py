@@ -102,7 +102,7 @@ class Renderer:
     ) -> None:
         """A table when every cell fits the terminal unwrapped; otherwise each row stacked as
         ``label: value`` lines (stp_ext.render.layout): no cell is ever wrapped or split."""
-        # deferred: rich and the layout (~3 ms) load when something is laid out; --help is printed by click
+        # deferred: rich and the layout (~27 ms together) load when something is laid out, not for --help
         from rich.table import Table
 
         from stp_ext.render import layout
@@ -142,7 +142,7 @@ class Renderer:
 
     def panel(self, lines: Sequence[Any], *, title: str, style: str = "green") -> None:
         """Lines (our Text, or plain data) in a box when they fit; else the title and the lines, unboxed."""
-        # deferred: rich and the layout (~3 ms) load when something is laid out; --help is printed by click
+        # deferred: rich and the layout (~27 ms together) load when something is laid out, not for --help
         from rich.panel import Panel
         from rich.text import Text
 
@@ -163,7 +163,7 @@ class Renderer:
     def line(self, *pieces: Any) -> None:
         """One line on stdout from pieces (see ``safe.text``), broken only at spaces to fit the
         terminal: ids, URLs and commands stay whole, so they stay copyable."""
-        # deferred: rich and the layout (~3 ms) load when something is laid out; --help is printed by click
+        # deferred: rich and the layout (~27 ms together) load when something is laid out, not for --help
         from stp_ext.render import layout
 
         console = _console(sys.stdout)
@@ -187,7 +187,7 @@ class Renderer:
 
     def warning(self, message: str) -> None:
         # Fitted like a line: a command it carries moves to a line of its own, whole.
-        # deferred: rich and the layout (~3 ms) load when something is laid out; --help is printed by click
+        # deferred: rich and the layout (~27 ms together) load when something is laid out, not for --help
         from stp_ext.render import layout
 
         console = _console(sys.stderr)
@@ -195,7 +195,7 @@ class Renderer:
 
     def note(self, *pieces: Any) -> None:
         """A human remark on stderr: never pollutes JSON on stdout."""
-        # deferred: rich and the layout (~3 ms) load when something is laid out; --help is printed by click
+        # deferred: rich and the layout (~27 ms together) load when something is laid out, not for --help
         from stp_ext.render import layout
 
         console = _console(sys.stderr)
