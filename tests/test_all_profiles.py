@@ -7,6 +7,7 @@ import socket
 import time
 
 import pytest
+from fake_clock import FakeClock
 from helpers import create_partner, free_port, interrupt
 
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, DEFAULT_USER_TOKEN
@@ -54,6 +55,17 @@ def test_every_profile_gets_its_row(three_profiles, run, partner_file):
     closed = rows["closed"]
     assert closed["auth_ok"] is False and closed["partner"] is None
     assert "cannot reach" in closed["error"]
+
+
+def test_a_busy_workspace_is_waited_for_on_the_commands_clock(workspace, run, profiles_file):
+    """The clock a command is given (here one whose sleeps cost nothing) times every profile's back-offs."""
+    profiles_file({"admin": {"host": workspace.url, "token": DEFAULT_ADMIN_TOKEN}}, "one.cfg")
+    workspace.emulator.faults.arm(path_prefix="/api/2.0/preview/scim/v2/Me", status=503, fail_next=1)
+    clock = FakeClock()
+    result = run("get", "--all-profiles", "-o", "json", clock=clock)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["profiles"][0]["auth_ok"] is True
+    assert len(clock.slept) == 1 and 1 <= clock.slept[0] <= 1.25  # the first back-off, not waited
 
 
 def test_table_and_exit_zero_when_every_profile_answers(three_profiles, run, partner_file, tmp_path, monkeypatch):

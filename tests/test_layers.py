@@ -3,6 +3,7 @@
 The graph is read with ``ast`` from every module of the package, counting every import: at the top,
 inside functions (deferred to keep the SDK out of offline commands) and under TYPE_CHECKING alike,
 so a circle cannot hide behind a deferred import. The rule is written in docs/architecture.md.
+The same parse checks that no function is over 60 lines (issue 25).
 """
 
 from __future__ import annotations
@@ -52,12 +53,17 @@ def _target(name: str) -> str:
     return name
 
 
+@functools.cache  # parsed once for the tests below
+def _parsed(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
 @functools.cache  # read once for the tests below
 def _graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for module, path in MODULES.items():
         targets: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(_parsed(path)):
             if isinstance(node, ast.Import):
                 targets |= {_target(alias.name) for alias in node.names if alias.name.startswith("stp_ext")}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("stp_ext"):
@@ -122,3 +128,36 @@ def test_the_checks_catch_a_circle_and_a_sibling() -> None:
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set()}) == []
     assert RANK["connect"] == RANK["workspace"]  # siblings: an import between them counts as upward
+
+
+# -- functions short enough to read at once (issue 25) ----------------------------------------------
+
+# The most lines a function may span, its def line to its last: a longer one is split into named steps.
+MAX_FUNCTION_LINES = 60
+
+
+def _long_functions(tree: ast.Module, where: str) -> list[str]:
+    long = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            lines = (node.end_lineno or node.lineno) - node.lineno + 1
+            if lines > MAX_FUNCTION_LINES:
+                long.append(f"{where}:{node.lineno} {node.name} ({lines} lines)")
+    return long
+
+
+def test_no_function_is_over_sixty_lines() -> None:
+    long = []
+    for path in sorted(MODULES.values()):
+        long += _long_functions(_parsed(path), str(path.relative_to(PACKAGE.parent)))
+    assert long == [], f"split into named steps (at most {MAX_FUNCTION_LINES} lines each): " + "; ".join(long)
+
+
+def test_the_length_check_counts_from_the_def_line_to_the_last() -> None:
+    def function(body_lines: int) -> str:
+        return "@decorated\ndef f(\n    x,\n):\n" + "    x += 1\n" * (body_lines - 1) + "    return x\n"
+
+    assert _long_functions(ast.parse(function(57)), "m.py") == []  # 3 lines of signature + 57 of body: 60
+    assert _long_functions(ast.parse(function(58)), "m.py") == ["m.py:2 f (61 lines)"]
+    nested = "class C:\n    def m(self):\n" + "        pass\n" * 60
+    assert _long_functions(ast.parse(nested), "m.py") == ["m.py:2 m (61 lines)"]

@@ -244,7 +244,8 @@ def _read_request(
     payload_path: str | None,
     junit_path: str | None,
 ) -> _Request:
-    """Every local input, checked in the order the options are documented; the credential read last."""
+    """Every local input checked (URLs, --payload, --junit-xml, the config) before the credential is read,
+    so a mistake costs no typed password; nothing is sent yet."""
     render = env.renderer
     credential = CredentialInput.from_kwargs(kwargs)
     credential.check_stdin_free(config_path)
