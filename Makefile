@@ -54,6 +54,7 @@ OLDEST_VENV := build/oldest-sdk
 OLDEST_SDK := $(shell sed -n 's/^ *"databricks-sdk>=\([0-9.]*\),.*/\1/p' pyproject.toml)
 
 $(OLDEST_VENV)/.installed-$(OLDEST_SDK): pyproject.toml
+	$(if $(OLDEST_SDK),,$(error no `"databricks-sdk>=X,...` line in pyproject.toml to read the oldest release from))
 	rm -rf $(OLDEST_VENV)
 	$(PYTHON) -m venv $(OLDEST_VENV)
 	$(OLDEST_VENV)/bin/python -m pip install --quiet --upgrade pip

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import yaml
-from helpers import REPO
+from helpers import REPO, write_partner_config
 
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN
 from stp_ext.sample_partner.server import SamplePartner
@@ -165,14 +165,14 @@ def _readme_inputs() -> dict[str, str]:
 @pytest.fixture
 def partner_config(installed: Runner):
     with SamplePartner(port=0, auth_header=HEADER) as partner:
-        example = json.loads((REPO / "examples" / "partner.json").read_text())["partner"]
-        example.update(
-            connect_url=f"{partner.url}/databricks/connect",
-            delete_url=f"{partner.url}/databricks/delete",
-            hostnames="127.0.0.1",
-        )
-        (installed.workdir / "partner.json").write_text(json.dumps({"partner": example}))
+        _config_for(partner, installed.workdir)
         yield partner
+
+
+def _config_for(partner: SamplePartner, workdir: Path, **changes: str) -> None:
+    """workdir/partner.json: the shipped example, with its endpoints on ``partner``."""
+    connect_url, delete_url = f"{partner.url}/databricks/connect", f"{partner.url}/databricks/delete"
+    write_partner_config(workdir, connect_url=connect_url, delete_url=delete_url, hostnames="127.0.0.1", **changes)
 
 
 def _junit(path: Path) -> str:
@@ -276,14 +276,7 @@ def runner(tmp_path: Path) -> Runner:
 def ingest_partner(runner: Runner):
     """The sample partner, and an INGEST config pointing at it (P900 is the connector list of ingestion partners)."""
     with SamplePartner(port=0, auth_header=HEADER) as partner:
-        example = json.loads((REPO / "examples" / "partner.json").read_text())["partner"]
-        example.update(
-            category="INGEST",
-            connect_url=f"{partner.url}/databricks/connect",
-            delete_url=f"{partner.url}/databricks/delete",
-            hostnames="127.0.0.1",
-        )
-        (runner.workdir / "partner.json").write_text(json.dumps({"partner": example}))
+        _config_for(partner, runner.workdir, category="INGEST")
         yield partner
 
 
