@@ -20,6 +20,8 @@ small pieces:
 - ``limits.py``: the connection limit, the whole-request deadline (slowloris),
   the idle keep-alive and unread-answer timeouts;
 - ``workers.py``: the bounded pool of worker threads and their hand-off to the loop;
+- ``group.py``: group commit, the one writer thread that answers durable writes a
+  group at a time and sends their answers once the group is durable;
 - ``loop.py``: accepting, the bounds' sweep, stopping.
 
 This module: binding (a taken port is one ``Error:`` line), the thread, and
