@@ -144,3 +144,18 @@ def test_slow_answers_take_at_most_the_pool_size_and_stop_ends_them_at_once() ->
         release.set()
         for sock in socks:
             sock.close()
+
+
+@pytest.mark.parametrize(
+    "line",
+    [b"Host", b"Host : x", b" folded: y", b"A: b\nc", b"A: b\rc", b"A: b\x00", b": b", b"X\xe9: 1"],
+    ids=["no colon", "space before colon", "folded", "bare LF", "bare CR", "NUL", "no name", "non-token name"],
+)
+def test_a_malformed_header_line_is_a_400_even_after_the_same_name_was_accepted(
+    server: LocalServer, line: bytes
+) -> None:
+    """Header names a connection has seen are remembered: the line around them is still checked."""
+    ok = raw_exchange(server.port, b"GET / HTTP/1.1\r\nHost: x\r\nA: 1\r\nConnection: close\r\n\r\n", timeout=5)
+    assert ok.startswith(b"HTTP/1.1 200 ")
+    answer = raw_exchange(server.port, b"GET / HTTP/1.1\r\nHost: x\r\n" + line + b"\r\n\r\n", timeout=5)
+    assert answer.startswith(b"HTTP/1.1 400 ") and body_of(answer)["error_code"] == "MALFORMED_REQUEST", answer

@@ -125,13 +125,15 @@ class Reply:
         return self.status
 
     def send(self, start_response: Any) -> Iterable[bytes]:
-        try:
-            reason = HTTPStatus(self.status).phrase
-        except ValueError:
-            reason = "Unknown"
+        status = _STATUS_LINES.get(self.status)
+        if status is None:
+            try:
+                status = f"{self.status} {HTTPStatus(self.status).phrase}"
+            except ValueError:
+                status = f"{self.status} Unknown"
         length = self.length if self.chunks is not None else len(self.body)
         headers = [("Content-Type", self.content_type), ("Content-Length", str(length)), *self.headers]
-        start_response(f"{self.status} {reason}", headers)
+        start_response(status, headers)
         return self.chunks if self.chunks is not None else [self.body]
 
 
@@ -174,7 +176,11 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
 
 
 def json_response(status: int, document: Any) -> Reply:
-    return Reply(status, json.dumps(document).encode())
+    return Reply(status, _encode(document).encode())
+
+
+_encode = json.JSONEncoder().encode  # json.dumps with its defaults, without its per-call checks
+_STATUS_LINES = {status.value: f"{status.value} {status.phrase}" for status in HTTPStatus}
 
 
 def error_response(error: ApiError) -> Reply:

@@ -19,9 +19,9 @@ _MAX_CHUNK_LINE = 1024  # a chunk-size line with its extensions
 
 # What a request line may start with: a method (an HTTP token) or the empty lines before one.
 REQUEST_START = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-.^_`|~\r\n")
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_FIELD = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\r\n\x00]*"
-_FIELDS = re.compile(_FIELD + rb"(?:\r\n" + _FIELD + rb")*")
+_TOKEN_CHARS = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_METHOD = re.compile(_TOKEN_CHARS.encode())
+_TOKEN = re.compile(_TOKEN_CHARS)
 _ENVIRON_KEYS: dict[str, str] = {}  # header name as sent -> its environ key
 _HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
 _DIGITS = re.compile(r"[0-9]{1,20}")
@@ -68,14 +68,10 @@ def parse_head(block: bytes, max_body: int) -> Head:
     """The request line and headers (``block`` without its final blank line); HttpError for bad ones."""
     line, _, fields = block.partition(b"\r\n")
     parts = line.split(b" ")
-    if len(parts) != 3 or not _TOKEN.fullmatch(parts[0]) or not parts[1]:
+    if len(parts) != 3 or not _METHOD.fullmatch(parts[0]) or not parts[1]:
         raise bad("Malformed request line")
     if parts[2] not in (b"HTTP/1.1", b"HTTP/1.0"):
         raise bad("Unsupported HTTP version")
-    # One match checks every header line: a name, a colon, a value without CR, LF or NUL. Refused: no
-    # name, whitespace before the colon (a smuggling trick), a folded line, a bare CR or LF.
-    if fields and not _FIELDS.fullmatch(fields):
-        raise bad("Malformed header line")
     headers = _headers(fields.decode("latin-1")) if fields else {}
     head = Head(parts[0].decode("ascii").upper(), parts[1].decode("latin-1"), parts[2].decode("ascii"), headers)
     _frame_body(head, max_body)
@@ -87,10 +83,15 @@ def _headers(fields: str) -> dict[str, str]:
     headers: dict[str, str] = {}
     keys = _ENVIRON_KEYS
     for line in fields.split("\r\n"):
-        name, _, value = line.partition(":")
+        name, colon, value = line.partition(":")
+        if not colon or "\r" in value or "\n" in value or "\x00" in value:
+            raise bad("Malformed header line")  # no colon; a bare CR or LF, or a NUL
         value = value.strip(" \t")
-        key = keys.get(name)
+        key = keys.get(name)  # a name seen before, already checked
         if key is None:
+            if not _TOKEN.fullmatch(name):
+                # No name, whitespace before the colon (a smuggling trick), a folded line.
+                raise bad("Malformed header line")
             key = _environ_key(name)
         if not key:
             continue  # HTTP_X_Y must mean X-Y: a header spelled with "_" could pose as another
