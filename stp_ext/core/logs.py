@@ -260,7 +260,7 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-_LIBRARY_LOGGERS = ("databricks", "urllib3", "werkzeug", "stp_ext")
+_LIBRARY_LOGGERS = ("databricks", "urllib3", "werkzeug", "asyncio", "stp_ext")  # asyncio: the servers' loop
 
 
 def configure_logging(debug: bool) -> None:
