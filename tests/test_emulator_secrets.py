@@ -172,7 +172,7 @@ def test_an_overwrite_through_another_spelling_of_the_scope(admin: RawClient) ->
     "body",
     [
         '{"scope": "s", "key": "k", "string_value": "é"}'.encode("utf-16-le"),  # detected, as json.loads does
-        '{"scope": "s", "key": "k", "string_value": "é"}'.encode("utf-8"),
+        '{"scope": "s", "key": "k", "string_value": "é"}'.encode(),
     ],
 )
 def test_a_json_body_is_read_in_the_encoding_it_is_sent_in(admin: RawClient, body: bytes) -> None:
