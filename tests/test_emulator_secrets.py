@@ -157,6 +157,36 @@ def test_scope_names_are_case_insensitive(admin: RawClient) -> None:
     assert admin.scope_names() == []
 
 
+def test_an_overwrite_through_another_spelling_of_the_scope(admin: RawClient) -> None:
+    """An admin's overwrite is one statement (no transaction around it): same answer, same stored secret."""
+    assert admin.create_scope("Team-Scope").status == 200
+    assert admin.put_secret("Team-Scope", "k", "old").status == 200
+    reply = admin.put_secret("TEAM-SCOPE", "k", "new")
+    assert (reply.status, reply.body) == (200, b"{}")
+    assert admin.secret_value("team-scope", "k") == b"new"
+    assert admin.secret_keys("Team-Scope") == ["k"]
+    assert_error(admin.put_secret("no-such-scope", "k", "v"), 404, "RESOURCE_DOES_NOT_EXIST")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"scope": "s", "key": "k", "string_value": "é"}'.encode("utf-16-le"),  # detected, as json.loads does
+        '{"scope": "s", "key": "k", "string_value": "é"}'.encode(),
+    ],
+)
+def test_a_json_body_is_read_in_the_encoding_it_is_sent_in(admin: RawClient, body: bytes) -> None:
+    assert admin.create_scope("s").status == 200
+    assert admin.post(f"{SECRETS}/put", body).status == 200
+    assert admin.secret_value("s", "k") == "é".encode()
+
+
+@pytest.mark.parametrize("body", [b'{"scope": "s", "key": "k", "string_value": "\xff"', b'{"a": "\xff"}', b"{\x00}"])
+def test_a_body_that_is_not_json_is_malformed(admin: RawClient, body: bytes) -> None:
+    assert admin.create_scope("s").status == 200
+    assert_error(admin.post(f"{SECRETS}/put", body), 400, "MALFORMED_REQUEST")
+
+
 def test_a_workspace_holds_a_thousand_scopes(admin: RawClient) -> None:
     from stp_ext.emulator.secrets_api import MAX_SCOPES
 

@@ -172,7 +172,9 @@ class EmulatorApp:
         )
         self._tokens = {admin_token: ADMIN, user_token: USER}
         # A ring: a long-running emulator keeps the newest requests, and counts the ones it let go.
-        self._log: deque[RequestRecord] = deque()
+        # Entries are plain tuples (method, path, status, weight): one is added per request, and a
+        # RequestRecord (a frozen dataclass) costs several times a tuple to make; made when the log is read.
+        self._log: deque[tuple[str, str, int, int]] = deque()
         self._log_size = log_size
         self._log_bytes_max = log_bytes
         self._log_bytes = 0  # what the kept records weigh (_weight)
@@ -198,7 +200,8 @@ class EmulatorApp:
     @property
     def request_log(self) -> list[RequestRecord]:
         with self._log_lock:
-            return list(self._log)
+            entries = list(self._log)
+        return [RequestRecord(method, path, status) for method, path, status, _ in entries]
 
     @property
     def dropped_requests(self) -> int:
@@ -214,14 +217,16 @@ class EmulatorApp:
 
     def _record(self, request: Request, status: int) -> None:
         # Method, path and status only: bodies and query strings may carry secrets.
-        method, path = _clip(request.method, LOGGED_METHOD_CHARS), _clip(request.path, LOGGED_PATH_CHARS)
-        record = RequestRecord(method, path, status)
-        weight = _weight(record)
+        method, path = request.method, request.path
+        if len(method) > LOGGED_METHOD_CHARS or len(path) > LOGGED_PATH_CHARS:
+            method, path = _clip(method, LOGGED_METHOD_CHARS), _clip(path, LOGGED_PATH_CHARS)
+        weight = _weight(method, path)
+        log = self._log
         with self._log_lock:
-            self._log.append(record)
+            log.append((method, path, status, weight))
             self._log_bytes += weight
-            while len(self._log) > self._log_size or (self._log_bytes > self._log_bytes_max and len(self._log) > 1):
-                self._log_bytes -= _weight(self._log.popleft())
+            while len(log) > self._log_size or (self._log_bytes > self._log_bytes_max and len(log) > 1):
+                self._log_bytes -= log.popleft()[3]
                 self._dropped += 1
 
     def answers_quickly(self, method: str, path: str) -> bool:
@@ -362,7 +367,7 @@ class EmulatorApp:
     def _show_requests(self, request: Request) -> Reply:
         with self._log_lock:
             records, dropped = list(self._log), self._dropped
-        log = [{"method": r.method, "path": r.path, "status": r.status} for r in records]
+        log = [{"method": method, "path": path, "status": status} for method, path, status, _ in records]
         return json_response(200, {"requests": log, "dropped": dropped})
 
     def _health(self, request: Request) -> Reply:
@@ -384,10 +389,10 @@ def _clip(text: str, limit: int) -> str:
     return f"{text[:limit]}...(+{len(text) - limit} characters)"
 
 
-def _weight(record: RequestRecord) -> int:
+def _weight(method: str, path: str) -> int:
     """About what a record costs, in bytes of the JSON answer: a non-ASCII character is escaped (6 bytes)."""
-    text = len(record.method) + len(record.path)
-    return 48 + (text if record.path.isascii() and record.method.isascii() else 6 * text)
+    text = len(method) + len(path)
+    return 48 + (text if path.isascii() and method.isascii() else 6 * text)
 
 
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})

@@ -165,7 +165,11 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw)
+        if raw[:1] == b"{" and raw[1:2] != b"\x00":
+            # What json.loads does with these bytes (it detects UTF-8 from them), without the detection.
+            body = _decode(raw.decode("utf-8", "surrogatepass"))
+        else:
+            body = json.loads(raw)
     except RecursionError:
         raise ApiError(400, "MALFORMED_REQUEST", "Request body is nested too deeply") from None
     except (ValueError, UnicodeDecodeError):
@@ -176,10 +180,13 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
 
 
 def json_response(status: int, document: Any) -> Reply:
+    if document == {}:  # the answer of most writes: no encoder made for it
+        return Reply(status, b"{}")
     return Reply(status, _encode(document).encode())
 
 
 _encode = json.JSONEncoder().encode  # json.dumps with its defaults, without its per-call checks
+_decode = json.JSONDecoder().decode  # json.loads of text, without its per-call checks
 _STATUS_LINES = {status.value: f"{status.value} {status.phrase}" for status in HTTPStatus}
 
 

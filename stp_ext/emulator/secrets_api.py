@@ -129,9 +129,11 @@ def put_secret(store: Store, call: Call) -> dict[str, Any]:
             raise bad_request("bytes_value must be base64-encoded") from None
     if len(value) > MAX_VALUE_BYTES:
         raise bad_request(f"Secret value size exceeds the limit of {MAX_VALUE_BYTES} bytes")
+    # An overwrite first (most puts: a rotated credential): one statement for an admin (no ACL).
+    if call.user.is_admin and store.changed(_OVERWRITE_IN_STORED_SCOPE, (value, now_ms(), scope, key)):
+        return {}
     with store.transaction() as db:
-        # An overwrite first (most puts: a rotated credential), one statement for an admin (no ACL).
-        if call.user.is_admin:
+        if call.user.is_admin:  # again: another thread's write may have come between
             if db.execute(_OVERWRITE_IN_STORED_SCOPE, (value, now_ms(), scope, key)).rowcount:
                 return {}
             scope = _require(db, call, scope, "WRITE")  # 404 for a missing scope

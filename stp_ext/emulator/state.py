@@ -26,6 +26,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from stp_ext.core.errors import InputError
 
@@ -181,6 +182,24 @@ class Store:
                 if isinstance(e, sqlite3.OperationalError) and _is_busy(e):
                     raise StateBusy("another program holds the state file locked") from None
                 raise
+        finally:
+            self._lock.release()
+
+    def changed(self, statement: str, parameters: tuple[Any, ...]) -> int:
+        """One write statement as its own transaction; how many rows it changed.
+
+        In memory, outside a group, it runs as SQLite runs a lone statement
+        (autocommit: atomic by itself), without BEGIN and COMMIT around it: the
+        emulator's commonest write (a put that overwrites) costs one statement,
+        not three. Otherwise it is a ``transaction`` like any other.
+        """
+        if self.path is not None or self._group is not None:
+            with self.transaction() as db:
+                return int(db.execute(statement, parameters).rowcount)
+        if not self._lock.acquire(timeout=WRITE_WAIT_S):
+            raise StateBusy("the writes before this one hold the state")
+        try:
+            return int(self._db.execute(statement, parameters).rowcount)
         finally:
             self._lock.release()
 
