@@ -57,9 +57,16 @@ SDK_MODULES = frozenset(
 )
 
 
+# The tests that import databricks-sdk whole in the test process (its WorkspaceClient, as a partner
+# would use it: 2.2 s of CPU, once per process). Collected right after the slow tests they fall in
+# the first worker's share of `--dist worksteal` (each worker starts with a contiguous block of the
+# collection, and others steal from its end), so one worker pays that import instead of two.
+WHOLE_SDK = ("test_fidelity_sdk.py::", "test_partner_connect_box.py::test_the_provisioned_credentials_work_through")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark the tests that talk to a workspace through databricks-sdk (`sdk`); start the slow ones
-    (sustained load, real timeouts) first.
+    (sustained load, real timeouts) first, then the ones importing databricks-sdk whole.
 
     pytest-xdist hands tests out in collection order; a slow test collected last
     runs alone at the end while the other workers sit idle.
@@ -68,7 +75,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         module = item.nodeid.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py")
         if module in SDK_MODULES or SDK_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.sdk)
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: otherwise file order
+
+    def order(item: pytest.Item) -> tuple[bool, bool]:
+        whole_sdk = any(part in item.nodeid for part in WHOLE_SDK)
+        return item.get_closest_marker("slow") is None, not whole_sdk
+
+    items.sort(key=order)  # stable: otherwise file order
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
