@@ -83,6 +83,8 @@ ROUTES: tuple[Route, ...] = (
 CONTROL = "/_emulator"
 RESET = f"{CONTROL}/reset"
 PAGE = partner_connect_page.PAGE
+_UNDER_CONTROL = CONTROL + "/"  # made once: asked on every request
+_NOT_FAULTED = (_UNDER_CONTROL, PAGE)
 # Answered by a worker thread, never the I/O loop: a click calls the partner, which may call back.
 CALLS_OUT = (CONTROL + "/partner-connect", PAGE)
 REQUEST_LOG_SIZE = 10_000  # the newest requests kept; older ones are counted, not kept
@@ -240,7 +242,7 @@ class EmulatorApp:
         and so goes to a worker.
         """
         durable = self.store.path is not None
-        if path == CONTROL or path.startswith(CONTROL + "/"):
+        if path == CONTROL or path.startswith(_UNDER_CONTROL):
             return not (durable and path.rstrip("/") == RESET)
         if durable and method not in ("GET", "HEAD"):
             return False
@@ -257,7 +259,7 @@ class EmulatorApp:
         """
         if self.store.path is None or method in ("GET", "HEAD"):
             return False
-        if path.startswith((CONTROL + "/", PAGE)) or path == CONTROL:
+        if path.startswith(_NOT_FAULTED) or path == CONTROL:
             return False
         return self.faults.spares(path)
 
@@ -267,7 +269,7 @@ class EmulatorApp:
         A latency fault (or a hang) is served by the server's timer, not by a
         sleeping thread, so no number of delayed requests takes the workers away.
         """
-        if path.startswith((CONTROL + "/", PAGE)) or path == CONTROL or self.faults.idle():
+        if path.startswith(_NOT_FAULTED) or path == CONTROL or self.faults.idle():
             return None  # the control API and the page are never faulted
         fault = self.faults.take(path)
         if fault is None:
@@ -280,7 +282,7 @@ class EmulatorApp:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
-        if request.path == CONTROL or request.path.startswith(CONTROL + "/"):
+        if request.path == CONTROL or request.path.startswith(_UNDER_CONTROL):
             response = self._guarded(request, self._dispatch_control)
         elif request.path == PAGE or request.path.startswith(PAGE + "/"):
             response = self._guarded(request, self._dispatch_page)

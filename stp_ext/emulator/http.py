@@ -71,6 +71,8 @@ class Request:
     def has_empty_segment(self) -> bool:
         """``//get``: the server folds leading slashes away, so look at the target as sent."""
         target = str(self.environ.get("REQUEST_URI") or self.environ.get("PATH_INFO", ""))
+        if "//" not in target:
+            return False  # most requests: no empty segment anywhere, nothing to take apart
         if not target.startswith("/"):  # absolute form, through a proxy: http://host/path
             target = "/" + target.partition("://")[2].partition("/")[2]
         return "//" in target.partition("?")[0]

@@ -82,10 +82,12 @@ def _headers(fields: str) -> dict[str, str]:
     """Header lines (checked) to environ keys: ``Content-Type`` -> CONTENT_TYPE, ``X-A`` -> HTTP_X_A."""
     headers: dict[str, str] = {}
     keys = _ENVIRON_KEYS
+    if "\x00" in fields or "\n" in fields.replace("\r\n", "\r"):
+        raise bad("Malformed header line")  # a NUL, a bare LF (checked once for all lines)
     for line in fields.split("\r\n"):
         name, colon, value = line.partition(":")
-        if not colon or "\r" in value or "\n" in value or "\x00" in value:
-            raise bad("Malformed header line")  # no colon; a bare CR or LF, or a NUL
+        if not colon or "\r" in value:
+            raise bad("Malformed header line")  # no colon; a bare CR
         value = value.strip(" \t")
         key = keys.get(name)  # a name seen before, already checked
         if key is None:

@@ -145,7 +145,7 @@ class Answer:
 
     def length(self) -> str | None:
         for name, value in self.headers:
-            if name.lower() == "content-length":
+            if name == "Content-Length" or name.lower() == "content-length":
                 return value
         return None
 
