@@ -25,6 +25,11 @@ from helpers import invoke, write_partner_config, write_profiles
 
 from stp_ext.emulator import DEFAULT_ADMIN_TOKEN, DEFAULT_USER_TOKEN, Emulator
 
+# hypothesis loads every installed plugin when imported; trio (a dependency of selenium, for the
+# browser test) registers one, which imports trio whole: 0.1 s of CPU in every pytest-xdist worker for
+# a random-seed hook these tests never use. Set before any test module imports hypothesis.
+os.environ.setdefault("HYPOTHESIS_NO_PLUGINS", "1")
+
 
 def pytest_configure(config: pytest.Config) -> None:
     """Let the tests' Ctrl-C reach their child processes however pytest was started.

@@ -28,7 +28,9 @@ from stp_ext.sample_partner.app import SamplePartnerApp
 
 FIXTURES = Path(__file__).parent / "fixtures"
 OPENAPI_PATH = FIXTURES / "partner-connect-2.0.yaml"
-OPENAPI = yaml.safe_load(OPENAPI_PATH.read_text(encoding="utf-8"))
+# libyaml's parser where PyYAML has it, with the same safe constructor: the 38 KB document loads in
+# 15 ms instead of 150 ms, paid by every pytest-xdist worker at collection.
+OPENAPI = yaml.load(OPENAPI_PATH.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 SCHEMAS: dict[str, Any] = OPENAPI["components"]["schemas"]
 SQL_ONLY = {"http_path", "jdbc_url", "databricks_jdbc_url"}
 

@@ -57,21 +57,16 @@ def _interrupt(process: subprocess.Popen[str], signum: int) -> tuple[int, str, s
     [(signal.SIGINT, 130), (signal.SIGTERM, 130), (signal.SIGHUP, 129)],  # SIGHUP: a closed terminal (issue 22.6)
     ids=["SIGINT", "SIGTERM", "SIGHUP"],
 )
-def test_interrupted_create_names_the_partner_and_the_finishing_command(workspace, partner_file, signum, status):
+def test_interrupted_create_names_the_partner_and_the_finishing_command(workspace, partner_file, run, signum, status):
     workspace.emulator.faults.arm(latency_ms=4000, path_prefix=SECRETS)
     process = _start(["create", "-f", str(partner_file()), "-p", "emu", "--no-auth-header"], workspace)
     _wait_for(workspace, "POST", "self-test-partners/create")
     code, _out, err = _interrupt(process, signum)
     workspace.emulator.faults.clear()
-    partner_id = json.loads(
-        subprocess.run(
-            [sys.executable, "-m", "stp_ext", "get", "-p", "emu", "-o", "json"],
-            capture_output=True,
-            text=True,
-            env={**os.environ, "DATABRICKS_CONFIG_FILE": str(workspace.config_file)},
-            check=True,
-        ).stdout
-    )["partners"][0]["id"]
+    # Only the interrupted command needs a process of its own (a signal); the look-up runs in-process.
+    listed = run("get", "-p", "emu", "-o", "json")
+    assert listed.exit_code == 0, listed.stderr
+    partner_id = json.loads(listed.stdout)["partners"][0]["id"]
     lines = err.splitlines()
     assert code == status
     assert lines[0].startswith(f"Error: interrupted after partner {partner_id} was created.")
