@@ -264,9 +264,7 @@ def _connect(host: str, port: int, budget: _Deadline) -> socket.socket:
             if code == 0:
                 sock.setblocking(True)
                 return sock
-            error = OSError(code, os.strerror(code))
-            if code == errno.ECONNREFUSED:
-                error = ConnectionRefusedError(code, os.strerror(code))
+            error = OSError(code, os.strerror(code))  # ECONNREFUSED makes a ConnectionRefusedError
         except BaseException:
             sock.close()
             raise
